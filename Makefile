@@ -1,0 +1,62 @@
+# imagelint — two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+TVENV := .venv-triton
+BIN := $(VENV)/bin
+MODEL := model_repository/image_encoder/1/model.onnx
+PORT ?= 8000
+TRITON_GRPC_PORT ?= 8001
+TRITON_HTTP_PORT ?= 8002
+TRITON_METRICS_PORT ?= 8003
+export TRITON_GRPC_PORT TRITON_HTTP_PORT TRITON_METRICS_PORT
+
+.PHONY: setup run test unit integration lint bench demo model clean
+
+# --- environments --------------------------------------------------------------------------
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -q -e ".[dev,export]"
+	touch $@
+
+$(TVENV)/.installed: model_repository/requirements-triton.txt
+	$(PY) -m venv $(TVENV)
+	$(TVENV)/bin/pip install -q --disable-pip-version-check --upgrade pip
+	$(TVENV)/bin/pip install -q -r model_repository/requirements-triton.txt
+	touch $@
+
+# --- model (a build output: rebuilt only when missing) --------------------------------------
+$(MODEL): | $(VENV)/.installed
+	$(BIN)/python model_repository/export_image_encoder.py
+
+model: $(MODEL)
+
+setup: $(VENV)/.installed $(TVENV)/.installed $(MODEL)
+
+# --- the two commands ----------------------------------------------------------------------
+run: setup
+	$(BIN)/python -m service.run_local --port $(PORT)
+
+test: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(MAKE) --no-print-directory lint
+
+# --- the rest ------------------------------------------------------------------------------
+unit: $(VENV)/.installed
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+
+integration: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/integration
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check service tests bench model_repository
+
+bench: setup
+	$(BIN)/python -m bench.encode
+
+demo: $(VENV)/.installed
+	$(BIN)/python -m service.demo --url http://127.0.0.1:$(PORT)
+
+clean:
+	rm -rf $(VENV) $(TVENV) $(MODEL) .cache

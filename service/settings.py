@@ -1,0 +1,129 @@
+"""All configuration, from ``IMAGELINT_*`` environment variables.
+
+Every field has a default and a one-line description; ``Settings.from_env()`` reads
+``IMAGELINT_<FIELD NAME IN CAPITALS>`` for each. Tuples are comma-separated. ``get_settings()``
+caches one instance; tests build their own ``Settings(...)`` and pass it to ``create_app``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+ENV_PREFIX = "IMAGELINT_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- HTTP server -------------------------------------------------------------------------
+    host: str = field(default="127.0.0.1", metadata={"doc": "address the API binds to"})
+    port: int = field(default=8000, metadata={"doc": "port the API listens on"})
+    max_body_bytes: int = field(
+        default=64 * 1024 * 1024, metadata={"doc": "largest request body accepted (bytes)"}
+    )
+    api_keys: tuple[str, ...] = field(
+        default=(), metadata={"doc": "accepted API keys (X-API-Key header); empty = auth off"}
+    )
+    cors_origins: tuple[str, ...] = field(
+        default=(), metadata={"doc": "origins allowed by CORS; empty = CORS off"}
+    )
+    # --- Triton ------------------------------------------------------------------------------
+    triton_url: str = field(default="127.0.0.1:8001", metadata={"doc": "Triton gRPC host:port"})
+    triton_model: str = field(default="image_encoder", metadata={"doc": "encoder model name"})
+    triton_model_version: str = field(default="", metadata={"doc": "model version; '' = latest"})
+    triton_timeout_s: float = field(default=60.0, metadata={"doc": "deadline of one Triton call"})
+    triton_retries: int = field(default=3, metadata={"doc": "retries on UNAVAILABLE (jittered)"})
+    triton_batch_size: int = field(default=32, metadata={"doc": "images per Triton request"})
+    triton_max_inflight: int = field(
+        default=2, metadata={"doc": "Triton requests in flight per encode call"}
+    )
+    ready_cache_s: float = field(default=1.5, metadata={"doc": "how long a readiness answer is reused"})
+    # --- fetching ----------------------------------------------------------------------------
+    data_root: str = field(default="", metadata={"doc": "directory file:// URIs may read; '' = refused"})
+    allow_hosts: tuple[str, ...] = field(
+        default=(), metadata={"doc": "hosts or CIDRs allowed even if not public (e.g. object store)"}
+    )
+    fetch_timeout_s: float = field(default=20.0, metadata={"doc": "total deadline per fetch"})
+    fetch_max_bytes: int = field(default=50 * 1024 * 1024, metadata={"doc": "byte cap per fetch"})
+    fetch_max_redirects: int = field(default=3, metadata={"doc": "redirects followed per fetch"})
+    fetch_concurrency: int = field(default=16, metadata={"doc": "fetches in flight per report"})
+    fetch_per_host_concurrency: int = field(default=8, metadata={"doc": "fetches in flight per host"})
+    # --- datasets ----------------------------------------------------------------------------
+    max_items: int = field(default=100_000, metadata={"doc": "items per dataset"})
+    max_manifest_bytes: int = field(default=64 * 1024 * 1024, metadata={"doc": "manifest size cap"})
+    max_archive_bytes: int = field(
+        default=2 * 1024 * 1024 * 1024, metadata={"doc": "archive size cap (compressed and unpacked)"}
+    )
+    max_archive_members: int = field(default=200_000, metadata={"doc": "members per archive"})
+    max_uri_length: int = field(default=4096, metadata={"doc": "longest URI accepted"})
+    # --- decoding ----------------------------------------------------------------------------
+    max_image_pixels: int = field(
+        default=178_956_970, metadata={"doc": "decompression-bomb limit (pixels, from the header)"}
+    )
+    decode_workers: int = field(default=0, metadata={"doc": "decode worker threads; 0 = cores"})
+    max_upload_files: int = field(default=64, metadata={"doc": "files per /v1/embeddings upload"})
+    # --- reports -----------------------------------------------------------------------------
+    max_concurrent_reports: int = field(default=2, metadata={"doc": "reports running per replica"})
+    report_deadline_s: float = field(default=900.0, metadata={"doc": "server-side report deadline"})
+    scratch_dir: str = field(default="", metadata={"doc": "scratch directory; '' = system temp"})
+    seed: int = field(default=0, metadata={"doc": "seed of every random draw (same input, same report)"})
+
+    @classmethod
+    def from_env(cls, environ: typing.Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``IMAGELINT_*`` variables; unknown values raise ``ValueError``."""
+        environ = os.environ if environ is None else environ
+        hints = typing.get_type_hints(cls)
+        values: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            values[f.name] = _parse(raw, hints[f.name], f.name)
+        return cls(**values)
+
+    @property
+    def data_root_path(self) -> Path | None:
+        return Path(self.data_root).resolve() if self.data_root else None
+
+    @property
+    def decode_worker_count(self) -> int:
+        return self.decode_workers or max(1, os.cpu_count() or 1)
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _parse(raw: str, kind: object, name: str) -> object:
+    try:
+        if kind is bool:
+            if raw.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.lower() in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        if typing.get_origin(kind) is tuple:
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+        return raw
+    except ValueError as exc:
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind}") from exc
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """(environment variable, default, description) for each setting — for the README."""
+    return [
+        (ENV_PREFIX + f.name.upper(), repr(f.default), f.metadata.get("doc", ""))
+        for f in dataclasses.fields(Settings)
+    ]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()
