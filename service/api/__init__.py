@@ -1,0 +1,1 @@
+"""HTTP layer: controllers and request/response schemas; translation between HTTP and domain."""

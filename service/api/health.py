@@ -1,0 +1,72 @@
+"""Health and metrics routes: ``/health/live``, ``/health/ready``, ``/metrics``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import msgspec
+from litestar import Controller, Response, get
+from litestar.datastructures import State
+
+from service.api.problems import problem
+
+
+class Liveness(msgspec.Struct):
+    status: str
+
+
+class Readiness(msgspec.Struct):
+    status: str
+    model: str
+    triton_url: str
+
+
+@dataclass
+class ReadinessCache:
+    """Triton readiness answered from a cache for ``ttl_s`` seconds (probes are frequent)."""
+
+    ttl_s: float
+    _value: bool = False
+    _at: float = field(default=-1e18)
+
+    async def ready(self, encoder) -> bool:
+        now = time.monotonic()
+        if now - self._at > self.ttl_s:
+            self._value = await encoder.is_model_ready()
+            self._at = time.monotonic()
+        return self._value
+
+
+class HealthController(Controller):
+    path = "/"
+    tags = ["health"]
+
+    @get("/health/live", summary="Process liveness (does not touch Triton)")
+    async def live(self) -> Liveness:
+        return Liveness(status="ok")
+
+    @get(
+        "/health/ready",
+        summary="Readiness: the Triton model is ready",
+        responses={503: None},
+    )
+    async def ready(self, state: State) -> Readiness | Response:
+        settings = state.settings
+        if await state.readiness.ready(state.encoder):
+            return Readiness(status="ready", model=settings.triton_model, triton_url=settings.triton_url)
+        return problem(
+            503,
+            "inference_unavailable",
+            "Inference server unavailable",
+            f"model {settings.triton_model!r} is not ready on Triton",
+            instance="/health/ready",
+            retry_after=5,
+        )
+
+    @get("/metrics", summary="Prometheus metrics", media_type="text/plain; version=0.0.4")
+    async def metrics(self, state: State) -> Response:
+        return Response(
+            content=state.metrics.exposition(),
+            media_type="text/plain; version=0.0.4; charset=utf-8",
+        )

@@ -1,0 +1,142 @@
+"""RFC 9457 problem details for every error response.
+
+One mapping for the project's ``ImagelintError`` tree, Litestar's own HTTP errors (validation
+errors name the field) and anything unexpected (a generic 500 — never a stack trace or an
+internal address).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from service.errors import ImagelintError
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://imagelint.dev/problems/"
+log = logging.getLogger("imagelint.api")
+
+_STATUS_CODES = {
+    400: ("invalid_request", "Invalid request"),
+    401: ("unauthorized", "Missing or invalid API key"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    406: ("not_acceptable", "Not acceptable"),
+    413: ("payload_too_large", "Payload too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    429: ("too_many_requests", "Too many requests"),
+    500: ("internal_error", "Internal error"),
+    503: ("unavailable", "Service unavailable"),
+}
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    retry_after: float | None = None,
+    field: str | None = None,
+) -> Response:
+    """A problem+json response; ``code`` is stable and also forms ``type``."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if instance:
+        body["instance"] = instance
+    if field:
+        body["field"] = field
+    if errors:
+        body["errors"] = errors
+    headers = {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(retry_after)))
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_errors(extra: Any) -> list[dict[str, Any]]:
+    """Litestar's validation ``extra`` as [{field, message}] (the field named, dotted path)."""
+    errors: list[dict[str, Any]] = []
+    for entry in extra if isinstance(extra, list) else []:
+        if isinstance(entry, dict):
+            key = entry.get("key") or entry.get("source") or ""
+            message = str(entry.get("message", ""))
+            errors.append({"field": _clean_field(str(key), message), "message": message})
+    return errors
+
+
+def _clean_field(key: str, message: str) -> str:
+    # msgspec messages look like "Expected `int`, got `str` - at `$.options.folds`".
+    if "- at `" in message:
+        return message.rsplit("- at `", 1)[1].rstrip("`").removeprefix("$.").removeprefix("$")
+    return key
+
+
+def handle_imagelint_error(request: Request, exc: ImagelintError) -> Response:
+    return problem(
+        exc.status,
+        exc.code,
+        exc.title,
+        exc.detail,
+        instance=request.url.path,
+        retry_after=exc.retry_after,
+        field=exc.field,
+    )
+
+
+def handle_validation_error(request: Request, exc: ValidationException) -> Response:
+    errors = _field_errors(exc.extra)
+    detail = exc.detail or "Validation failed"
+    if errors and errors[0]["field"]:
+        detail = f"{errors[0]['field']}: {errors[0]['message']}"
+    return problem(
+        400,
+        "validation_error",
+        "Request validation failed",
+        detail,
+        instance=request.url.path,
+        errors=errors,
+        field=errors[0]["field"] if errors else None,
+    )
+
+
+def handle_http_exception(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    code, title = _STATUS_CODES.get(status, ("http_error", "HTTP error"))
+    detail = exc.detail if status < 500 else title
+    headers_retry = None
+    if exc.headers and "Retry-After" in exc.headers:
+        headers_retry = float(exc.headers["Retry-After"])
+    return problem(status, code, title, str(detail), instance=request.url.path, retry_after=headers_retry)
+
+
+def handle_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s", request.url.path)
+    return problem(
+        500,
+        "internal_error",
+        "Internal error",
+        "The server hit an unexpected error; it has been logged.",
+        instance=request.url.path,
+    )
+
+
+EXCEPTION_HANDLERS = {
+    ImagelintError: handle_imagelint_error,
+    ValidationException: handle_validation_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem"]

@@ -1,0 +1,121 @@
+"""The app factory: ``create_app(settings) -> Litestar``.
+
+Registers every route, the exception handlers (RFC 9457 problem details), the HTTP metrics
+middleware, OpenAPI at ``/schema``, and the lifespan that owns the Triton client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.api.embeddings import EmbeddingsController
+from service.api.health import HealthController, ReadinessCache
+from service.api.problems import EXCEPTION_HANDLERS
+from service.inference import TritonEncoder
+from service.metrics import Metrics
+from service.settings import Settings, get_settings
+
+VERSION = "0.1.0"
+
+# Every controller of the API, in one list.
+CONTROLLERS: list[type] = [
+    HealthController,
+    EmbeddingsController,
+]
+
+
+def metrics_middleware(app: ASGIApp) -> ASGIApp:
+    """Count and time every HTTP request by route template, method and status."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, send_wrapper)
+        finally:
+            metrics: Metrics = scope["app"].state.metrics
+            route = scope.get("path_template") or "unmatched"
+            method = scope.get("method", "GET")
+            metrics.http_requests.labels(route, method, str(status_holder["status"])).inc()
+            metrics.http_latency.labels(route, method).observe(time.perf_counter() - started)
+
+    return middleware
+
+
+def create_app(settings: Settings | None = None, *, encoder: TritonEncoder | None = None) -> Litestar:
+    """Build the API. ``encoder`` lets a caller supply its own Triton client (tests)."""
+    settings = settings or get_settings()
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        own = encoder is None
+        client = encoder or TritonEncoder(
+            settings.triton_url,
+            model=settings.triton_model,
+            version=settings.triton_model_version,
+            timeout_s=settings.triton_timeout_s,
+            retries=settings.triton_retries,
+            batch_size=settings.triton_batch_size,
+            max_inflight=settings.triton_max_inflight,
+            seed=settings.seed,
+        )
+        client.on_call = metrics.observe_triton_call
+        pool = ThreadPoolExecutor(settings.decode_worker_count, thread_name_prefix="decode")
+        app.state.encoder = client
+        app.state.decode_pool = pool
+        try:
+            yield
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            if own:
+                await client.close()
+
+    cors = CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None
+    return Litestar(
+        route_handlers=CONTROLLERS,
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[metrics_middleware],
+        cors_config=cors,
+        request_max_body_size=settings.max_body_bytes,
+        state=_initial_state(settings, metrics),
+        openapi_config=OpenAPIConfig(
+            title="imagelint",
+            version=VERSION,
+            description="Audits image-classification datasets: duplicates and leakage, "
+            "mislabels, sample size, class imbalance, image quality and outliers.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+    )
+
+
+def _initial_state(settings: Settings, metrics: Metrics):
+    from litestar.datastructures import State
+
+    return State(
+        {
+            "settings": settings,
+            "metrics": metrics,
+            "readiness": ReadinessCache(ttl_s=settings.ready_cache_s),
+        }
+    )
