@@ -94,6 +94,24 @@ def map_triton_errors(what: str) -> Iterator[None]:
         raise InferenceUnavailable(f"{what}: {exc.__class__.__name__}") from exc
 
 
+def channel_options() -> list[tuple[str, int]]:
+    """gRPC channel options: large messages, and quick reconnects after Triton restarts.
+
+    gRPC's default reconnect backoff grows to 120 s, so a restarted Triton would stay
+    "unavailable" for minutes; capping it at 2 s lets readiness recover promptly.
+    """
+    max_message = 2**31 - 1
+    return [
+        ("grpc.max_send_message_length", max_message),
+        ("grpc.max_receive_message_length", max_message),
+        ("grpc.initial_reconnect_backoff_ms", 250),
+        ("grpc.min_reconnect_backoff_ms", 250),
+        ("grpc.max_reconnect_backoff_ms", 2000),
+        ("grpc.keepalive_time_ms", 30000),
+        ("grpc.keepalive_timeout_ms", 10000),
+    ]
+
+
 def validate_image_batch(images: np.ndarray) -> np.ndarray:
     """Check the encoder's input contract: uint8 N x 224 x 224 x 3, C-contiguous."""
     if not isinstance(images, np.ndarray):
@@ -134,7 +152,7 @@ class TritonEncoder:
         self.backoff_base_s = backoff_base_s
         self.backoff_cap_s = backoff_cap_s
         self._rng = random.Random(seed)
-        self._client = grpcclient.InferenceServerClient(url=url)
+        self._client = grpcclient.InferenceServerClient(url=url, channel_args=channel_options())
         self._grpc = grpcclient
         self.on_call: Callable[[str, float, str], None] | None = None  # (op, seconds, outcome)
 

@@ -1,0 +1,51 @@
+"""``make run``: the embedded local Triton plus the API on 127.0.0.1, both stopped on Ctrl-C.
+
+Starts ``tritonserver`` (from the nvidia-pytriton wheel, CPU) on the ports in
+``TRITON_GRPC_PORT`` / ``TRITON_HTTP_PORT`` / ``TRITON_METRICS_PORT`` (defaults 8001-8003), waits
+for the model to be READY, then serves the API with uvicorn until SIGINT/SIGTERM, and finally
+stops Triton.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import uvicorn
+
+from service.app import create_app
+from service.inference.local_triton import LocalTriton
+from service.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=os.environ.get("IMAGELINT_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("IMAGELINT_PORT", 8000)))
+    args = parser.parse_args(argv)
+
+    started = time.monotonic()
+    triton = LocalTriton(
+        grpc_port=int(os.environ.get("TRITON_GRPC_PORT", 8001)),
+        http_port=int(os.environ.get("TRITON_HTTP_PORT", 8002)),
+        metrics_port=int(os.environ.get("TRITON_METRICS_PORT", 8003)),
+    )
+    print("starting Triton (CPU) ...", flush=True)
+    triton.start(timeout=240)
+    print(f"Triton ready at grpc={triton.grpc_url} in {time.monotonic() - started:.1f}s", flush=True)
+    try:
+        settings = Settings.from_env().with_overrides(
+            triton_url=triton.grpc_url, host=args.host, port=args.port
+        )
+        print(f"API on http://{args.host}:{args.port} (OpenAPI at /schema)", flush=True)
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    finally:
+        triton.stop()
+        print("Triton stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
