@@ -1,0 +1,1 @@
+"""Images: the one guarded fetcher (``fetch``), decoding (``decode``) and loading (``loader``)."""
