@@ -13,6 +13,7 @@ from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
+from service.api.problems import problem_responses
 from service.errors import InvalidRequest, ItemError, PayloadTooLarge
 from service.images.decode import decode_image
 
@@ -57,6 +58,7 @@ class EmbeddingsController(Controller):
         "/",
         summary="Embed uploaded images (multipart field `files`, repeated)",
         status_code=200,
+        responses=problem_responses(400, 413, 422, 503),
     )
     async def embed(
         self,

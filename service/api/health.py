@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 
-from service.api.problems import problem
+from service.api.problems import problem, problem_responses
 
 
 class Liveness(msgspec.Struct):
@@ -49,7 +49,7 @@ class HealthController(Controller):
     @get(
         "/health/ready",
         summary="Readiness: the Triton model is ready",
-        responses={503: None},
+        responses=problem_responses(503),
     )
     async def ready(self, state: State) -> Readiness | Response:
         settings = state.settings

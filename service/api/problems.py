@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 
 from service.errors import ImagelintError
 
@@ -27,11 +29,45 @@ _STATUS_CODES = {
     405: ("method_not_allowed", "Method not allowed"),
     406: ("not_acceptable", "Not acceptable"),
     413: ("payload_too_large", "Payload too large"),
+    422: ("invalid_input", "Invalid input"),
     415: ("unsupported_media_type", "Unsupported media type"),
     429: ("too_many_requests", "Too many requests"),
     500: ("internal_error", "Internal error"),
+    502: ("inference_failed", "Inference server returned an error"),
     503: ("unavailable", "Service unavailable"),
+    504: ("timeout", "Timed out"),
 }
+
+
+class FieldError(msgspec.Struct):
+    field: str
+    message: str
+
+
+class ProblemDetails(msgspec.Struct, omit_defaults=True):
+    """RFC 9457 problem details, as every 4xx/5xx response of this API carries them."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+    field: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries documenting problem+json responses for ``statuses``."""
+    return {
+        status: ResponseSpec(
+            data_container=ProblemDetails,
+            description=_STATUS_CODES.get(status, ("", "Error"))[1],
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
+        )
+        for status in statuses
+    }
 
 
 def problem(
@@ -139,4 +175,4 @@ EXCEPTION_HANDLERS = {
     Exception: handle_unexpected,
 }
 
-__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem"]
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "ProblemDetails", "problem", "problem_responses"]

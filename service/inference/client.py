@@ -88,7 +88,7 @@ def map_triton_errors(what: str) -> Iterator[None]:
     except InferenceServerException as exc:
         kind = triton_error_kind(exc.status(), exc.message() or "")
         raise kind(f"{what}: {exc.message() or exc.status()}") from exc
-    except asyncio.TimeoutError as exc:
+    except TimeoutError as exc:
         raise InferenceTimeout(f"{what}: deadline exceeded") from exc
     except (OSError, ConnectionError) as exc:
         raise InferenceUnavailable(f"{what}: {exc.__class__.__name__}") from exc

@@ -6,8 +6,6 @@ import importlib.util
 import sys
 from pathlib import Path
 
-
-
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "model_repository"))
 import export_image_encoder  # noqa: E402

@@ -53,11 +53,11 @@ class TritonPythonModel:
             wanted.update(names if names else OUTPUT_NAMES)
         run_names = [n for n in OUTPUT_NAMES if n in wanted]
         images = np.ascontiguousarray(np.concatenate(batches, axis=0), dtype=np.uint8)
-        outputs = dict(zip(run_names, self.session.run(run_names, {"images": images})))
+        outputs = dict(zip(run_names, self.session.run(run_names, {"images": images}), strict=True))
 
         responses = []
         start = 0
-        for request, size in zip(requests, sizes):
+        for request, size in zip(requests, sizes, strict=True):
             names = request.requested_output_names() or OUTPUT_NAMES
             tensors = [
                 pb_utils.Tensor(name, np.ascontiguousarray(outputs[name][start : start + size]))
