@@ -6,6 +6,9 @@ TVENV := .venv-triton
 BIN := $(VENV)/bin
 MODEL := model_repository/image_encoder/1/model.onnx
 PORT ?= 8000
+# `make run` lets file:// URIs read this folder (where `make demo` writes its dataset).
+IMAGELINT_DATA_ROOT ?= $(CURDIR)/demo-data
+export IMAGELINT_DATA_ROOT
 TRITON_GRPC_PORT ?= 8001
 TRITON_HTTP_PORT ?= 8002
 TRITON_METRICS_PORT ?= 8003
@@ -36,6 +39,7 @@ setup: $(VENV)/.installed $(TVENV)/.installed $(MODEL)
 
 # --- the two commands ----------------------------------------------------------------------
 run: setup
+	mkdir -p $(IMAGELINT_DATA_ROOT)
 	$(BIN)/python -m service.run_local --port $(PORT)
 
 test: setup

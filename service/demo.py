@@ -1,0 +1,177 @@
+"""``make demo``: build a small dataset with planted problems under the data root, send it to a
+running service, write the report JSON and print a one-screen summary.
+
+Planted problems (all recorded in ``planted.json`` beside the manifest, which the end-to-end
+test reads): an exact duplicate (same bytes), a train/test leak (a JPEG re-encode of a train
+image in test), flipped labels, two real photos among the digits (outliers), a corrupt file, a
+hostile URL (cloud metadata address), and an under-represented class.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DEMO_DIR = "demo"
+PER_CLASS = 24
+RARE_CLASS, RARE_COUNT = 9, 4
+# (true digit, index within its class) -> the wrong label given: well-separated digit pairs.
+FLIPS = {(0, 1): "7", (3, 2): "1", (6, 3): "2", (8, 5): "4"}
+HOSTILE_URL = "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
+
+
+def _png(array: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _jpeg(array: np.ndarray, quality: int) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def _render_digit(pixels_8x8: np.ndarray, size: int = 96) -> np.ndarray:
+    from PIL import Image
+
+    grey = (255.0 * (1.0 - np.clip(pixels_8x8 / 16.0, 0, 1))).astype(np.uint8)
+    return np.asarray(Image.fromarray(grey, mode="L").resize((size, size), Image.BILINEAR).convert("RGB"))
+
+
+def build_demo_dataset(data_root: Path) -> tuple[Path, dict[str, Any]]:
+    """Write images and ``manifest.jsonl`` under ``data_root/demo``; return (manifest, planted)."""
+    from skimage import data as skdata
+    from sklearn.datasets import load_digits
+
+    out = (data_root / DEMO_DIR).resolve()
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    digits = load_digits()
+    items: list[dict[str, Any]] = []
+    planted: dict[str, Any] = {"flipped": {}, "outliers": [], "corrupt": [], "hostile": []}
+
+    def add(item_id: str, payload: bytes, suffix: str, label: str, split: str) -> None:
+        path = out / "images" / f"{item_id}.{suffix}"
+        path.write_bytes(payload)
+        items.append({"id": item_id, "uri": path.as_uri(), "label": label, "split": split})
+
+    for digit in range(10):
+        indices = np.flatnonzero(digits.target == digit)[: RARE_COUNT if digit == RARE_CLASS else PER_CLASS]
+        for k, index in enumerate(indices):
+            item_id = f"d{digit}-{k:02d}"
+            label = FLIPS.get((digit, k), str(digit))
+            if label != str(digit):
+                planted["flipped"][item_id] = {"given": label, "true": str(digit)}
+            split = "test" if k % 5 == 4 else "train"
+            add(item_id, _png(_render_digit(digits.images[index])), "png", label, split)
+
+    # An exact copy (same bytes, another id) and a train/test leak (JPEG re-encode in test).
+    source = out / "images" / "d2-00.png"
+    add("d2-00-copy", source.read_bytes(), "png", "2", "train")
+    from PIL import Image
+
+    leak_pixels = np.asarray(Image.open(out / "images" / "d5-01.png").convert("RGB"))
+    add("d5-01-leak", _jpeg(leak_pixels, 90), "jpg", "5", "test")
+    planted["exact_duplicate"] = ["d2-00", "d2-00-copy"]
+    planted["leak"] = ["d5-01", "d5-01-leak"]
+
+    # Real photos that do not belong to a digits dataset.
+    for name, label in (("chelsea", "3"), ("coffee", "5")):
+        photo = np.asarray(Image.fromarray(getattr(skdata, name)()).convert("RGB").resize((192, 128)))
+        add(f"photo-{name}", _jpeg(photo, 92), "jpg", label, "train")
+        planted["outliers"].append(f"photo-{name}")
+
+    # A corrupt file and a hostile URL.
+    (out / "images" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(64))
+    items.append({"id": "broken", "uri": (out / "images" / "broken.png").as_uri(), "label": "4", "split": "train"})
+    planted["corrupt"].append("broken")
+    items.append({"id": "metadata-probe", "uri": HOSTILE_URL, "label": "1", "split": "train"})
+    planted["hostile"].append("metadata-probe")
+    planted["rare_class"] = str(RARE_CLASS)
+
+    manifest = out / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps(item) + "\n" for item in items))
+    (out / "planted.json").write_text(json.dumps(planted, indent=2))
+    return manifest, planted
+
+
+def summarise(report: dict[str, Any]) -> str:
+    """A one-screen text summary of a report."""
+    lines = []
+    ds = report.get("dataset", {})
+    lines.append(
+        f"dataset: {ds.get('items')} items, {ds.get('loaded')} loaded, {ds.get('failed')} failed, "
+        f"{len(ds.get('classes', {}))} classes, splits {ds.get('splits')}"
+    )
+    for failed in report.get("failed_items", [])[:5]:
+        lines.append(f"  failed {failed.get('id')}: {failed.get('code')} ({failed.get('detail', '')[:60]})")
+    checks = report.get("checks", {})
+    dup = checks.get("duplicates") or {}
+    if dup:
+        lines.append(
+            f"duplicates: {len(dup.get('groups', []))} groups, {dup.get('droppable', 0)} droppable, "
+            f"{len(dup.get('leakage', {}).get('groups', []) if isinstance(dup.get('leakage'), dict) else [])} leaking groups"
+        )
+    mis = checks.get("mislabels") or {}
+    if mis:
+        top = mis.get("candidates", [])[:6]
+        lines.append("mislabel candidates: " + ", ".join(
+            f"{c.get('id')} ({c.get('given_label')}->{c.get('suggested_label')})" for c in top
+        ))
+    imb = checks.get("imbalance") or {}
+    if imb:
+        lines.append(f"imbalance ratio: {imb.get('imbalance_ratio')}, minority: {imb.get('minority_classes')}")
+    out = checks.get("outliers") or {}
+    if out:
+        lines.append("outliers: " + ", ".join(str(o.get("id")) for o in out.get("outliers", [])[:6]))
+    ss = checks.get("sample_size") or {}
+    if ss:
+        lines.append(f"sample size: {json.dumps(ss.get('summary', ss.get('predictions', {})))[:160]}")
+    iq = checks.get("image_quality") or {}
+    if iq:
+        lines.append(f"image quality flags: {iq.get('counts')}")
+    lines.append(f"timings (s): {report.get('timings_s')}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from service.client import ApiError, RestClient
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--data-root", type=Path, default=Path(os.environ.get("IMAGELINT_DATA_ROOT", "demo-data")))
+    parser.add_argument("--out", type=Path, default=Path("reports/demo-report.json"))
+    parser.add_argument("--api-key", default=os.environ.get("IMAGELINT_API_KEY"))
+    args = parser.parse_args(argv)
+
+    manifest, _planted = build_demo_dataset(args.data_root)
+    print(f"dataset written: {manifest}")
+    try:
+        with RestClient(args.url, api_key=args.api_key) as client:
+            report = client.report(
+                {"manifest_uri": manifest.as_uri()},
+                on_progress=lambda e: print(f"  {e.get('stage')}: {e.get('done')}/{e.get('total')}", flush=True),
+            )
+    except ApiError as exc:
+        print(f"the service answered {exc}", file=sys.stderr)
+        return 1
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(f"report written: {args.out}\n")
+    print(summarise(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
