@@ -39,7 +39,11 @@ import httpx
 
 from service.errors import ItemError
 from service.images.addresses import AllowList, is_ambiguous_numeric_host, refusal_reason
-from service.images.local_files import read_confined_file, resolve_file_uri
+from service.images.local_files import (
+    copy_confined_file,
+    read_confined_file,
+    resolve_file_uri,
+)
 from service.settings import Settings
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -179,16 +183,22 @@ class Fetcher:
     async def fetch(self, uri: str, *, max_bytes: int | None = None) -> bytes:
         """The bytes ``uri`` names, or ``ItemError``; ``max_bytes`` defaults to the fetch cap."""
         cap = self.settings.fetch_max_bytes if max_bytes is None else max_bytes
+        if self._check_scheme(uri) == "file":
+            path = resolve_file_uri(uri, self.data_root)
+            return await asyncio.to_thread(read_confined_file, path, max_bytes=cap)
         parts: list[bytes] = []
-        await self._fetch_into(uri, cap, parts.append)
+        await self._fetch_http_within_deadline(uri, cap, parts.append)
         return b"".join(parts)
 
     async def fetch_to_file(self, uri: str, dest: Path, *, max_bytes: int) -> int:
         """Stream ``uri`` into ``dest`` (created or truncated); returns the byte count."""
+        if self._check_scheme(uri) == "file":
+            path = resolve_file_uri(uri, self.data_root)
+            return await asyncio.to_thread(copy_confined_file, path, dest, max_bytes=max_bytes)
         with open(dest, "wb") as handle:
-            return await self._fetch_into(uri, max_bytes, handle.write)
+            return await self._fetch_http_within_deadline(uri, max_bytes, handle.write)
 
-    async def _fetch_into(self, uri: str, cap: int, sink: Callable[[bytes], object]) -> int:
+    def _check_scheme(self, uri: str) -> str:
         if not isinstance(uri, str) or not uri:
             raise ItemError("fetch_refused", "empty URI")
         if len(uri) > self.settings.max_uri_length:
@@ -196,16 +206,16 @@ class Fetcher:
                 "fetch_refused", f"URI longer than {self.settings.max_uri_length} characters"
             )
         scheme = uri.split(":", 1)[0].lower() if ":" in uri else ""
-        if scheme == "file":
-            path = resolve_file_uri(uri, self.data_root)
-            data = await asyncio.to_thread(read_confined_file, path, max_bytes=cap)
-            sink(data)
-            return len(data)
-        if scheme not in ("http", "https"):
+        if scheme not in ("http", "https", "file"):
             shown = scheme or "(none)"
             raise ItemError(
                 "fetch_refused", f"scheme {shown!r} is not fetched; use https, http or file"
             )
+        return scheme
+
+    async def _fetch_http_within_deadline(
+        self, uri: str, cap: int, sink: Callable[[bytes], object]
+    ) -> int:
         try:
             async with asyncio.timeout(self.settings.fetch_timeout_s):
                 return await self._fetch_http(uri, cap, sink)

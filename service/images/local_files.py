@@ -56,6 +56,26 @@ def resolve_file_uri(uri: str, root: Path | None) -> Path:
 
 def read_confined_file(path: Path, *, max_bytes: int) -> bytes:
     """Read a path returned by ``resolve_file_uri`` (blocking: call it from a thread)."""
+    with _open_regular(path, max_bytes) as handle:
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ItemError("too_large", f"file has more than {max_bytes:,} bytes")
+    return data
+
+
+def copy_confined_file(path: Path, dest: Path, *, max_bytes: int) -> int:
+    """Copy a path returned by ``resolve_file_uri`` to ``dest`` in chunks (blocking)."""
+    total = 0
+    with _open_regular(path, max_bytes) as handle, open(dest, "wb") as out:
+        while chunk := handle.read(1024 * 1024):
+            total += len(chunk)
+            if total > max_bytes:
+                raise ItemError("too_large", f"file has more than {max_bytes:,} bytes")
+            out.write(chunk)
+    return total
+
+
+def _open_regular(path: Path, max_bytes: int):
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError as exc:

@@ -1,0 +1,303 @@
+"""ImageFolder archives (zip, or tar optionally gzip/bz2/xz) -> ``Item``s plus extracted files.
+
+Layout: ``label/file`` or ``split/label/file``; one folder wrapping everything (the way a
+folder is usually zipped) is stripped. Members whose extension is not an image's
+(``IMAGE_EXTENSIONS``), hidden files and ``__MACOSX/`` are skipped.
+
+Refused (the whole archive, ``InvalidDataset`` naming the member, or ``PayloadTooLarge``):
+absolute names, ``..`` segments, backslashes, drive letters or NUL in member names; symbolic
+or hard links, devices and FIFOs; nested archives (``NESTED_ARCHIVE_EXTENSIONS``); encrypted zip
+members; more than ``max_archive_members`` members; more than ``max_archive_bytes`` unpacked —
+checked against the declared sizes first and again while extracting, byte by byte, so a header
+that lies does not help a zip bomb.
+
+Image members are extracted into the scratch directory under names made of their position
+(``0000042.jpg``), never of their member name, so nothing an archive says decides where a file
+is written. Items get ``id`` = the member path and ``uri`` = ``archive:<member path>``; the
+loader reads the extracted file (``ResolvedDataset.local_files``), never re-fetches. A member
+over ``fetch_max_bytes`` is not extracted; its item fails with ``too_large``.
+"""
+
+from __future__ import annotations
+
+import stat
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from service.datasets.items import SPLIT_ALIASES, normalize_split
+from service.datasets.model import Item, LocalSource
+from service.errors import InvalidDataset, ItemError, PayloadTooLarge
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+NESTED_ARCHIVE_EXTENSIONS = (
+    ".zip", ".tar", ".tgz", ".tbz", ".tbz2", ".txz", ".gz", ".bz2", ".xz", ".zst", ".7z", ".rar",
+    ".jar", ".whl",
+)  # fmt: skip
+_COPY_CHUNK = 1024 * 1024
+_MEMBER_READ_ERRORS = (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, zlib.error)
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    max_members: int
+    max_unpacked_bytes: int
+    max_member_bytes: int
+
+
+@dataclass(frozen=True)
+class _Member:
+    name: str  # normalised member path
+    size: int  # declared unpacked size
+    handle: object  # ZipInfo or TarInfo
+
+
+def extract_image_folder(
+    archive: Path, dest: Path, *, limits: ArchiveLimits, field: str = "archive_uri"
+) -> tuple[list[Item], dict[str, LocalSource]]:
+    """Validate ``archive`` and extract its images into ``dest`` (blocking: call from a thread).
+
+    Returns
+    -------
+    items : list of Item
+        In member-name order.
+    local_files : dict
+        Item id -> extracted path, or the ``ItemError`` that kept it from being extracted.
+    """
+    with archive.open("rb") as head:
+        magic = head.read(4)
+    if magic[:2] == b"PK":
+        opened = _open_zip(archive, field)
+    elif tarfile.is_tarfile(archive):
+        opened = _open_tar(archive, field)
+    else:
+        raise InvalidDataset("the archive is neither a zip nor a tar file", field=field)
+    with opened as reader:
+        members = reader.members(limits.max_members)
+        images = [m for m in members if _is_image(m.name)]
+        if not images:
+            raise InvalidDataset(
+                "the archive holds no images (expected label/file or split/label/file)",
+                field=field,
+            )
+        declared = sum(m.size for m in members)
+        if declared > limits.max_unpacked_bytes:
+            raise PayloadTooLarge(
+                f"the archive unpacks to {declared:,} bytes; the limit is "
+                f"{limits.max_unpacked_bytes:,}",
+                field=field,
+            )
+        layout = _layout([m.name for m in images], field)
+        items: list[Item] = []
+        local: dict[str, LocalSource] = {}
+        unpacked = 0
+        # Archive order: a compressed tar is read front to back once more, never seeked around.
+        for position, member in enumerate(images):
+            split, label = layout[member.name]
+            items.append(
+                Item(id=member.name, uri=f"archive:{member.name}", label=label, split=split)
+            )
+            suffix = PurePosixPath(member.name).suffix.lower()
+            target = dest / f"{position:07d}{suffix}"
+            try:
+                with reader.open(member) as source:
+                    written, complete = _copy_capped(source, target, limits.max_member_bytes)
+            except _MEMBER_READ_ERRORS as exc:
+                target.unlink(missing_ok=True)
+                local[member.name] = ItemError(
+                    "fetch_failed", f"archive member could not be read: {type(exc).__name__}"
+                )
+                continue
+            unpacked += written
+            if unpacked > limits.max_unpacked_bytes:
+                raise PayloadTooLarge(
+                    f"the archive unpacks to more than {limits.max_unpacked_bytes:,} bytes "
+                    f"(at member {member.name!r})",
+                    field=field,
+                )
+            if complete:
+                local[member.name] = target
+            else:
+                target.unlink(missing_ok=True)
+                local[member.name] = ItemError(
+                    "too_large", f"archive member is over {limits.max_member_bytes:,} bytes"
+                )
+    items.sort(key=lambda item: item.id)
+    return items, local
+
+
+def check_member_name(raw: str, field: str) -> str:
+    """The member path with ``./`` parts dropped; refuses traversal and odd characters."""
+    if "\x00" in raw or "\\" in raw:
+        raise InvalidDataset(
+            f"archive member {raw!r} has a NUL or backslash in its name", field=field
+        )
+    if raw.startswith("/") or (len(raw) > 1 and raw[1] == ":"):
+        raise InvalidDataset(f"archive member {raw!r} has an absolute path", field=field)
+    parts = [p for p in raw.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise InvalidDataset(f"archive member {raw!r} escapes the archive ('..')", field=field)
+    return "/".join(parts)
+
+
+def _is_image(name: str) -> bool:
+    path = PurePosixPath(name)
+    if any(part.startswith(".") or part == "__MACOSX" for part in path.parts):
+        return False
+    return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def _layout(names: list[str], field: str) -> dict[str, tuple[str | None, str]]:
+    """Member name -> (split, label) for label/file or split/label/file (+ one wrapper)."""
+    parts = {name: PurePosixPath(name).parts for name in names}
+    depths = {len(p) for p in parts.values()}
+    tops = {p[0] for p in parts.values()}
+    strip = 0
+    if len(tops) == 1 and len(depths) == 1:
+        depth = next(iter(depths))
+        only_top = next(iter(tops))
+        # One folder around everything: wrapper/label/file or wrapper/split/label/file.
+        if depth == 4 or (depth == 3 and only_top.lower() not in SPLIT_ALIASES):
+            strip = 1
+    layout: dict[str, tuple[str | None, str]] = {}
+    depth_seen: int | None = None
+    for name, p in parts.items():
+        p = p[strip:]
+        if len(p) not in (2, 3):
+            raise InvalidDataset(
+                f"archive member {name!r} does not fit the ImageFolder layout "
+                "(label/file or split/label/file)",
+                field=field,
+            )
+        if depth_seen is not None and len(p) != depth_seen:
+            raise InvalidDataset(
+                f"archive member {name!r} mixes label/file and split/label/file layouts",
+                field=field,
+            )
+        depth_seen = len(p)
+        layout[name] = (None, p[0]) if len(p) == 2 else (normalize_split(p[0]), p[1])
+    return layout
+
+
+def _copy_capped(source: BinaryIO, target: Path, cap: int) -> tuple[int, bool]:
+    """Copy at most ``cap`` bytes; (bytes read, whether the member fitted)."""
+    written = 0
+    with target.open("wb") as out:
+        while True:
+            chunk = source.read(_COPY_CHUNK)
+            if not chunk:
+                return written, True
+            written += len(chunk)
+            if written > cap:
+                return written, False
+            out.write(chunk)
+
+
+def _refuse_nested(name: str, field: str) -> None:
+    if name.lower().endswith(NESTED_ARCHIVE_EXTENSIONS):
+        raise InvalidDataset(f"archive member {name!r} is a nested archive", field=field)
+
+
+def _too_many(limit: int, field: str) -> PayloadTooLarge:
+    return PayloadTooLarge(f"the archive has more than {limit:,} members", field=field)
+
+
+class _ZipReader:
+    def __init__(self, path: Path, field: str):
+        try:
+            self._zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise InvalidDataset(f"the zip archive is corrupt: {exc}", field=field) from exc
+        self._field = field
+
+    def __enter__(self) -> _ZipReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._zip.close()
+
+    def members(self, limit: int) -> list[_Member]:
+        infos = self._zip.infolist()
+        if len(infos) > limit:
+            raise _too_many(limit, self._field)
+        found: list[_Member] = []
+        for info in infos:
+            name = check_member_name(info.filename, self._field)
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                raise InvalidDataset(
+                    f"archive member {info.filename!r} is a symbolic link", field=self._field
+                )
+            if info.is_dir():
+                continue
+            _refuse_nested(name, self._field)
+            if info.flag_bits & 0x1:
+                raise InvalidDataset(
+                    f"archive member {info.filename!r} is encrypted", field=self._field
+                )
+            found.append(_Member(name, info.file_size, info))
+        return found
+
+    def open(self, member: _Member) -> BinaryIO:
+        try:
+            return self._zip.open(member.handle)  # type: ignore[arg-type]
+        except NotImplementedError as exc:  # unsupported compression method
+            raise OSError(str(exc)) from exc
+
+
+class _TarReader:
+    def __init__(self, path: Path, field: str):
+        try:
+            self._tar = tarfile.open(path, mode="r:*")
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise InvalidDataset(f"the tar archive is corrupt: {exc}", field=field) from exc
+        self._field = field
+
+    def __enter__(self) -> _TarReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._tar.close()
+
+    def members(self, limit: int) -> list[_Member]:
+        found: list[_Member] = []
+        for count, info in enumerate(self._iterate(), start=1):
+            if count > limit:
+                raise _too_many(limit, self._field)
+            name = check_member_name(info.name, self._field)
+            if info.issym() or info.islnk():
+                raise InvalidDataset(f"archive member {info.name!r} is a link", field=self._field)
+            if info.isdir():
+                continue
+            if not info.isfile():
+                raise InvalidDataset(
+                    f"archive member {info.name!r} is not a regular file", field=self._field
+                )
+            _refuse_nested(name, self._field)
+            found.append(_Member(name, info.size, info))
+        return found
+
+    def _iterate(self) -> Iterator[tarfile.TarInfo]:
+        try:
+            while (info := self._tar.next()) is not None:
+                yield info
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise InvalidDataset(f"the tar archive is corrupt: {exc}", field=self._field) from exc
+
+    def open(self, member: _Member) -> BinaryIO:
+        handle = self._tar.extractfile(member.handle)  # type: ignore[arg-type]
+        if handle is None:
+            raise OSError(f"archive member {member.name!r} has no data")
+        return handle
+
+
+def _open_zip(path: Path, field: str) -> _ZipReader:
+    return _ZipReader(path, field)
+
+
+def _open_tar(path: Path, field: str) -> _TarReader:
+    return _TarReader(path, field)

@@ -1,0 +1,184 @@
+"""Items -> decoded pixels and facts, concurrently, one typed result per item.
+
+``load_images`` keeps item order and returns ``LoadedItem`` or ``FailedItem`` per item;
+``iter_images`` yields ``(index, result)`` as items complete, for callers that consume results
+in batches (the report pipeline) and want to drop pixels early.
+
+- At most ``settings.fetch_concurrency`` items are in flight (fetch + decode); a worker holds
+  its slot until its item is decoded, so at most that many raw files are in memory at once, and
+  raw bytes are dropped as soon as they are decoded.
+- Decoding (and reading extracted archive members) runs in the given ``concurrent.futures``
+  pool, never on the event loop.
+- Archive items are read from ``local_files`` (``ResolvedDataset.local_files``), never fetched.
+- Any exception for one item becomes that item's ``FailedItem`` (``ItemError`` codes as they
+  are; anything unexpected as ``decode_error``/``fetch_failed``); other items are unaffected.
+  Cancellation still propagates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from service.datasets.model import Item, LocalSource
+from service.errors import ItemError
+from service.images.decode import DecodedImage, ImageFacts, decode_image
+from service.images.fetch import Fetcher
+from service.images.local_files import read_confined_file
+from service.settings import Settings
+
+log = logging.getLogger("imagelint.images")
+Progress = Callable[[str, int, int], None]
+PROGRESS_STAGE = "load"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedItem:
+    """An item whose image decoded: ``pixels`` uint8 ``size x size x 3``, ``facts``."""
+
+    item: Item
+    pixels: np.ndarray
+    facts: ImageFacts
+
+
+@dataclass(frozen=True, slots=True)
+class FailedItem:
+    """An item that could not be loaded; ``code`` is one of ``service.errors.ITEM_ERROR_CODES``."""
+
+    item: Item
+    code: str
+    detail: str
+
+
+LoadResult = LoadedItem | FailedItem
+
+
+async def load_images(
+    items: Sequence[Item],
+    *,
+    fetcher: Fetcher,
+    pool: Executor,
+    settings: Settings,
+    on_progress: Progress | None = None,
+    local_files: Mapping[str, LocalSource] | None = None,
+    size: int = 224,
+) -> list[LoadResult]:
+    """Load every item; the result list is in item order (see the module docstring).
+
+    Parameters
+    ----------
+    items : sequence of Item
+    fetcher : Fetcher
+        The guarded fetcher (for http(s) and file:// items).
+    pool : concurrent.futures.Executor
+        Where decoding runs (the app's ``decode_pool``).
+    settings : Settings
+        ``fetch_concurrency``, ``max_image_pixels``, ``fetch_max_bytes``.
+    on_progress : callable, optional
+        ``on_progress("load", done, total)`` on the event loop as each item completes.
+    local_files : mapping, optional
+        Item id -> extracted archive member (or its ``ItemError``).
+    size : int
+        Output side in pixels.
+    """
+    results: list[LoadResult | None] = [None] * len(items)
+    async for index, result in iter_images(
+        items,
+        fetcher=fetcher,
+        pool=pool,
+        settings=settings,
+        on_progress=on_progress,
+        local_files=local_files,
+        size=size,
+    ):
+        results[index] = result
+    return results  # type: ignore[return-value]  # every slot is filled
+
+
+async def iter_images(
+    items: Sequence[Item],
+    *,
+    fetcher: Fetcher,
+    pool: Executor,
+    settings: Settings,
+    on_progress: Progress | None = None,
+    local_files: Mapping[str, LocalSource] | None = None,
+    size: int = 224,
+) -> AsyncIterator[tuple[int, LoadResult]]:
+    """Yield ``(index, result)`` for every item, in completion order (same options)."""
+    total = len(items)
+    if total == 0:
+        return
+    workers = max(1, min(settings.fetch_concurrency, total))
+    positions = iter(range(total))
+    done_queue: asyncio.Queue[tuple[int, LoadResult]] = asyncio.Queue(maxsize=workers)
+    local = local_files or {}
+
+    async def worker() -> None:
+        for index in positions:
+            result = await _load_one(items[index], fetcher, pool, settings, local, size)
+            await done_queue.put((index, result))
+
+    tasks = [asyncio.create_task(worker(), name=f"load-{k}") for k in range(workers)]
+    try:
+        for done in range(1, total + 1):
+            index, result = await done_queue.get()
+            if on_progress is not None:
+                on_progress(PROGRESS_STAGE, done, total)
+            yield index, result
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _load_one(
+    item: Item,
+    fetcher: Fetcher,
+    pool: Executor,
+    settings: Settings,
+    local: Mapping[str, LocalSource],
+    size: int,
+) -> LoadResult:
+    loop = asyncio.get_running_loop()
+    max_pixels = settings.max_image_pixels
+    try:
+        source = local.get(item.id)
+        if isinstance(source, ItemError):
+            raise source
+        if isinstance(source, Path):
+            decoded = await loop.run_in_executor(
+                pool, _read_and_decode, source, settings.fetch_max_bytes, max_pixels, size
+            )
+        else:
+            data = await fetcher.fetch(item.uri)
+            decoded = await loop.run_in_executor(pool, _decode, data, max_pixels, size)
+            del data
+    except ItemError as exc:
+        return FailedItem(item, exc.code, exc.detail)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one item never breaks the report
+        log.exception("unexpected error loading item %r", item.id)
+        return FailedItem(item, "decode_error", f"unexpected {type(exc).__name__}")
+    return LoadedItem(item, decoded.pixels, decoded.facts)
+
+
+def _decode(data: bytes, max_pixels: int, size: int) -> DecodedImage:
+    return decode_image(data, max_pixels=max_pixels, size=size)
+
+
+def _read_and_decode(path: Path, max_bytes: int, max_pixels: int, size: int) -> DecodedImage:
+    try:
+        data = read_confined_file(path, max_bytes=max_bytes)
+    except ItemError:
+        raise
+    except OSError as exc:
+        raise ItemError("fetch_failed", "extracted archive member could not be read") from exc
+    return decode_image(data, max_pixels=max_pixels, size=size)
