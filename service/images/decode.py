@@ -164,7 +164,7 @@ def decode_image(
             f"not a recognised image; accepted formats: {', '.join(ALLOWED_FORMATS)}",
         ) from exc
     except Exception as exc:  # noqa: BLE001 - any parser failure is this item's error
-        raise _classify_load_error(exc, data, None) from exc
+        raise _classify_load_error(exc, data) from exc
     with image:
         width, height = image.size
         if width < 1 or height < 1:
@@ -191,7 +191,7 @@ def decode_image(
         except Image.DecompressionBombError as exc:
             raise ItemError("decompression_bomb", _bomb_detail(str(exc), max_pixels)) from exc
         except Exception as exc:  # noqa: BLE001
-            raise _classify_load_error(exc, data, image.format) from exc
+            raise _classify_load_error(exc, data) from exc
         has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
             image.mode == "P" and "transparency" in image.info
         )
@@ -275,18 +275,18 @@ def _bomb_detail(message: str, max_pixels: int) -> str:
     return f"the image declares too many pixels (limit {max_pixels:,}): {message}"
 
 
-def _classify_load_error(exc: BaseException, data: bytes, file_format: str | None) -> ItemError:
+def _classify_load_error(exc: BaseException, data: bytes) -> ItemError:
     message = str(exc) or type(exc).__name__
     if isinstance(exc, MemoryError):
         return ItemError("decompression_bomb", "not enough memory to decode the image")
-    if "truncated" in message or isinstance(exc, EOFError) or _webp_truncated(data, file_format):
+    if "truncated" in message or isinstance(exc, EOFError) or _webp_truncated(data):
         return ItemError("truncated", f"the file ends before the image data does ({message})")
     return ItemError("decode_error", f"could not decode the image: {message}")
 
 
-def _webp_truncated(data: bytes, file_format: str | None) -> bool:
+def _webp_truncated(data: bytes) -> bool:
     """libwebp only says "could not create decoder"; the RIFF header tells us the real size."""
-    if file_format != "WEBP" or len(data) < 12 or data[:4] != b"RIFF":
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
         return False
     declared = struct.unpack("<I", data[4:8])[0] + 8
     return declared > len(data)
