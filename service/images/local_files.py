@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from service.errors import ItemError
@@ -75,25 +76,21 @@ def copy_confined_file(path: Path, dest: Path, *, max_bytes: int) -> int:
     return total
 
 
-def _open_regular(path: Path, max_bytes: int):
+def _open_regular(path: Path, max_bytes: int) -> BinaryIO:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError as exc:
         raise ItemError("not_found", "no such file under the data root") from exc
     except OSError as exc:
         raise ItemError("fetch_failed", "file could not be opened") from exc
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise ItemError("fetch_refused", "not a regular file")
-        if info.st_size > max_bytes:
-            raise ItemError(
-                "too_large", f"file has {info.st_size:,} bytes; the cap is {max_bytes:,}"
-            )
-        data = handle.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise ItemError("too_large", f"file has more than {max_bytes:,} bytes")
-    return data
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise ItemError("fetch_refused", "not a regular file")
+    if info.st_size > max_bytes:
+        os.close(fd)
+        raise ItemError("too_large", f"file has {info.st_size:,} bytes; the cap is {max_bytes:,}")
+    return os.fdopen(fd, "rb")
 
 
 def _lexically_inside(path: Path, *roots: Path) -> bool:
