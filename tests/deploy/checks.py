@@ -20,7 +20,7 @@ DOCKERFILE = REPO_ROOT / "Dockerfile"
 HADOLINT_CONFIG = REPO_ROOT / ".hadolint.yaml"
 SERVICEMONITOR_SCHEMA = Path(__file__).resolve().parent / "schemas" / "servicemonitor-v1.json"
 
-RELEASE = "imagelint"
+RELEASE = "prod"
 NAMESPACE = "imagelint"
 
 # Kubernetes versions every manifest must validate against: the chart's floor (Chart.yaml
