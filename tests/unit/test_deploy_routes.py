@@ -104,6 +104,9 @@ def test_triton_probes_ports_and_paths_agree_with_its_image():
     assert triton["livenessProbe"]["httpGet"] == {"path": "/v2/health/live", "port": "http"}
     assert triton["readinessProbe"]["httpGet"] == {"path": "/v2/health/ready", "port": "http"}
     assert triton["startupProbe"]["httpGet"]["path"] == "/v2/health/ready"
+    # args only, as the image's CMD: the official entrypoint still runs (CUDA forward compat).
+    assert "command" not in triton
+    assert triton["args"][0] == STAGES["triton"].exec_form("CMD")[0] == "tritonserver"
     # Named container ports are the ports tritonserver is told to use and the image exposes.
     ports = {p["name"]: p["containerPort"] for p in triton["ports"]}
     for name in ("http", "grpc", "metrics"):
