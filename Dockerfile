@@ -23,9 +23,8 @@
 #
 # nvcr.io/nvidia/tritonserver:25.06-py3 (server 2.59): built on CUDA 12.9.1, among the last
 # releases on CUDA 12 (25.08 and later are on CUDA 13). onnxruntime-gpu on PyPI is built for
-# CUDA 12 + cuDNN 9 (its CUDA 13 builds are not on PyPI),
-# which this container provides; Ubuntu 24.04 with Python 3.12, for which numpy 1.26 and
-# onnxruntime-gpu have wheels. Turing (T4) and newer GPUs; driver R575+, or the R535/R545
+# CUDA 12 + cuDNN 9 (its CUDA 13 builds are not on PyPI), which this container provides;
+# Ubuntu 24.04 with Python 3.12, for which numpy 1.26 and onnxruntime-gpu have wheels. Turing (T4) and newer GPUs; driver R575+, or the R535/R545
 # data-centre drivers through CUDA forward compatibility.
 
 # --- api-build: the runtime virtual environment ----------------------------------------------
