@@ -17,9 +17,12 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.api.auth import api_key_guard
 from service.api.embeddings import EmbeddingsController
 from service.api.health import HealthController, ReadinessCache
 from service.api.problems import EXCEPTION_HANDLERS
+from service.api.reports import ReportsController, ReportSlots
+from service.images.fetch import Fetcher
 from service.inference import TritonEncoder
 from service.metrics import Metrics
 from service.settings import Settings, get_settings
@@ -80,11 +83,14 @@ def create_app(settings: Settings | None = None, *, encoder: TritonEncoder | Non
         )
         client.on_call = metrics.observe_triton_call
         pool = ThreadPoolExecutor(settings.decode_worker_count, thread_name_prefix="decode")
+        fetcher = Fetcher(settings)
         app.state.encoder = client
         app.state.decode_pool = pool
+        app.state.fetcher = fetcher
         try:
             yield
         finally:
+            await fetcher.aclose()
             pool.shutdown(wait=False, cancel_futures=True)
             if own:
                 await client.close()
@@ -95,6 +101,7 @@ def create_app(settings: Settings | None = None, *, encoder: TritonEncoder | Non
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[metrics_middleware],
+        guards=[api_key_guard],
         cors_config=cors,
         request_max_body_size=settings.max_body_bytes,
         state=_initial_state(settings, metrics),
@@ -117,5 +124,6 @@ def _initial_state(settings: Settings, metrics: Metrics):
             "settings": settings,
             "metrics": metrics,
             "readiness": ReadinessCache(ttl_s=settings.ready_cache_s),
+            "report_slots": ReportSlots(settings.max_concurrent_reports),
         }
     )

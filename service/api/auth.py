@@ -1,0 +1,42 @@
+"""Optional API-key authentication (``IMAGELINT_API_KEYS``; off when empty).
+
+Every ``/v1/`` route requires ``X-API-Key`` (or ``Authorization: Bearer <key>``) to match one of
+the configured keys; health, metrics and the OpenAPI document stay open for probes and scrapers.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers.base import BaseRouteHandler
+
+PROTECTED_PREFIX = "/v1/"
+
+
+def presented_key(connection: ASGIConnection) -> str | None:
+    key = connection.headers.get("x-api-key")
+    if key:
+        return key
+    auth = connection.headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def key_matches(presented: str | None, keys: tuple[str, ...]) -> bool:
+    """Constant-time comparison against every configured key."""
+    if not presented:
+        return False
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(presented.encode(), key.encode())
+    return matched
+
+
+def api_key_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    keys = connection.app.state.settings.api_keys
+    if not keys or not connection.scope["path"].startswith(PROTECTED_PREFIX):
+        return
+    if not key_matches(presented_key(connection), keys):
+        raise NotAuthorizedException("missing or invalid API key (send it as X-API-Key)")

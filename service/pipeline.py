@@ -1,0 +1,305 @@
+"""One report: dataset reference -> items -> fetched and decoded images -> Triton -> checks.
+
+``run_report(request, deps, on_progress)`` is the only orchestration in the service; the REST
+controller and the gRPC servicer both call it. Stages, in order:
+
+1. ``resolve``: the dataset reference becomes items (``service.datasets``).
+2. ``load`` and ``infer``: items are loaded in chunks (fetch, decode in the worker pool) and
+   each chunk is encoded through Triton while the next one loads. Only the per-item vectors the
+   checks need are kept (embedding, duplicate descriptor, caller-classifier logits); pixels are
+   dropped after each chunk, so memory stays bounded by the item limit times a few KB.
+3. each requested check, in a worker thread (CPU-bound numpy / scikit-learn).
+
+A check that cannot run on this dataset (too few items, one class, no labels) is reported in
+``check_errors`` with a code and the others still run. Randomness is seeded from the request's
+``options.seed``, so the same input gives the same report (ids, timings and the request id
+aside).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import numpy as np
+
+from service.datasets import Item, ResolvedDataset, resolve_dataset
+from service.errors import ImagelintError, InvalidRequest
+from service.images.fetch import redact_uri
+from service.images.loader import FailedItem, LoadedItem, load_images
+from service.inference import TritonEncoder
+from service.metrics import Metrics
+from service.report_models import (
+    CheckError,
+    Checks,
+    DatasetSummary,
+    FailedItemOut,
+    ModelInfo,
+    Report,
+    ReportOptions,
+    ReportRequest,
+)
+from service.settings import Settings
+
+log = logging.getLogger("imagelint.pipeline")
+REPORT_SCHEMA_VERSION = "1.0"
+ALL_CHECKS = ("duplicates", "mislabels", "sample_size", "imbalance", "image_quality", "outliers", "agreement")
+IMAGE_FREE_CHECKS = frozenset({"imbalance", "agreement"})
+LOAD_CHUNK = 256
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Dependencies:
+    """What a report needs from the process."""
+
+    settings: Settings
+    encoder: TritonEncoder
+    fetcher: Any
+    pool: Executor
+    metrics: Metrics | None = None
+
+
+@dataclass
+class Collected:
+    """What loading and inference produced, rows in item order of the loaded items."""
+
+    loaded: list[Item] = field(default_factory=list)
+    facts: list[Any] = field(default_factory=list)
+    failed: list[FailedItem] = field(default_factory=list)
+    embeddings: list[np.ndarray] = field(default_factory=list)
+    descriptors: list[np.ndarray] = field(default_factory=list)
+    classifier_logits: list[np.ndarray] = field(default_factory=list)
+
+    def array(self, name: str) -> np.ndarray | None:
+        parts = getattr(self, name)
+        return np.concatenate(parts, axis=0) if parts else None
+
+
+@dataclass
+class CheckContext:
+    """Everything a check adapter may read (plain values only)."""
+
+    items: list[Item]
+    collected: Collected
+    options: ReportOptions
+    embeddings: np.ndarray | None
+    descriptors: np.ndarray | None
+    classifier_logits: np.ndarray | None
+    results: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ids(self) -> list[str]:
+        return [item.id for item in self.collected.loaded]
+
+
+class StageTimer:
+    """Wall time per stage (summed over chunks), mirrored into the stage histogram."""
+
+    def __init__(self, metrics: Metrics | None) -> None:
+        self.timings: dict[str, float] = {}
+        self.metrics = metrics
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds = time.perf_counter() - started
+            self.timings[name] = round(self.timings.get(name, 0.0) + seconds, 4)
+            if self.metrics is not None:
+                self.metrics.stage_duration.labels(name).observe(seconds)
+
+
+def requested_checks(checks: list[str] | None, *, has_annotations: bool) -> list[str]:
+    """The checks to run, in canonical order: all by default (agreement when annotations exist)."""
+    if checks is None:
+        return [c for c in ALL_CHECKS if c != "agreement" or has_annotations]
+    unknown = sorted(set(checks) - set(ALL_CHECKS))
+    if unknown:
+        raise InvalidRequest(f"unknown checks {unknown}; valid: {list(ALL_CHECKS)}", field="checks")
+    return [c for c in ALL_CHECKS if c in set(checks)]
+
+
+def summarise_dataset(items: list[Item], loaded: int, failed: int) -> DatasetSummary:
+    classes = Counter(item.label for item in items if item.label is not None)
+    splits = Counter(item.split or "unspecified" for item in items)
+    return DatasetSummary(
+        items=len(items),
+        loaded=loaded,
+        failed=failed,
+        labelled=sum(classes.values()),
+        classes=dict(sorted(classes.items())),
+        splits=dict(sorted(splits.items())),
+    )
+
+
+async def load_and_encode(
+    dataset: ResolvedDataset,
+    checks: list[str],
+    options: ReportOptions,
+    deps: Dependencies,
+    timer: StageTimer,
+    progress: Progress,
+) -> Collected:
+    """Load items chunk by chunk and encode each chunk while the next one loads."""
+    from service.analysis.descriptors import duplicate_descriptors
+
+    items = dataset.items
+    total = len(items)
+    want_descriptors = "duplicates" in checks
+    classifier = options.mislabels.classifier_model if "mislabels" in checks else None
+    collected = Collected()
+    queue: asyncio.Queue[list | None] = asyncio.Queue(maxsize=1)
+
+    async def produce() -> None:
+        for start in range(0, total, LOAD_CHUNK):
+            chunk = items[start : start + LOAD_CHUNK]
+
+            def on_chunk_progress(_stage: str, done: int, _total: int, base: int = start) -> None:
+                progress("load", base + done, total)
+
+            with timer.stage("load"):
+                results = await load_images(
+                    chunk,
+                    fetcher=deps.fetcher,
+                    pool=deps.pool,
+                    settings=deps.settings,
+                    on_progress=on_chunk_progress,
+                    local_files=dataset.local_files,
+                )
+            await queue.put(results)
+        await queue.put(None)
+
+    producer = asyncio.create_task(produce())
+    encoded = 0
+    try:
+        while (results := await queue.get()) is not None:
+            ok = [r for r in results if isinstance(r, LoadedItem)]
+            collected.failed.extend(r for r in results if isinstance(r, FailedItem))
+            if deps.metrics is not None:
+                deps.metrics.images_processed.inc(len(ok))
+                for failure in results:
+                    if isinstance(failure, FailedItem):
+                        deps.metrics.images_failed.labels(failure.code).inc()
+            if ok:
+                pixels = np.stack([r.pixels for r in ok])
+                with timer.stage("infer"):
+                    out = await deps.encoder.encode(pixels, with_grid=want_descriptors)
+                    if classifier:
+                        collected.classifier_logits.append(
+                            await classifier_outputs(deps.encoder, pixels, options)
+                        )
+                collected.loaded.extend(r.item for r in ok)
+                collected.facts.extend(r.facts for r in ok)
+                collected.embeddings.append(out.embeddings)
+                if want_descriptors:
+                    with timer.stage("descriptors"):
+                        collected.descriptors.append(
+                            await anyio.to_thread.run_sync(
+                                lambda grid=out.feature_grid, px=pixels: duplicate_descriptors(grid, pixels=px)
+                            )
+                        )
+                del pixels
+            encoded += len(results)
+            progress("infer", encoded, total)
+        await producer
+    finally:
+        if not producer.done():
+            producer.cancel()
+            await asyncio.gather(producer, return_exceptions=True)
+    return collected
+
+
+async def classifier_outputs(encoder: TritonEncoder, pixels: np.ndarray, options: ReportOptions) -> np.ndarray:
+    """The caller's Triton classifier on one chunk, in batches of the encoder's batch size."""
+    opts = options.mislabels
+    parts = []
+    for start in range(0, len(pixels), encoder.batch_size):
+        got = await encoder.infer(
+            {opts.classifier_input: pixels[start : start + encoder.batch_size]},
+            [opts.classifier_output],
+            model=opts.classifier_model,
+        )
+        parts.append(np.asarray(got[opts.classifier_output], dtype=np.float32))
+    return np.concatenate(parts, axis=0)
+
+
+async def run_checks(
+    checks: list[str], ctx: CheckContext, timer: StageTimer, progress: Progress
+) -> dict[str, CheckError]:
+    """Run each check in a worker thread; failures of one check become its ``CheckError``."""
+    from service.check_runners import CHECK_RUNNERS
+
+    errors: dict[str, CheckError] = {}
+    for index, name in enumerate(checks):
+        progress(name, index, len(checks))
+        runner = CHECK_RUNNERS[name]
+        try:
+            with timer.stage(name):
+                ctx.results[name] = await anyio.to_thread.run_sync(runner, ctx)
+        except ImagelintError as exc:
+            errors[name] = CheckError(code=exc.code, detail=exc.detail)
+        except ValueError as exc:
+            errors[name] = CheckError(code="not_applicable", detail=str(exc))
+        progress(name, index + 1, len(checks))
+    return errors
+
+
+async def run_report(
+    request: ReportRequest,
+    deps: Dependencies,
+    on_progress: Progress | None = None,
+    *,
+    request_id: str | None = None,
+) -> Report:
+    """Run one report end to end (see the module docstring)."""
+    progress: Progress = on_progress or (lambda _stage, _done, _total: None)
+    timer = StageTimer(deps.metrics)
+    started = time.perf_counter()
+    with timer.stage("resolve"):
+        progress("resolve", 0, 1)
+        dataset = await resolve_dataset(request.dataset, fetcher=deps.fetcher, settings=deps.settings)
+        progress("resolve", 1, 1)
+    with dataset:
+        items = dataset.items
+        checks = requested_checks(request.checks, has_annotations=any(i.annotations for i in items))
+        if any(c not in IMAGE_FREE_CHECKS for c in checks):
+            collected = await load_and_encode(dataset, checks, request.options, deps, timer, progress)
+        else:
+            collected = Collected(loaded=list(items))
+    ctx = CheckContext(
+        items=items,
+        collected=collected,
+        options=request.options,
+        embeddings=collected.array("embeddings"),
+        descriptors=collected.array("descriptors"),
+        classifier_logits=collected.array("classifier_logits"),
+    )
+    check_errors = await run_checks(checks, ctx, timer, progress)
+    timer.timings["total"] = round(time.perf_counter() - started, 4)
+    return Report(
+        schema_version=REPORT_SCHEMA_VERSION,
+        request_id=request_id or uuid.uuid4().hex,
+        model=ModelInfo(name=deps.settings.triton_model, version=deps.settings.triton_model_version or "1"),
+        dataset=summarise_dataset(items, len(collected.loaded), len(collected.failed)),
+        checks_run=checks,
+        failed_items=[
+            FailedItemOut(id=f.item.id, uri=redact_uri(f.item.uri), code=f.code, detail=f.detail)
+            for f in collected.failed
+        ],
+        checks=Checks(**ctx.results),
+        check_errors=check_errors,
+        timings_s=timer.timings,
+    )
