@@ -76,8 +76,10 @@ class ImageFacts:
     contrast : float
         RMS contrast: standard deviation of luma in [0, 0.5].
     blur : float
-        Variance of the 4-neighbour Laplacian of luma (0..255 scale) at ``size x size``; low
-        means blurry or flat.
+        Sharpness: variance of the 4-neighbour Laplacian of luma at ``size x size`` divided by
+        the variance of luma (so darkening or fading an image does not change it); low means
+        blurry, 0 for a flat image. Sharp photos score 0.06-3.5, a Gaussian blur of sigma 3
+        brings them under 0.013.
     entropy : float
         Shannon entropy of the 256-bin luma histogram in bits, in [0, 8].
     is_grayscale : bool
@@ -307,11 +309,13 @@ def _facts(
     brightness = float(luma.mean()) / 255.0
     contrast = float(luma.std()) / 255.0
     # 4-neighbour Laplacian on the interior; its variance is the classic blur measure
-    # (Pech-Pacheco et al. 2000, "Diatom autofocusing in brightfield microscopy").
+    # (Pech-Pacheco et al. 2000, "Diatom autofocusing in brightfield microscopy"), divided by
+    # the luma variance to make it independent of exposure and contrast.
     lap = (
         luma[:-2, 1:-1] + luma[2:, 1:-1] + luma[1:-1, :-2] + luma[1:-1, 2:] - 4.0 * luma[1:-1, 1:-1]
     )
-    blur = float(lap.var()) if lap.size else 0.0
+    luma_var = float(luma.var())
+    blur = float(lap.var()) / luma_var if lap.size and luma_var > 1e-6 else 0.0
     hist = np.bincount(np.clip(luma + 0.5, 0, 255).astype(np.uint8).ravel(), minlength=256)
     p = hist[hist > 0] / hist.sum()
     entropy = float(-(p * np.log2(p)).sum()) + 0.0
