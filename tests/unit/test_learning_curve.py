@@ -1,0 +1,131 @@
+"""Learning curves from probes on small synthetic embeddings: stratified nested subsets, the full
+pool last, seeded results, the too-few-items error with its count, and BLAS limits restored."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from service.analysis.learning_curve import (
+    items_needed,
+    measure_learning_curve,
+    single_threaded_blas,
+)
+from service.analysis.sample_size import estimate_sample_size
+from service.errors import InvalidInput
+
+
+def gaussian_classes(n=600, k=3, d=16, sep=0.6, seed=0):
+    rng = np.random.default_rng(seed)
+    means = rng.normal(0.0, sep, (k, d))
+    labels = np.repeat(np.arange(k), n // k)
+    return means[labels] + rng.normal(0.0, 1.0, (len(labels), d)), labels
+
+
+@pytest.fixture(scope="module")
+def data():
+    return gaussian_classes()
+
+
+def test_curve_shape_stratification_and_full_pool(data):
+    x, y = data
+    curve = measure_learning_curve(x, y, fractions=(0.1, 0.3, 0.6), repeats=3, seed=0)
+    assert curve.classes == ["0", "1", "2"]
+    assert curve.n_eval == 3 * 40  # round(0.2 * 200) per class
+    assert curve.n_pool == 600 - 120
+    assert curve.dims == 16  # fewer dims than max_dims: no projection
+    assert [p.fraction for p in curve.points] == [0.1, 0.3, 0.6, 1.0]
+    assert [p.repeats for p in curve.points] == [3, 3, 3, 1]
+    # 160 pool items per class: round(f * 160) of each class in every subset.
+    assert [p.class_n for p in curve.points] == [[16.0] * 3, [48.0] * 3, [96.0] * 3, [160.0] * 3]
+    assert [p.n for p in curve.points] == [48.0, 144.0, 288.0, 480.0]
+    full = curve.points[-1]
+    assert full.accuracy_std == 0.0 and len(full.accuracy_scores) == 1
+    # More data helps on this easy problem: the full pool beats the smallest subset.
+    assert full.accuracy_mean > curve.points[0].accuracy_mean
+    for p in curve.points:
+        assert p.accuracy_mean == pytest.approx(np.mean(p.accuracy_scores))
+        assert 0.0 <= p.macro_f1_mean <= 1.0
+        # Balanced evaluation split: accuracy is the mean of the per-class recalls.
+        assert p.accuracy_mean == pytest.approx(np.mean(p.class_recall_mean))
+
+
+def test_curve_is_seeded(data):
+    x, y = data
+    one = measure_learning_curve(x, y, fractions=(0.1, 0.5), repeats=2, seed=7)
+    two = measure_learning_curve(x, y, fractions=(0.1, 0.5), repeats=2, seed=7)
+    other = measure_learning_curve(x, y, fractions=(0.1, 0.5), repeats=2, seed=8)
+    assert one == two
+    assert one != other
+
+
+def test_projection_keeps_max_dims_components():
+    x, y = gaussian_classes(n=600, d=40)
+    curve = measure_learning_curve(x, y, fractions=(0.2, 0.5), repeats=1, max_dims=8)
+    assert curve.dims == 8
+
+
+def test_too_few_items_says_how_many_are_needed():
+    # 10 classes, smallest fraction 5 %, 20 % held out: 2 * 10 / 0.05 / 0.8 = 500 items.
+    assert items_needed(10, 0.05, 0.2) == 500
+    x, y = gaussian_classes(n=300, k=10)
+    with pytest.raises(InvalidInput, match="at least 500 items are needed") as info:
+        measure_learning_curve(x, y)
+    assert info.value.field == "labels"
+    with pytest.raises(InvalidInput, match="at least 500 items"):
+        estimate_sample_size(x, y, target_accuracy=0.9)
+
+
+@pytest.mark.parametrize(
+    ("labels", "kwargs", "message", "field"),
+    [
+        (np.zeros(600, int), {}, "at least 2 classes", "labels"),
+        (np.r_[np.zeros(599, int), 1], {}, "at least 2 items", "labels"),
+        (None, {"fractions": (0.5,)}, "at least 2 fractions", "fractions"),
+        (None, {"fractions": (0.1, 1.0)}, "lie in \\(0, 1\\)", "fractions"),
+        (None, {"repeats": 0}, "positive integer", "repeats"),
+    ],
+)
+def test_curve_errors(data, labels, kwargs, message, field):
+    x, y = data
+    with pytest.raises(InvalidInput, match=message) as info:
+        measure_learning_curve(x, y if labels is None else labels, **kwargs)
+    assert info.value.field == field
+
+
+def test_embeddings_must_match_and_be_finite(data):
+    x, y = data
+    with pytest.raises(InvalidInput, match="must match"):
+        measure_learning_curve(x[:10], y)
+    bad = x.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(InvalidInput, match="NaN"):
+        measure_learning_curve(bad, y)
+
+
+def test_estimate_sample_size_end_to_end(data):
+    x, y = data
+    result = estimate_sample_size(
+        x, y, fractions=(0.1, 0.2, 0.35, 0.5), repeats=3, target_accuracy=0.5, bootstrap=20
+    )
+    assert result.mode == "learning_curve"
+    assert result.n_current == result.curve.n_pool == 480
+    assert len(result.points) == 5
+    assert result.chosen_model in ("inverse_power_law", "power_law")
+    assert result.target.target == 0.5
+    assert [c.label for c in result.classes] == ["0", "1", "2"]
+    assert all(c.n_current == 160.0 for c in result.classes)
+    assert all(c.target_recall == 0.5 for c in result.classes)
+
+
+def test_single_threaded_blas_restores_the_limits():
+    def blas_threads():
+        return sorted(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+    before = blas_threads()
+    with single_threaded_blas():
+        with single_threaded_blas():
+            assert set(blas_threads()) == {1}
+        assert set(blas_threads()) == {1}  # still held by the outer caller
+    assert blas_threads() == before
