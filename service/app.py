@@ -18,6 +18,8 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.auth import api_key_guard
+from service.api.checks_imbalance import ImbalanceCheckController
+from service.api.checks_sample_size import SampleSizeCheckController
 from service.api.embeddings import EmbeddingsController
 from service.api.health import HealthController, ReadinessCache
 from service.api.problems import EXCEPTION_HANDLERS
@@ -33,6 +35,8 @@ VERSION = "0.1.0"
 CONTROLLERS: list[type] = [
     HealthController,
     EmbeddingsController,
+    SampleSizeCheckController,
+    ImbalanceCheckController,
 ]
 
 

@@ -1,0 +1,103 @@
+"""``POST /v1/checks/imbalance``: class skew, weights, resampling plan, split drift and (with
+embeddings) a class-hierarchy suggestion, from per-item labels or from class counts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import anyio
+import msgspec
+import numpy as np
+from litestar import Controller, post
+from msgspec import Meta
+
+from service.analysis.imbalance import ImbalanceResult, analyse_class_counts, analyse_imbalance
+from service.api.problems import problem_responses
+from service.errors import InvalidInput
+
+
+class ImbalanceRequest(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """Either ``labels`` (with optional ``splits``, ``embeddings``, ``classes``) or ``counts`` /
+    ``split_counts``."""
+
+    labels: Annotated[list[str | int], Meta(description="one class label per item")] | None = None
+    splits: (
+        Annotated[list[str | None], Meta(description="one split per item; null = unassigned")]
+        | None
+    ) = None
+    embeddings: (
+        Annotated[
+            list[list[float]], Meta(description="one embedding per item; enables the hierarchy")
+        ]
+        | None
+    ) = None
+    classes: (
+        Annotated[
+            list[str], Meta(description="declared label set; a class without items is an error")
+        ]
+        | None
+    ) = None
+    counts: Annotated[dict[str, int], Meta(description="items per class")] | None = None
+    split_counts: (
+        Annotated[dict[str, dict[str, int]], Meta(description="items per class in each split")]
+        | None
+    ) = None
+    beta: (
+        Annotated[
+            float, Meta(ge=0.0, lt=1.0, description="effective-number beta; default (N - 1) / N")
+        ]
+        | None
+    ) = None
+    target: Literal["median", "max"] = "median"
+    minority_share: Annotated[
+        float, Meta(gt=0.0, le=1.0, description="minority: count < share x N / K")
+    ] = 0.5
+
+
+def run_imbalance(data: ImbalanceRequest) -> ImbalanceResult:
+    """Validate the mode, then call one domain function (in a worker thread)."""
+    by_counts = data.counts is not None or data.split_counts is not None
+    by_items = any(v is not None for v in (data.labels, data.splits, data.embeddings, data.classes))
+    options = {"beta": data.beta, "target": data.target, "minority_share": data.minority_share}
+    if by_counts and by_items:
+        raise InvalidInput(
+            "send either per-item labels (with splits, embeddings, classes) or class counts, "
+            "not both",
+            field="counts",
+        )
+    if by_counts:
+        return analyse_class_counts(data.counts, split_counts=data.split_counts, **options)
+    if data.labels is None:
+        raise InvalidInput("send labels or class counts", field="labels")
+    embeddings = None
+    if data.embeddings is not None:
+        try:
+            embeddings = np.asarray(data.embeddings, dtype=np.float64)
+        except ValueError as exc:
+            raise InvalidInput(
+                "embeddings rows must all have the same length", field="embeddings"
+            ) from exc
+    return analyse_imbalance(
+        data.labels, splits=data.splits, embeddings=embeddings, classes=data.classes, **options
+    )
+
+
+class ImbalanceCheckController(Controller):
+    path = "/v1/checks/imbalance"
+    tags = ["checks"]
+
+    @post(
+        "/",
+        summary="How skewed are the classes, and what weights or resampling fix it?",
+        description=(
+            "Counts, proportions, imbalance ratio, normalised entropy, minority classes; class "
+            "weights (inverse frequency, inverse sqrt, effective number, median frequency), each "
+            "normalised to N; an oversampling/undersampling plan; label drift between splits "
+            "(total variation, chi-square p-value); with embeddings, a class hierarchy grouping "
+            "rare classes with their nearest frequent ones."
+        ),
+        status_code=200,
+        responses=problem_responses(400, 401, 413, 422),
+    )
+    async def imbalance(self, data: ImbalanceRequest) -> ImbalanceResult:
+        return await anyio.to_thread.run_sync(run_imbalance, data)
