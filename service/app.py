@@ -35,6 +35,7 @@ VERSION = "0.1.0"
 CONTROLLERS: list[type] = [
     HealthController,
     EmbeddingsController,
+    ReportsController,
     SampleSizeCheckController,
     ImbalanceCheckController,
 ]

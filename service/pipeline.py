@@ -154,8 +154,6 @@ async def load_and_encode(
     progress: Progress,
 ) -> Collected:
     """Load items chunk by chunk and encode each chunk while the next one loads."""
-    from service.analysis.descriptors import duplicate_descriptors
-
     items = dataset.items
     total = len(items)
     want_descriptors = "duplicates" in checks
@@ -205,6 +203,8 @@ async def load_and_encode(
                 collected.facts.extend(r.facts for r in ok)
                 collected.embeddings.append(out.embeddings)
                 if want_descriptors:
+                    from service.analysis.descriptors import duplicate_descriptors
+
                     with timer.stage("descriptors"):
                         collected.descriptors.append(
                             await anyio.to_thread.run_sync(

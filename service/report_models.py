@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from service.analysis.image_quality import ImageQualityThresholds
 from service.datasets import DatasetRef
 
 CheckName = Literal[
@@ -47,7 +48,7 @@ class ImbalanceOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields
 
 
 class ImageQualityOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
-    thresholds: dict[str, float] | None = None
+    thresholds: ImageQualityThresholds | None = None
 
 
 class ReportOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
