@@ -54,7 +54,8 @@ integration: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/integration
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check service tests bench model_repository
+	$(BIN)/ruff check service tests bench model_repository deploy
+	$(BIN)/python -m tests.deploy
 
 bench: setup
 	$(BIN)/python -m bench.encode

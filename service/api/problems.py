@@ -113,10 +113,17 @@ def _field_errors(extra: Any) -> list[dict[str, Any]]:
 
 
 def _clean_field(key: str, message: str) -> str:
-    # msgspec messages look like "Expected `int`, got `str` - at `$.options.folds`".
+    # msgspec messages look like "Expected `int`, got `str` - at `$.options.folds`" or
+    # "Object contains unknown field `bogus` - at `$.options`".
+    path = key
     if "- at `" in message:
-        return message.rsplit("- at `", 1)[1].rstrip("`").removeprefix("$.").removeprefix("$")
-    return key
+        path = message.rsplit("- at `", 1)[1].rstrip("`").removeprefix("$.").removeprefix("$")
+    elif key == "data":
+        path = ""
+    if message.startswith("Object contains unknown field `"):
+        unknown = message.split("`", 2)[1]
+        path = f"{path}.{unknown}" if path else unknown
+    return path or key
 
 
 def handle_imagelint_error(request: Request, exc: ImagelintError) -> Response:

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import msgspec
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Request, post
 from litestar.datastructures import State
 from litestar.response import Stream
 
