@@ -8,7 +8,9 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from service.analysis.image_quality import ImageQualityThresholds
+from service.analysis.image_quality import ImageQualityResult, ImageQualityThresholds
+from service.analysis.imbalance import ImbalanceResult
+from service.analysis.sample_size import SampleSizeResult
 from service.datasets import DatasetRef
 
 CheckName = Literal[
@@ -100,9 +102,9 @@ class Checks(msgspec.Struct, omit_defaults=True):
 
     duplicates: Any | None = None
     mislabels: Any | None = None
-    sample_size: Any | None = None
-    imbalance: Any | None = None
-    image_quality: Any | None = None
+    sample_size: SampleSizeResult | None = None
+    imbalance: ImbalanceResult | None = None
+    image_quality: ImageQualityResult | None = None
     outliers: Any | None = None
     agreement: Any | None = None
 
