@@ -17,11 +17,20 @@
 
 Resize policy
 -------------
-``"crop"`` (default): the shorter side is scaled to ``size`` and the centre ``size x size``
-square is kept — the ImageNet evaluation transform the encoder was trained and evaluated with,
-so objects keep their proportions. Crop and resize happen in one Pillow call (``box=``), so a
-10000 x 10 strip never becomes a 224000 x 224 intermediate. ``"squash"`` scales each side to
-``size`` independently (nothing is cut, shapes are distorted).
+``"squash"`` (default): each side is scaled to ``size`` independently — nothing is cut off,
+shapes are distorted by the aspect ratio. ``"crop"``: the shorter side is scaled to ``size``
+and the centre ``size x size`` square is kept (the ImageNet evaluation transform); crop and
+resize happen in one Pillow call (``box=``), so a 10000 x 10 strip never becomes a
+224000 x 224 intermediate.
+
+Why squash: measured with the project's encoder (EfficientNet-Lite0 ONNX, in-process), on
+(a) near-duplicate pairs of 20 real photos x 6 variants that change framing or aspect (4:3 and
+16:9 crops, 90 % crops, half-size JPEG, 1.3x stretch): pair-ROC-AUC of cosine similarity
+0.9872 squash vs 0.9855 crop (pooled embedding), 0.9887 vs 0.9875 (feature grid); recall@1
+0.992 vs 0.975; (b) a 5-fold linear probe on 400 digits placed at random positions on
+canvases: square 0.573 vs 0.573, 4:3 0.503 vs 0.487, 2:1 0.582 vs 0.358 — a centre crop cuts
+off-centre objects out of wide images, squashing never did worse. Image facts then describe
+the whole frame. ``python -m bench.decode --resize-policy`` reruns a smaller version.
 
 Facts (``ImageFacts``) are computed on the decoded ``size x size`` array — the image as the
 encoder sees it — except ``width``/``height``/``format``/``mode``/``n_bytes``/``sha256``, which
@@ -41,7 +50,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from service.errors import ItemError
 
 ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
-RESIZE_POLICIES: tuple[str, ...] = ("crop", "squash")
+RESIZE_POLICIES: tuple[str, ...] = ("squash", "crop")
 DEFAULT_MAX_PIXELS = 178_956_970
 # Rec. 601 luma weights (the ones Pillow's "L" conversion uses).
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -125,7 +134,7 @@ def decode_image(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     size: int = 224,
-    resize: str = "crop",
+    resize: str = "squash",
 ) -> DecodedImage:
     """Decode one encoded image into an upright RGB ``size x size`` array and its facts.
 
@@ -137,8 +146,8 @@ def decode_image(
         Largest width x height accepted, checked from the header before decoding.
     size : int
         Side of the square output.
-    resize : {"crop", "squash"}
-        Resize policy (see the module docstring).
+    resize : {"squash", "crop"}
+        Resize policy (see the module docstring); ``"squash"`` by default.
 
     Returns
     -------
