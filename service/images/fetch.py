@@ -169,7 +169,7 @@ class Fetcher:
             headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
         )
         self._per_host = per_host
-        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._host_slots: dict[str, list] = {}  # host -> [Semaphore, users]
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -216,38 +216,42 @@ class Fetcher:
     async def _fetch_http_within_deadline(
         self, uri: str, cap: int, sink: Callable[[bytes], object]
     ) -> int:
+        # The deadline starts once the first per-host slot is held: queueing behind other
+        # fetches to the same host is not this fetch's slowness.
+        deadline = asyncio.timeout(None)
         try:
-            async with asyncio.timeout(self.settings.fetch_timeout_s):
-                return await self._fetch_http(uri, cap, sink)
+            async with deadline:
+                return await self._fetch_http(uri, cap, sink, deadline)
         except TimeoutError as exc:
             raise ItemError(
                 "timeout", f"no complete response within {self.settings.fetch_timeout_s:g} s"
             ) from exc
 
-    async def _fetch_http(self, uri: str, cap: int, sink: Callable[[bytes], object]) -> int:
+    async def _fetch_http(
+        self, uri: str, cap: int, sink: Callable[[bytes], object], deadline: asyncio.Timeout
+    ) -> int:
         url = _parse_url(uri)
         for hop in range(self.settings.fetch_max_redirects + 1):
-            host, address = await self._vet(url, hop)
-            async with self._host_slot(host), self._pinned(host, address):
-                try:
-                    async with self._client.stream("GET", url) as response:
-                        if response.status_code in REDIRECT_STATUSES:
-                            location = response.headers.get("location")
-                            if not location:
-                                raise ItemError(
-                                    "fetch_failed", f"HTTP {response.status_code} without Location"
-                                )
-                            url = _parse_url(url.join(location), via_redirect=True)
-                            continue
-                        return await _read_body(response, url, cap, sink)
-                except httpx.TimeoutException as exc:
-                    raise ItemError(
-                        "timeout", f"{type(exc).__name__} from {redact_uri(str(url))}"
-                    ) from exc
-                except httpx.HTTPError as exc:
-                    raise ItemError(
-                        "fetch_failed", f"{type(exc).__name__} from {redact_uri(str(url))}"
-                    ) from exc
+            async with self._host_slot(url.host):
+                if deadline.when() is None:
+                    loop = asyncio.get_running_loop()
+                    deadline.reschedule(loop.time() + self.settings.fetch_timeout_s)
+                host, address = await self._vet(url, hop)
+                async with self._pinned(host, address):
+                    try:
+                        async with self._client.stream("GET", url) as response:
+                            if response.status_code in REDIRECT_STATUSES:
+                                url = _redirect_target(url, response)
+                                continue
+                            return await _read_body(response, url, cap, sink)
+                    except httpx.TimeoutException as exc:
+                        raise ItemError(
+                            "timeout", f"{type(exc).__name__} from {redact_uri(str(url))}"
+                        ) from exc
+                    except httpx.HTTPError as exc:
+                        raise ItemError(
+                            "fetch_failed", f"{type(exc).__name__} from {redact_uri(str(url))}"
+                        ) from exc
         raise ItemError("fetch_failed", f"more than {self.settings.fetch_max_redirects} redirects")
 
     async def _vet(self, url: httpx.URL, hop: int) -> tuple[str, str]:
@@ -283,11 +287,19 @@ class Fetcher:
 
     @contextlib.asynccontextmanager
     async def _host_slot(self, host: str) -> AsyncIterator[None]:
-        slot = self._host_slots.get(host)
-        if slot is None:
-            slot = self._host_slots[host] = asyncio.Semaphore(self._per_host)
-        async with slot:
-            yield
+        """At most ``fetch_per_host_concurrency`` requests to ``host`` at once."""
+        key = host.lower()
+        entry = self._host_slots.get(key)
+        if entry is None:
+            entry = self._host_slots[key] = [asyncio.Semaphore(self._per_host), 0]
+        entry[1] += 1  # users (holding or waiting); the entry is dropped when none are left
+        try:
+            async with entry[0]:
+                yield
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                self._host_slots.pop(key, None)
 
     @contextlib.asynccontextmanager
     async def _pinned(self, host: str, address: str) -> AsyncIterator[None]:
@@ -311,6 +323,17 @@ def _parse_url(uri: str | httpx.URL, *, via_redirect: bool = False) -> httpx.URL
     if not url.host:
         raise ItemError("fetch_refused", f"{where} has no host")
     return url
+
+
+def _redirect_target(url: httpx.URL, response: httpx.Response) -> httpx.URL:
+    location = response.headers.get("location")
+    if not location:
+        raise ItemError("fetch_failed", f"HTTP {response.status_code} without a Location header")
+    try:
+        target = url.join(location)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ItemError("fetch_refused", "redirect target is not a valid URL") from exc
+    return _parse_url(target, via_redirect=True)
 
 
 def _default_port(scheme: str) -> int:

@@ -158,3 +158,15 @@ async def test_https_connects_to_the_vetted_address_with_the_host_name_for_sni(t
         assert srv.requests == []
     finally:
         srv.stop()
+
+
+async def test_waiting_for_a_host_slot_does_not_count_against_the_deadline(fresh):
+    # 3 fetches of 0.6 s each through one slot take ~1.8 s; each is within its 1.2 s deadline.
+    settings = allowed(fetch_per_host_concurrency=1, fetch_timeout_s=1.2)
+    async with Fetcher(settings) as fetcher:
+        results = await asyncio.gather(
+            *(fetcher.fetch(fresh.url(f"/delay?seconds=0.6&n={i}")) for i in range(3))
+        )
+        assert fetcher._host_slots == {}  # noqa: SLF001 - per-host entries are released
+    assert results == [PNG] * 3
+    assert fresh.peak_in_flight == 1
