@@ -1,24 +1,46 @@
 """The linear probe: a multinomial logistic regression on standardised embeddings.
 
 Shared by the mislabel check (out-of-sample probabilities) and the sample-size check (learning
-curves). The scaling and regularisation are a fixed choice justified by measurement: on the
-rendered ``digits`` (1797 images, EfficientNet-Lite0 embeddings, 5-fold CV) standardised features
-with ``C=0.1`` reach 0.877 accuracy, while the default ``C=1`` on raw unit-norm embeddings reaches
-only 0.692 (``C=100`` raw: 0.869, 6x slower). See ``bench/mislabels``.
+curves). ``make_probe``/``fit_probe`` are the plain probe (standardised features, ``C=0.1``).
+
+``out_of_sample_probabilities`` is the mislabel check's probe. Its choices were measured on the
+rendered ``digits`` (1797 images, EfficientNet-Lite0 embeddings, 5-fold, 3 noise seeds; ``bench/
+mislabels`` prints the comparison): the embeddings are projected once on their first 128
+principal components and whitened (PCA uses no labels, so fitting it on all items leaks nothing
+into the held-out folds), then each fold trains an L2 logistic regression with ``C=0.01``.
+With 10 % symmetric noise it gives 0.89 accuracy against the true labels and 0.94 average
+precision for the flipped items, against 0.86 / 0.79 for standardised raw embeddings with
+``C=0.1`` and 0.84 / 0.75 with ``C=1`` — and each fold trains about 20x faster (128 columns,
+~15 L-BFGS iterations instead of ~90). Strong regularisation matters because the probe trains on
+the noisy labels it is judging.
 """
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
+
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from service.errors import InvalidInput
 
 DEFAULT_C = 0.1
 DEFAULT_MAX_ITER = 1000
 
+# The mislabel probe (measured; see the module docstring).
+OOS_C = 0.01
+OOS_COMPONENTS = 128
+OOS_MAX_ITER = 500
 
-def make_probe(*, c: float = DEFAULT_C, max_iter: int = DEFAULT_MAX_ITER, seed: int = 0) -> Pipeline:
+
+def make_probe(
+    *, c: float = DEFAULT_C, max_iter: int = DEFAULT_MAX_ITER, seed: int = 0
+) -> Pipeline:
     """An unfitted probe: ``StandardScaler`` then L2-regularised multinomial logistic regression."""
     return make_pipeline(
         StandardScaler(),
@@ -29,3 +51,140 @@ def make_probe(*, c: float = DEFAULT_C, max_iter: int = DEFAULT_MAX_ITER, seed: 
 def fit_probe(features: np.ndarray, labels: np.ndarray, **options) -> Pipeline:
     """Fit ``make_probe(**options)`` on (features, integer labels)."""
     return make_probe(**options).fit(features, labels)
+
+
+def whitened_projection(features: np.ndarray, *, components: int = OOS_COMPONENTS) -> np.ndarray:
+    """The rows projected on their first ``components`` principal components, each scaled to unit
+    variance (PCA whitening). Directions with (numerically) no variance are dropped.
+
+    Parameters
+    ----------
+    features : ndarray of shape (n, d)
+    components : int
+        At most this many components are kept (also at most ``min(n - 1, d)``).
+
+    Returns
+    -------
+    ndarray of shape (n, k), float64, k <= components
+    """
+    x = np.asarray(features, dtype=np.float64)
+    n, d = x.shape
+    centred = x - x.mean(axis=0)
+    # PCA from the eigen-decomposition of the d x d covariance: cheap when n >> d.
+    if d <= n:
+        cov = centred.T @ centred / max(n - 1, 1)
+        values, vectors = np.linalg.eigh(cov)
+        order = np.argsort(values)[::-1]
+        values, vectors = values[order], vectors[:, order]
+    else:
+        _, s, vt = np.linalg.svd(centred, full_matrices=False)
+        values, vectors = s**2 / max(n - 1, 1), vt.T
+    keep = min(components, n - 1, d) if n > 1 else 0
+    values, vectors = values[:keep], vectors[:, :keep]
+    if values.size:
+        significant = values > max(values[0], 0.0) * 1e-9
+        values, vectors = values[significant], vectors[:, significant]
+    if values.size == 0:
+        return np.zeros((n, 1))
+    return (centred @ vectors) / np.sqrt(values)
+
+
+@dataclass(frozen=True)
+class OutOfSample:
+    """Out-of-sample predicted probabilities from the K-fold probe."""
+
+    probabilities: np.ndarray  # n x n_classes; row i predicted by a probe that never saw item i
+    folds: int  # folds actually used (fewer than asked when no class has that many items)
+    components: int  # columns the probe trained on (after the whitened projection)
+    c: float
+
+
+def out_of_sample_probabilities(
+    features: np.ndarray,
+    labels: np.ndarray,
+    *,
+    n_classes: int | None = None,
+    folds: int = 5,
+    seed: int = 0,
+    c: float = OOS_C,
+    components: int | None = OOS_COMPONENTS,
+    max_iter: int = OOS_MAX_ITER,
+) -> OutOfSample:
+    """Predicted class probabilities for every item from a probe trained without it.
+
+    The features are whitened on their first ``components`` principal components (``None``: only
+    standardised per fold), then a stratified, shuffled, seeded K-fold trains one L2 logistic
+    regression per fold and predicts the held-out fold.
+
+    Small classes do not crash it: the fold count is lowered to the largest class size when no
+    class has ``folds`` items; a class with fewer items than folds is spread over as many folds as
+    it has items; a class absent from a fold's training part gets probability 0 there (its items
+    then look mislabelled, which is why the mislabel check does not judge classes below its
+    ``min_class_size``).
+
+    Parameters
+    ----------
+    features : ndarray of shape (n, d)
+    labels : ndarray of shape (n,)
+        Integer class indices in ``[0, n_classes)``.
+    n_classes : int, optional
+        Width of the result; default ``labels.max() + 1``.
+    folds : int
+        Folds asked for (>= 2).
+    seed : int
+        Seed of the fold split and of the solver.
+    c : float
+        Inverse L2 regularisation strength of the logistic regression.
+    components : int or None
+        Principal components kept before the probe; ``None`` keeps the raw features.
+    max_iter : int
+        L-BFGS iteration cap (a fold that hits it still predicts; the warning is silenced).
+
+    Returns
+    -------
+    OutOfSample
+
+    References
+    ----------
+    .. [1] C. G. Northcutt, L. Jiang, I. L. Chuang, "Confident Learning: Estimating Uncertainty in
+       Dataset Labels", JAIR 70, 2021 (section 4: out-of-sample probabilities by cross-validation).
+    """
+    x = np.asarray(features)
+    y = np.asarray(labels)
+    if x.ndim != 2 or x.shape[0] != y.shape[0]:
+        raise InvalidInput(
+            f"features must be (n, d) with one row per label; got {x.shape} for {y.shape[0]} labels",
+            field="embeddings",
+        )
+    if folds < 2:
+        raise InvalidInput(f"folds must be >= 2; got {folds}", field="folds")
+    k = int(n_classes if n_classes is not None else y.max() + 1)
+    counts = np.bincount(y, minlength=k)
+    used_folds = int(min(folds, counts.max()))
+    if used_folds < 2:
+        raise InvalidInput(
+            "the probe needs at least one class with 2 or more items to cross-validate",
+            field="labels",
+        )
+    if np.count_nonzero(counts) < 2:
+        raise InvalidInput("the probe needs items of at least 2 classes", field="labels")
+    z = whitened_projection(x, components=components) if components else x.astype(np.float64)
+    probabilities = np.zeros((y.shape[0], k))
+    splitter = StratifiedKFold(n_splits=used_folds, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        # "The least populated class has only m members": handled as documented above.
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for train, test in splitter.split(z, y):
+            present = np.unique(y[train])
+            if present.size == 1:
+                probabilities[np.ix_(test, present)] = 1.0
+                continue
+            probe = make_pipeline(
+                StandardScaler(),
+                LogisticRegression(C=c, max_iter=max_iter, random_state=seed),
+            ).fit(z[train], y[train])
+            probabilities[np.ix_(test, probe.classes_)] = probe.predict_proba(z[test])
+    return OutOfSample(
+        probabilities=probabilities, folds=used_folds, components=int(z.shape[1]), c=float(c)
+    )

@@ -1,0 +1,120 @@
+"""Per-item label-quality scores: low means the given label is suspicious.
+
+All scores lie in [0, 1]:
+
+- ``self_confidence``: ``p[i, y_i]``, the probability of the given label (labelfix [1]).
+- ``normalized_margin``: ``(p[i, y_i] - max_{j != y_i} p[i, j] + 1) / 2`` [2].
+- ``neighbour_agreement``: the share of the item's k nearest neighbours (cosine, in the space
+  given) that carry the same label.
+- ``combined``: the geometric mean of self-confidence and the Laplace-smoothed neighbour
+  agreement ``(m + 1) / (k + 2)``. On the rendered digits it ranks flipped labels better than
+  either alone (``bench/mislabels``): the probe and the neighbourhood make different mistakes.
+
+References
+----------
+.. [1] N. M. Müller, K. Markert, "Identifying Mislabeled Instances in Classification Datasets",
+   IJCNN 2019.
+.. [2] C. G. Northcutt, L. Jiang, I. L. Chuang, "Confident Learning: Estimating Uncertainty in
+   Dataset Labels", JAIR 70, 2021; the margin score as in the authors' reference implementation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from service.errors import InvalidInput
+
+PROBABILITY_TOLERANCE = 1e-3
+NEIGHBOUR_BLOCK_ROWS = 512
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, computed stably."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def validate_scores(values: object, n_items: int, n_classes: int, *, field: str) -> np.ndarray:
+    """A finite float64 array of shape (n_items, n_classes)."""
+    arr = np.asarray(values)
+    if arr.ndim != 2:
+        raise InvalidInput(
+            f"{field} must be a 2-D array (one row per item); got shape {arr.shape}", field=field
+        )
+    if arr.shape[0] != n_items:
+        raise InvalidInput(
+            f"{arr.shape[0]} rows of {field} for {n_items} labels; they must match", field=field
+        )
+    if arr.shape[1] != n_classes:
+        raise InvalidInput(
+            f"{field} has {arr.shape[1]} columns but there are {n_classes} classes; "
+            "columns must follow the class order",
+            field=field,
+        )
+    if arr.dtype.kind not in "fiu":
+        raise InvalidInput(f"{field} must be numbers; got {arr.dtype}", field=field)
+    arr = arr.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(arr)):
+        raise InvalidInput(f"{field} contain NaN or infinite values", field=field)
+    return arr
+
+
+def validate_probabilities(
+    values: object, n_items: int, n_classes: int, *, field: str = "probabilities"
+) -> np.ndarray:
+    """Probabilities: non-negative rows summing to 1 (within ``PROBABILITY_TOLERANCE``)."""
+    p = validate_scores(values, n_items, n_classes, field=field)
+    if np.any(p < 0.0) or np.any(p > 1.0 + PROBABILITY_TOLERANCE):
+        raise InvalidInput(
+            f"{field} must lie in [0, 1]; send logits instead if these are scores", field=field
+        )
+    sums = p.sum(axis=1)
+    bad = np.flatnonzero(np.abs(sums - 1.0) > PROBABILITY_TOLERANCE)
+    if bad.size:
+        raise InvalidInput(
+            f"each row of {field} must sum to 1; row {int(bad[0])} sums to {sums[bad[0]]:.4g} "
+            f"({bad.size} rows off); send logits instead if these are unnormalised scores",
+            field=field,
+        )
+    return p / sums[:, None]
+
+
+def self_confidence(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``p[i, y_i]`` (labelfix, Müller & Markert 2019)."""
+    return probabilities[np.arange(labels.shape[0]), labels]
+
+
+def normalized_margin(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``(p[i, y_i] - max_{j != y_i} p[i, j] + 1) / 2`` (Northcutt et al. 2021, reference code)."""
+    rows = np.arange(labels.shape[0])
+    given = probabilities[rows, labels]
+    others = probabilities.copy()
+    others[rows, labels] = -np.inf
+    return (given - others.max(axis=1) + 1.0) / 2.0
+
+
+def nearest_neighbours(points: np.ndarray, k: int) -> np.ndarray:
+    """Indices (n x k) of each row's k most cosine-similar other rows (exact, blocked search)."""
+    n = points.shape[0]
+    k = min(k, n - 1)
+    norms = np.linalg.norm(points, axis=1, keepdims=True)
+    unit = (points / np.maximum(norms, 1e-12)).astype(np.float32)
+    out = np.empty((n, k), dtype=np.int64)
+    for start in range(0, n, NEIGHBOUR_BLOCK_ROWS):
+        stop = min(start + NEIGHBOUR_BLOCK_ROWS, n)
+        sims = unit[start:stop] @ unit.T
+        sims[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # never its own neighbour
+        out[start:stop] = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    return out
+
+
+def neighbour_agreement(neighbours: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Share of each item's neighbours (rows of indices) that carry its label."""
+    return (labels[neighbours] == labels[:, None]).mean(axis=1)
+
+
+def combined_score(self_conf: np.ndarray, agreement: np.ndarray, k: int) -> np.ndarray:
+    """``sqrt(p[i, y_i] * (m_i + 1) / (k + 2))``, m_i = neighbours agreeing (Laplace-smoothed)."""
+    smoothed = (agreement * k + 1.0) / (k + 2.0)
+    return np.sqrt(self_conf * smoothed)

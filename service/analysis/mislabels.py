@@ -1,0 +1,449 @@
+"""Mislabel ranking: which labels are most likely wrong, what the right label probably is, and how
+noisy each class is.
+
+One entry point, ``rank_label_issues``, takes the given labels and one source of predicted
+probabilities — all three enter the same function:
+
+1. ``embeddings`` only: out-of-sample probabilities from the K-fold linear probe
+   (``service.analysis.probe.out_of_sample_probabilities``);
+2. ``probabilities`` or ``logits`` from the caller's own model, columns in ``class_names`` order;
+3. logits of a Triton classifier fetched by the pipeline, passed as ``logits`` (reorder its
+   columns with ``align_class_columns`` first) with ``probability_source="triton:<model>"``.
+
+Embeddings, when given, also feed the neighbour-agreement score. Each item gets the scores of
+``service.analysis.label_scores``; the ranking score (``rank_by``) orders the candidates,
+confident learning (``service.analysis.confident_learning``) marks the estimated label-issue set
+and gives per-class noise rates and the confusable class pairs. Items in duplicate groups whose
+copies disagree on the label (``conflicts``) are always listed and their ranking score is scaled
+by ``conflict_penalty``.
+
+References
+----------
+.. [1] N. M. Müller, K. Markert, "Identifying Mislabeled Instances in Classification Datasets",
+   IJCNN 2019 (labelfix: review the X % with the lowest ``p[i, y_i]``).
+.. [2] C. G. Northcutt, L. Jiang, I. L. Chuang, "Confident Learning: Estimating Uncertainty in
+   Dataset Labels", JAIR 70, 2021.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+
+import msgspec
+import numpy as np
+from sklearn.metrics import precision_recall_fscore_support
+
+from service.analysis import label_scores as scores_mod
+from service.analysis.confident_learning import confusable_pairs, estimate_confident_learning
+from service.analysis.probe import OOS_COMPONENTS, out_of_sample_probabilities, whitened_projection
+from service.errors import InvalidInput
+
+DEFAULT_TOP_FRACTION = 0.05
+DEFAULT_K_NEIGHBOURS = 10
+DEFAULT_MIN_CLASS_SIZE = 5
+DEFAULT_CONFLICT_PENALTY = 0.5
+DEFAULT_MAX_PAIRS = 10
+RANKINGS = ("combined", "self_confidence", "normalized_margin", "neighbour_agreement")
+NEEDS_EMBEDDINGS = frozenset({"combined", "neighbour_agreement"})
+
+
+class LabelIssue(msgspec.Struct, omit_defaults=True):
+    """One candidate for review; ``score`` (the ``rank_by`` score, after the conflict penalty) is
+    low for suspicious labels; the list is ordered by it."""
+
+    index: int
+    given_label: str
+    suggested_label: str  # the most probable class (equal to given_label when the model agrees)
+    suggested_probability: float
+    score: float
+    self_confidence: float
+    normalized_margin: float
+    confident_learning: bool  # in confident learning's prune-by-noise-rate issue set
+    id: str | None = None
+    neighbour_agreement: float | None = None
+    duplicate_conflict: bool = False
+
+
+class ClassLabelNoise(msgspec.Struct, omit_defaults=True):
+    """Per class: size, estimated noise, and how well the model predicts it."""
+
+    label: str
+    count: int
+    judged: bool  # False: fewer than min_class_size items, not judged
+    issues: int  # confident-learning issues among items given this label
+    precision: float
+    recall: float
+    f1: float
+    # share of the items given this label whose true class is another
+    estimated_noise_rate: float | None = None
+    estimated_true_count: float | None = None  # n * sum_i Q[i][this]
+    threshold: float | None = None  # confident learning's t_j
+
+
+class ConfusablePair(msgspec.Struct):
+    """Two classes often mixed up: estimated items labelled one but belonging to the other."""
+
+    a: str
+    b: str
+    estimated_mixups: float
+    labelled_a_truly_b: float
+    labelled_b_truly_a: float
+
+
+class Learnability(msgspec.Struct, omit_defaults=True):
+    """How well the probabilities' argmax reproduces the given labels (out of sample for the
+    probe; for caller or Triton probabilities, whatever their model saw)."""
+
+    source: str  # "probe", "probabilities", "logits", "triton:<model>", ...
+    accuracy: float
+    macro_f1: float
+    folds: int | None = None
+    components: int | None = None
+    c: float | None = None
+
+
+class MislabelsResult(msgspec.Struct, omit_defaults=True):
+    n_items: int
+    n_judged: int
+    rank_by: str
+    top_fraction: float
+    label_health: float  # confident learning's estimated share of correct labels, trace(Q)
+    issue_count: int  # size of the confident-learning issue set
+    candidates: list[LabelIssue]
+    classes: list[ClassLabelNoise]
+    confusable_pairs: list[ConfusablePair]
+    learnability: Learnability
+    too_small_classes: list[str] = msgspec.field(default_factory=list)
+    k_neighbours: int | None = None
+
+
+def align_class_columns(
+    scores: np.ndarray,
+    model_classes: Sequence[str],
+    class_names: Sequence[str],
+    *,
+    field: str = "classifier_classes",
+) -> np.ndarray:
+    """Reorder a model's output columns (``model_classes`` order) into ``class_names`` order.
+
+    Columns of classes the dataset does not use are dropped (apply this to logits, not to
+    probabilities, so the softmax renormalises over the kept classes). Every dataset class must
+    be among the model's.
+    """
+    arr = np.asarray(scores)
+    model_classes = [str(c) for c in model_classes]
+    if arr.ndim != 2 or arr.shape[1] != len(model_classes):
+        raise InvalidInput(
+            f"the model returned {arr.shape[-1] if arr.ndim else 0} columns but {len(model_classes)} "
+            "class names were given for them",
+            field=field,
+        )
+    if len(set(model_classes)) != len(model_classes):
+        raise InvalidInput("the model's class names must be distinct", field=field)
+    position = {name: i for i, name in enumerate(model_classes)}
+    missing = [c for c in class_names if str(c) not in position]
+    if missing:
+        raise InvalidInput(
+            f"dataset classes missing from the model's classes: {missing[:10]}", field=field
+        )
+    return arr[:, [position[str(c)] for c in class_names]]
+
+
+def encode_given_labels(labels: object, class_names: Sequence[str]) -> np.ndarray:
+    """Integer class index per item; labels are class names or indices into ``class_names``."""
+    arr = np.asarray(labels)
+    if arr.ndim != 1 or arr.size == 0:
+        raise InvalidInput(
+            f"labels must be a non-empty flat list; got shape {arr.shape}", field="labels"
+        )
+    m = len(class_names)
+    if arr.dtype.kind in "iu":
+        bad = np.flatnonzero((arr < 0) | (arr >= m))
+        if bad.size:
+            raise InvalidInput(
+                f"label index {int(arr[bad[0]])} (item {int(bad[0])}) is outside the {m} classes",
+                field="labels",
+            )
+        return arr.astype(np.int64)
+    if arr.dtype.kind not in "UO":
+        raise InvalidInput(
+            f"labels must be class names or class indices; got {arr.dtype}", field="labels"
+        )
+    position = {name: i for i, name in enumerate(class_names)}
+    out = np.empty(arr.size, dtype=np.int64)
+    for i, label in enumerate(arr.tolist()):
+        j = position.get(label) if isinstance(label, str) else None
+        if j is None:
+            raise InvalidInput(f"label {label!r} of item {i} is not in class_names", field="labels")
+        out[i] = j
+    return out
+
+
+def _validate_class_names(class_names: Sequence[str]) -> list[str]:
+    names = [c for c in class_names] if class_names is not None else []
+    if any(not isinstance(c, str) or not c for c in names):
+        raise InvalidInput("class_names must be non-empty strings", field="class_names")
+    if len(set(names)) != len(names):
+        raise InvalidInput("class_names must be distinct", field="class_names")
+    if len(names) < 2:
+        raise InvalidInput(f"at least 2 classes are needed; got {len(names)}", field="class_names")
+    return names
+
+
+def _conflict_mask(
+    conflicts: Collection[int | str], n: int, ids: Sequence[str] | None
+) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    position = {item_id: i for i, item_id in enumerate(ids)} if ids is not None else None
+    for entry in conflicts:
+        if isinstance(entry, str):
+            if position is None or entry not in position:
+                raise InvalidInput(
+                    f"conflict id {entry!r} is not among the item ids", field="conflict_ids"
+                )
+            mask[position[entry]] = True
+        elif isinstance(entry, int | np.integer) and 0 <= int(entry) < n:
+            mask[int(entry)] = True
+        else:
+            raise InvalidInput(
+                f"conflict index {entry!r} is outside 0..{n - 1}", field="conflict_ids"
+            )
+    return mask
+
+
+def rank_label_issues(
+    labels: Sequence[str] | Sequence[int] | np.ndarray,
+    *,
+    class_names: Sequence[str],
+    probabilities: np.ndarray | None = None,
+    logits: np.ndarray | None = None,
+    embeddings: np.ndarray | None = None,
+    ids: Sequence[str] | None = None,
+    probability_source: str | None = None,
+    top_fraction: float = DEFAULT_TOP_FRACTION,
+    rank_by: str | None = None,
+    conflicts: Collection[int | str] = (),
+    conflict_penalty: float = DEFAULT_CONFLICT_PENALTY,
+    k_neighbours: int = DEFAULT_K_NEIGHBOURS,
+    folds: int = 5,
+    min_class_size: int = DEFAULT_MIN_CLASS_SIZE,
+    max_pairs: int = DEFAULT_MAX_PAIRS,
+    components: int | None = OOS_COMPONENTS,
+    seed: int = 0,
+) -> MislabelsResult:
+    """Rank items by how likely their label is wrong, with suggested labels and noise estimates.
+
+    Parameters
+    ----------
+    labels : sequence of str or int, length n
+        Given labels: names from ``class_names`` or integer indices into it.
+    class_names : sequence of str
+        The classes (at least 2), in the column order of ``probabilities``/``logits``.
+    probabilities, logits : ndarray of shape (n, m), optional
+        At most one: the caller's (or a Triton classifier's) predictions. Without either, the
+        K-fold probe on ``embeddings`` computes out-of-sample probabilities.
+    embeddings : ndarray of shape (n, d), optional
+        Needed for the probe and for the neighbour-agreement and combined scores.
+    ids : sequence of str, optional
+        Item ids, echoed in the candidates and used to resolve string ``conflicts``.
+    probability_source : str, optional
+        Name reported in ``learnability.source`` for given probabilities/logits.
+    top_fraction : float in (0, 1]
+        Share of the judged items with the lowest score listed as candidates (labelfix's X %);
+        confident-learning issues and duplicate conflicts are listed in any case.
+    rank_by : {"combined", "self_confidence", "normalized_margin", "neighbour_agreement"}
+        Default: "combined" with embeddings, else "self_confidence".
+    conflicts : collection of int or str
+        Items (indices, or ids) in duplicate groups whose copies disagree on the label.
+    conflict_penalty : float in (0, 1]
+        Factor applied to a conflicting item's ranking score.
+    k_neighbours : int
+        Neighbours of the neighbour-agreement score.
+    folds : int
+        Folds of the probe (fewer when no class has that many items).
+    min_class_size : int
+        Classes with fewer given labels are reported as too small and not judged.
+    max_pairs : int
+        Confusable pairs listed.
+    components : int or None
+        Principal components of the whitened space the probe and the neighbour search use.
+    seed : int
+        Seed of the probe's folds and solver.
+
+    Returns
+    -------
+    MislabelsResult
+
+    References
+    ----------
+    .. [1] N. M. Müller, K. Markert, "Identifying Mislabeled Instances in Classification
+       Datasets", IJCNN 2019.
+    .. [2] C. G. Northcutt, L. Jiang, I. L. Chuang, "Confident Learning: Estimating Uncertainty
+       in Dataset Labels", JAIR 70, 2021.
+    """
+    names = _validate_class_names(class_names)
+    y = encode_given_labels(labels, names)
+    n, m = y.shape[0], len(names)
+    if ids is not None and len(ids) != n:
+        raise InvalidInput(f"{len(ids)} ids for {n} labels; they must match", field="ids")
+    if probabilities is not None and logits is not None:
+        raise InvalidInput("give probabilities or logits, not both", field="logits")
+    if not 0.0 < top_fraction <= 1.0:
+        raise InvalidInput(
+            f"top_fraction must lie in (0, 1]; got {top_fraction}", field="top_fraction"
+        )
+    if not 0.0 < conflict_penalty <= 1.0:
+        raise InvalidInput(
+            f"conflict_penalty must lie in (0, 1]; got {conflict_penalty}", field="conflict_penalty"
+        )
+    if k_neighbours < 1:
+        raise InvalidInput(f"k_neighbours must be >= 1; got {k_neighbours}", field="k_neighbours")
+    if min_class_size < 1:
+        raise InvalidInput(
+            f"min_class_size must be >= 1; got {min_class_size}", field="min_class_size"
+        )
+    if rank_by is None:
+        rank_by = "combined" if embeddings is not None else "self_confidence"
+    if rank_by not in RANKINGS:
+        raise InvalidInput(f"unknown rank_by {rank_by!r}; valid: {list(RANKINGS)}", field="rank_by")
+    if rank_by in NEEDS_EMBEDDINGS and embeddings is None:
+        raise InvalidInput(f"rank_by={rank_by!r} needs embeddings", field="rank_by")
+    if embeddings is None and probabilities is None and logits is None:
+        raise InvalidInput(
+            "give embeddings (for the probe), probabilities or logits", field="embeddings"
+        )
+    space = None
+    if embeddings is not None:
+        x = scores_mod.validate_scores(
+            embeddings, n, np.asarray(embeddings).shape[-1], field="embeddings"
+        )
+        space = whitened_projection(x, components=components) if components else x
+    conflict = _conflict_mask(conflicts, n, ids)
+
+    # --- probabilities from one of the three sources -------------------------------------
+    if probabilities is not None:
+        p = scores_mod.validate_probabilities(probabilities, n, m)
+        source: dict = {"source": probability_source or "probabilities"}
+    elif logits is not None:
+        p = scores_mod.softmax(scores_mod.validate_scores(logits, n, m, field="logits"))
+        source = {"source": probability_source or "logits"}
+    else:
+        oos = out_of_sample_probabilities(
+            space, y, n_classes=m, folds=folds, seed=seed, components=None
+        )
+        p = oos.probabilities
+        source = {"source": "probe", "folds": oos.folds, "components": oos.components, "c": oos.c}
+
+    # --- per-item scores -------------------------------------------------------------------
+    predicted = p.argmax(axis=1)
+    self_conf = scores_mod.self_confidence(p, y)
+    margin = scores_mod.normalized_margin(p, y)
+    agreement = None
+    k = None
+    if space is not None and n > 1:
+        k = min(k_neighbours, n - 1)
+        agreement = scores_mod.neighbour_agreement(scores_mod.nearest_neighbours(space, k), y)
+    by_name = {
+        "self_confidence": self_conf,
+        "normalized_margin": margin,
+        "neighbour_agreement": agreement,
+        "combined": scores_mod.combined_score(self_conf, agreement, k)
+        if agreement is not None
+        else None,
+    }
+    ranking = by_name[rank_by] * np.where(conflict, conflict_penalty, 1.0)
+
+    # --- confident learning on the classes large enough to judge ---------------------------
+    counts = np.bincount(y, minlength=m)
+    judged_class = counts >= min_class_size
+    judged_item = judged_class[y]
+    judged_idx = np.flatnonzero(judged_class)
+    cl_issue = np.zeros(n, dtype=bool)
+    noise = np.full(m, np.nan)
+    true_count = np.full(m, np.nan)
+    thresholds = np.full(m, np.nan)
+    health, pairs = 1.0, []
+    if judged_idx.size:
+        remap = np.full(m, -1)
+        remap[judged_idx] = np.arange(judged_idx.size)
+        rows = np.flatnonzero(judged_item)
+        cl = estimate_confident_learning(p[np.ix_(rows, judged_idx)], remap[y[rows]])
+        cl_issue[rows] = cl.issues
+        noise[judged_idx] = cl.noise_rates
+        true_count[judged_idx] = rows.size * cl.joint.sum(axis=0)
+        thresholds[judged_idx] = cl.thresholds
+        health = cl.label_health
+        pairs = [
+            ConfusablePair(names[judged_idx[a]], names[judged_idx[b]], ab + ba, ab, ba)
+            for a, b, ab, ba in confusable_pairs(cl.joint, rows.size, limit=max_pairs)
+        ]
+
+    # --- learnability: the argmax against the given labels ---------------------------------
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        y, predicted, labels=np.arange(m), zero_division=0
+    )
+    present = counts > 0
+    learn = Learnability(
+        accuracy=float(np.mean(predicted == y)), macro_f1=float(f1[present].mean()), **source
+    )
+
+    # --- candidates ------------------------------------------------------------------------
+    judged_rows = np.flatnonzero(judged_item)
+    take = math.ceil(top_fraction * judged_rows.size)
+    lowest = judged_rows[np.argsort(ranking[judged_rows], kind="stable")[:take]]
+    listed = np.zeros(n, dtype=bool)
+    listed[lowest] = True
+    listed |= cl_issue | conflict
+    order = np.flatnonzero(listed)
+    order = order[np.argsort(ranking[order], kind="stable")]
+    candidates = [
+        LabelIssue(
+            index=int(i),
+            id=ids[i] if ids is not None else None,
+            given_label=names[y[i]],
+            suggested_label=names[predicted[i]],
+            suggested_probability=float(p[i, predicted[i]]),
+            score=float(ranking[i]),
+            self_confidence=float(self_conf[i]),
+            normalized_margin=float(margin[i]),
+            neighbour_agreement=float(agreement[i]) if agreement is not None else None,
+            confident_learning=bool(cl_issue[i]),
+            duplicate_conflict=bool(conflict[i]),
+        )
+        for i in order
+    ]
+    issues_per_class = np.bincount(y[cl_issue], minlength=m)
+    classes = [
+        ClassLabelNoise(
+            label=names[j],
+            count=int(counts[j]),
+            judged=bool(judged_class[j]),
+            issues=int(issues_per_class[j]),
+            precision=float(precision[j]),
+            recall=float(recall[j]),
+            f1=float(f1[j]),
+            estimated_noise_rate=_maybe(noise[j]),
+            estimated_true_count=_maybe(true_count[j]),
+            threshold=_maybe(thresholds[j]),
+        )
+        for j in range(m)
+    ]
+    return MislabelsResult(
+        n_items=n,
+        n_judged=int(judged_rows.size),
+        rank_by=rank_by,
+        top_fraction=float(top_fraction),
+        label_health=float(health),
+        issue_count=int(cl_issue.sum()),
+        candidates=candidates,
+        classes=classes,
+        confusable_pairs=pairs,
+        learnability=learn,
+        too_small_classes=[names[j] for j in range(m) if present[j] and not judged_class[j]],
+        k_neighbours=k,
+    )
+
+
+def _maybe(value: float) -> float | None:
+    return None if not np.isfinite(value) else float(value)
