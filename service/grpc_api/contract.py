@@ -1,0 +1,118 @@
+"""The gRPC contract as data: the ``DatasetQuality`` service's RPCs and the Analyze stream's events.
+
+The messages are generated from the Structs named here (and everything they reach); the service
+block of ``proto/imagelint/v1/dataset_quality.proto`` is generated from ``ANALYZE`` and
+``CHECK_RPCS``; the server and the client dispatch from the same table. A check RPC runs the same
+function as its REST controller (``run`` takes the request Struct, returns the result Struct).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar
+
+import msgspec
+from msgspec import Meta
+
+from service.analysis.imbalance import ImbalanceResult
+from service.analysis.sample_size import SampleSizeResult
+from service.api.checks_imbalance import ImbalanceRequest, run_imbalance
+from service.api.checks_sample_size import SampleSizeRequest, run_sample_size
+from service.grpc_api.shapes import PACKAGE
+from service.report_models import Report, ReportRequest
+
+SERVICE = "DatasetQuality"
+SERVICE_FULL_NAME = f"{PACKAGE}.{SERVICE}"
+SERVICE_DOC = (
+    "Audits image-classification datasets: duplicates and leakage, mislabels, sample size, class "
+    "imbalance, image quality and outliers. The same operations, messages and field names as the "
+    "REST API (POST /v1/reports and POST /v1/checks/...); API keys go in the `x-api-key` metadata "
+    "when the server requires them."
+)
+
+
+class Progress(msgspec.Struct):
+    """Progress of a running report (the REST NDJSON stream's ``progress`` event)."""
+
+    stage: Annotated[
+        str, Meta(description="resolve, load, infer, or the name of the check that is running")
+    ]
+    done: Annotated[int, Meta(description="units of this stage done (items, or checks finished)")]
+    total: Annotated[int, Meta(description="units of this stage in all")]
+
+
+class AnalyzeEvent(msgspec.Struct, omit_defaults=True):
+    """One message of the Analyze stream: any number of progress events, then the report (last).
+
+    A failed report ends the stream with an error status instead (the REST stream's ``error``
+    event)."""
+
+    proto_oneof: ClassVar[str] = "event"
+
+    progress: Annotated[Progress | None, Meta(description="a stage advanced")] = None
+    report: Annotated[Report | None, Meta(description="the finished report; the last message")] = None
+
+
+@dataclass(frozen=True)
+class Rpc:
+    method: str  # the RPC's name in the service
+    request: type  # request Struct
+    response: type  # response Struct (one per message for a streaming RPC)
+    doc: str
+    streaming: bool = False
+    route: str = ""  # the REST twin: /v1/checks/{route} (what ``GrpcClient.check`` takes)
+    run: Callable[[Any], Any] | None = None  # check RPCs: request Struct -> result Struct
+
+
+ANALYZE = Rpc(
+    method="Analyze",
+    request=ReportRequest,
+    response=AnalyzeEvent,
+    streaming=True,
+    doc=(
+        "Audits a dataset: streams progress events, then the full report (as POST /v1/reports "
+        "with Accept: application/x-ndjson). At most IMAGELINT_MAX_CONCURRENT_REPORTS run per "
+        "replica (shared with REST); more get RESOURCE_EXHAUSTED with retry info. Cancelling "
+        "the call cancels the report."
+    ),
+)
+
+CHECK_RPCS: tuple[Rpc, ...] = (
+    Rpc(
+        method="CheckSampleSize",
+        request=SampleSizeRequest,
+        response=SampleSizeResult,
+        route="sample-size",
+        run=run_sample_size,
+        doc=(
+            "Is there enough data? A learning curve on your embeddings and labels (or a fit of "
+            "your own observations) and the images needed for a target (POST "
+            "/v1/checks/sample-size)."
+        ),
+    ),
+    Rpc(
+        method="CheckImbalance",
+        request=ImbalanceRequest,
+        response=ImbalanceResult,
+        route="imbalance",
+        run=run_imbalance,
+        doc=(
+            "How skewed are the classes, and what weights or resampling fix it? From per-item "
+            "labels or class counts (POST /v1/checks/imbalance)."
+        ),
+    ),
+)
+
+RPCS: tuple[Rpc, ...] = (ANALYZE, *CHECK_RPCS)
+CHECKS_BY_ROUTE: dict[str, Rpc] = {rpc.route: rpc for rpc in CHECK_RPCS}
+
+
+def root_structs() -> list[type]:
+    """Every Struct that appears in an RPC, in the order the contract lists them."""
+    roots: list[type] = []
+    for rpc in RPCS:
+        for cls in (rpc.request, rpc.response):
+            if cls not in roots:
+                roots.append(cls)
+    return roots

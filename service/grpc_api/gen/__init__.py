@@ -1,0 +1,1 @@
+"""Generated protobuf stubs (``make proto``); do not edit."""

@@ -1,0 +1,430 @@
+from service.grpc_api.gen.imagelint.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ImageQualityThresholds(_message.Message):
+    __slots__ = ("min_side", "max_aspect_ratio", "dark_brightness", "bright_brightness", "min_entropy", "min_blur", "flag_grayscale")
+    MIN_SIDE_FIELD_NUMBER: _ClassVar[int]
+    MAX_ASPECT_RATIO_FIELD_NUMBER: _ClassVar[int]
+    DARK_BRIGHTNESS_FIELD_NUMBER: _ClassVar[int]
+    BRIGHT_BRIGHTNESS_FIELD_NUMBER: _ClassVar[int]
+    MIN_ENTROPY_FIELD_NUMBER: _ClassVar[int]
+    MIN_BLUR_FIELD_NUMBER: _ClassVar[int]
+    FLAG_GRAYSCALE_FIELD_NUMBER: _ClassVar[int]
+    min_side: int
+    max_aspect_ratio: float
+    dark_brightness: float
+    bright_brightness: float
+    min_entropy: float
+    min_blur: float
+    flag_grayscale: bool
+    def __init__(self, min_side: _Optional[int] = ..., max_aspect_ratio: _Optional[float] = ..., dark_brightness: _Optional[float] = ..., bright_brightness: _Optional[float] = ..., min_entropy: _Optional[float] = ..., min_blur: _Optional[float] = ..., flag_grayscale: _Optional[bool] = ...) -> None: ...
+
+class SampleSizeResult(_message.Message):
+    __slots__ = ("mode", "n_current", "chosen_model", "choice_reason", "points", "fits", "predictions", "target", "classes", "curve")
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    N_CURRENT_FIELD_NUMBER: _ClassVar[int]
+    CHOSEN_MODEL_FIELD_NUMBER: _ClassVar[int]
+    CHOICE_REASON_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    FITS_FIELD_NUMBER: _ClassVar[int]
+    PREDICTIONS_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    CLASSES_FIELD_NUMBER: _ClassVar[int]
+    CURVE_FIELD_NUMBER: _ClassVar[int]
+    mode: str
+    n_current: float
+    chosen_model: str
+    choice_reason: str
+    points: _containers.RepeatedCompositeFieldContainer[FitPoint]
+    fits: _containers.RepeatedCompositeFieldContainer[CurveFit]
+    predictions: _containers.RepeatedCompositeFieldContainer[Prediction]
+    target: TargetEstimate
+    classes: _containers.RepeatedCompositeFieldContainer[ClassEstimate]
+    curve: LearningCurve
+    def __init__(self, mode: _Optional[str] = ..., n_current: _Optional[float] = ..., chosen_model: _Optional[str] = ..., choice_reason: _Optional[str] = ..., points: _Optional[_Iterable[_Union[FitPoint, _Mapping]]] = ..., fits: _Optional[_Iterable[_Union[CurveFit, _Mapping]]] = ..., predictions: _Optional[_Iterable[_Union[Prediction, _Mapping]]] = ..., target: _Optional[_Union[TargetEstimate, _Mapping]] = ..., classes: _Optional[_Iterable[_Union[ClassEstimate, _Mapping]]] = ..., curve: _Optional[_Union[LearningCurve, _Mapping]] = ...) -> None: ...
+
+class FitPoint(_message.Message):
+    __slots__ = ("n", "mean", "std", "count", "sigma")
+    N_FIELD_NUMBER: _ClassVar[int]
+    MEAN_FIELD_NUMBER: _ClassVar[int]
+    STD_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    SIGMA_FIELD_NUMBER: _ClassVar[int]
+    n: float
+    mean: float
+    std: float
+    count: int
+    sigma: float
+    def __init__(self, n: _Optional[float] = ..., mean: _Optional[float] = ..., std: _Optional[float] = ..., count: _Optional[int] = ..., sigma: _Optional[float] = ...) -> None: ...
+
+class CurveFit(_message.Message):
+    __slots__ = ("model", "formula", "converged", "a", "b", "c", "asymptote", "weighted_rss", "rmse", "residuals", "message")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    FORMULA_FIELD_NUMBER: _ClassVar[int]
+    CONVERGED_FIELD_NUMBER: _ClassVar[int]
+    A_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    C_FIELD_NUMBER: _ClassVar[int]
+    ASYMPTOTE_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTED_RSS_FIELD_NUMBER: _ClassVar[int]
+    RMSE_FIELD_NUMBER: _ClassVar[int]
+    RESIDUALS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    formula: str
+    converged: bool
+    a: float
+    b: float
+    c: float
+    asymptote: float
+    weighted_rss: float
+    rmse: float
+    residuals: _containers.RepeatedScalarFieldContainer[float]
+    message: str
+    def __init__(self, model: _Optional[str] = ..., formula: _Optional[str] = ..., converged: _Optional[bool] = ..., a: _Optional[float] = ..., b: _Optional[float] = ..., c: _Optional[float] = ..., asymptote: _Optional[float] = ..., weighted_rss: _Optional[float] = ..., rmse: _Optional[float] = ..., residuals: _Optional[_Iterable[float]] = ..., message: _Optional[str] = ...) -> None: ...
+
+class Prediction(_message.Message):
+    __slots__ = ("multiple", "n", "score", "by_model")
+    class ByModelEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    MULTIPLE_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    BY_MODEL_FIELD_NUMBER: _ClassVar[int]
+    multiple: float
+    n: float
+    score: float
+    by_model: _containers.ScalarMap[str, float]
+    def __init__(self, multiple: _Optional[float] = ..., n: _Optional[float] = ..., score: _Optional[float] = ..., by_model: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
+class TargetEstimate(_message.Message):
+    __slots__ = ("target", "reachable", "confidence", "n_needed", "additional_needed", "ci_low", "ci_high", "unreachable_share", "bootstrap_replicates", "asymptote", "note")
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    N_NEEDED_FIELD_NUMBER: _ClassVar[int]
+    ADDITIONAL_NEEDED_FIELD_NUMBER: _ClassVar[int]
+    CI_LOW_FIELD_NUMBER: _ClassVar[int]
+    CI_HIGH_FIELD_NUMBER: _ClassVar[int]
+    UNREACHABLE_SHARE_FIELD_NUMBER: _ClassVar[int]
+    BOOTSTRAP_REPLICATES_FIELD_NUMBER: _ClassVar[int]
+    ASYMPTOTE_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    target: float
+    reachable: bool
+    confidence: float
+    n_needed: float
+    additional_needed: float
+    ci_low: float
+    ci_high: float
+    unreachable_share: float
+    bootstrap_replicates: int
+    asymptote: float
+    note: str
+    def __init__(self, target: _Optional[float] = ..., reachable: _Optional[bool] = ..., confidence: _Optional[float] = ..., n_needed: _Optional[float] = ..., additional_needed: _Optional[float] = ..., ci_low: _Optional[float] = ..., ci_high: _Optional[float] = ..., unreachable_share: _Optional[float] = ..., bootstrap_replicates: _Optional[int] = ..., asymptote: _Optional[float] = ..., note: _Optional[str] = ...) -> None: ...
+
+class ClassEstimate(_message.Message):
+    __slots__ = ("label", "n_current", "recall", "model", "asymptote", "target_recall", "reachable", "n_needed", "additional_needed", "note")
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    N_CURRENT_FIELD_NUMBER: _ClassVar[int]
+    RECALL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    ASYMPTOTE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_RECALL_FIELD_NUMBER: _ClassVar[int]
+    REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    N_NEEDED_FIELD_NUMBER: _ClassVar[int]
+    ADDITIONAL_NEEDED_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    n_current: float
+    recall: float
+    model: str
+    asymptote: float
+    target_recall: float
+    reachable: bool
+    n_needed: float
+    additional_needed: float
+    note: str
+    def __init__(self, label: _Optional[str] = ..., n_current: _Optional[float] = ..., recall: _Optional[float] = ..., model: _Optional[str] = ..., asymptote: _Optional[float] = ..., target_recall: _Optional[float] = ..., reachable: _Optional[bool] = ..., n_needed: _Optional[float] = ..., additional_needed: _Optional[float] = ..., note: _Optional[str] = ...) -> None: ...
+
+class LearningCurve(_message.Message):
+    __slots__ = ("classes", "n_items", "n_pool", "n_eval", "dims", "points")
+    CLASSES_FIELD_NUMBER: _ClassVar[int]
+    N_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    N_POOL_FIELD_NUMBER: _ClassVar[int]
+    N_EVAL_FIELD_NUMBER: _ClassVar[int]
+    DIMS_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    classes: _containers.RepeatedScalarFieldContainer[str]
+    n_items: int
+    n_pool: int
+    n_eval: int
+    dims: int
+    points: _containers.RepeatedCompositeFieldContainer[CurvePoint]
+    def __init__(self, classes: _Optional[_Iterable[str]] = ..., n_items: _Optional[int] = ..., n_pool: _Optional[int] = ..., n_eval: _Optional[int] = ..., dims: _Optional[int] = ..., points: _Optional[_Iterable[_Union[CurvePoint, _Mapping]]] = ...) -> None: ...
+
+class CurvePoint(_message.Message):
+    __slots__ = ("fraction", "n", "repeats", "accuracy_mean", "accuracy_std", "macro_f1_mean", "macro_f1_std", "accuracy_scores", "class_n", "class_recall_mean", "class_recall_std")
+    FRACTION_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    REPEATS_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_MEAN_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_STD_FIELD_NUMBER: _ClassVar[int]
+    MACRO_F1_MEAN_FIELD_NUMBER: _ClassVar[int]
+    MACRO_F1_STD_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_SCORES_FIELD_NUMBER: _ClassVar[int]
+    CLASS_N_FIELD_NUMBER: _ClassVar[int]
+    CLASS_RECALL_MEAN_FIELD_NUMBER: _ClassVar[int]
+    CLASS_RECALL_STD_FIELD_NUMBER: _ClassVar[int]
+    fraction: float
+    n: float
+    repeats: int
+    accuracy_mean: float
+    accuracy_std: float
+    macro_f1_mean: float
+    macro_f1_std: float
+    accuracy_scores: _containers.RepeatedScalarFieldContainer[float]
+    class_n: _containers.RepeatedScalarFieldContainer[float]
+    class_recall_mean: _containers.RepeatedScalarFieldContainer[float]
+    class_recall_std: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, fraction: _Optional[float] = ..., n: _Optional[float] = ..., repeats: _Optional[int] = ..., accuracy_mean: _Optional[float] = ..., accuracy_std: _Optional[float] = ..., macro_f1_mean: _Optional[float] = ..., macro_f1_std: _Optional[float] = ..., accuracy_scores: _Optional[_Iterable[float]] = ..., class_n: _Optional[_Iterable[float]] = ..., class_recall_mean: _Optional[_Iterable[float]] = ..., class_recall_std: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class ImbalanceResult(_message.Message):
+    __slots__ = ("n_items", "n_classes", "classes", "imbalance_ratio", "normalised_entropy", "minority_rule", "minority_classes", "weights", "beta", "beta_rule", "resampling", "splits", "drift", "hierarchy")
+    N_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    N_CLASSES_FIELD_NUMBER: _ClassVar[int]
+    CLASSES_FIELD_NUMBER: _ClassVar[int]
+    IMBALANCE_RATIO_FIELD_NUMBER: _ClassVar[int]
+    NORMALISED_ENTROPY_FIELD_NUMBER: _ClassVar[int]
+    MINORITY_RULE_FIELD_NUMBER: _ClassVar[int]
+    MINORITY_CLASSES_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    BETA_FIELD_NUMBER: _ClassVar[int]
+    BETA_RULE_FIELD_NUMBER: _ClassVar[int]
+    RESAMPLING_FIELD_NUMBER: _ClassVar[int]
+    SPLITS_FIELD_NUMBER: _ClassVar[int]
+    DRIFT_FIELD_NUMBER: _ClassVar[int]
+    HIERARCHY_FIELD_NUMBER: _ClassVar[int]
+    n_items: int
+    n_classes: int
+    classes: _containers.RepeatedCompositeFieldContainer[ClassCount]
+    imbalance_ratio: float
+    normalised_entropy: float
+    minority_rule: str
+    minority_classes: _containers.RepeatedScalarFieldContainer[str]
+    weights: _containers.RepeatedCompositeFieldContainer[ClassWeights]
+    beta: float
+    beta_rule: str
+    resampling: ResamplingPlan
+    splits: _containers.RepeatedCompositeFieldContainer[SplitDistribution]
+    drift: _containers.RepeatedCompositeFieldContainer[SplitDrift]
+    hierarchy: HierarchySuggestion
+    def __init__(self, n_items: _Optional[int] = ..., n_classes: _Optional[int] = ..., classes: _Optional[_Iterable[_Union[ClassCount, _Mapping]]] = ..., imbalance_ratio: _Optional[float] = ..., normalised_entropy: _Optional[float] = ..., minority_rule: _Optional[str] = ..., minority_classes: _Optional[_Iterable[str]] = ..., weights: _Optional[_Iterable[_Union[ClassWeights, _Mapping]]] = ..., beta: _Optional[float] = ..., beta_rule: _Optional[str] = ..., resampling: _Optional[_Union[ResamplingPlan, _Mapping]] = ..., splits: _Optional[_Iterable[_Union[SplitDistribution, _Mapping]]] = ..., drift: _Optional[_Iterable[_Union[SplitDrift, _Mapping]]] = ..., hierarchy: _Optional[_Union[HierarchySuggestion, _Mapping]] = ...) -> None: ...
+
+class ClassCount(_message.Message):
+    __slots__ = ("label", "count", "proportion", "minority")
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    PROPORTION_FIELD_NUMBER: _ClassVar[int]
+    MINORITY_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    count: int
+    proportion: float
+    minority: bool
+    def __init__(self, label: _Optional[str] = ..., count: _Optional[int] = ..., proportion: _Optional[float] = ..., minority: _Optional[bool] = ...) -> None: ...
+
+class ClassWeights(_message.Message):
+    __slots__ = ("strategy", "weights", "beta")
+    class WeightsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    BETA_FIELD_NUMBER: _ClassVar[int]
+    strategy: str
+    weights: _containers.ScalarMap[str, float]
+    beta: float
+    def __init__(self, strategy: _Optional[str] = ..., weights: _Optional[_Mapping[str, float]] = ..., beta: _Optional[float] = ...) -> None: ...
+
+class ResamplingPlan(_message.Message):
+    __slots__ = ("target_rule", "target_count", "classes", "augmented_total", "total_after_oversampling", "undersample_to", "total_after_undersampling", "discarded_by_undersampling")
+    TARGET_RULE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CLASSES_FIELD_NUMBER: _ClassVar[int]
+    AUGMENTED_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_AFTER_OVERSAMPLING_FIELD_NUMBER: _ClassVar[int]
+    UNDERSAMPLE_TO_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_AFTER_UNDERSAMPLING_FIELD_NUMBER: _ClassVar[int]
+    DISCARDED_BY_UNDERSAMPLING_FIELD_NUMBER: _ClassVar[int]
+    target_rule: str
+    target_count: int
+    classes: _containers.RepeatedCompositeFieldContainer[ClassResampling]
+    augmented_total: int
+    total_after_oversampling: int
+    undersample_to: int
+    total_after_undersampling: int
+    discarded_by_undersampling: int
+    def __init__(self, target_rule: _Optional[str] = ..., target_count: _Optional[int] = ..., classes: _Optional[_Iterable[_Union[ClassResampling, _Mapping]]] = ..., augmented_total: _Optional[int] = ..., total_after_oversampling: _Optional[int] = ..., undersample_to: _Optional[int] = ..., total_after_undersampling: _Optional[int] = ..., discarded_by_undersampling: _Optional[int] = ...) -> None: ...
+
+class ClassResampling(_message.Message):
+    __slots__ = ("label", "count", "oversample_factor", "augmented_needed", "undersample_keep")
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    OVERSAMPLE_FACTOR_FIELD_NUMBER: _ClassVar[int]
+    AUGMENTED_NEEDED_FIELD_NUMBER: _ClassVar[int]
+    UNDERSAMPLE_KEEP_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    count: int
+    oversample_factor: float
+    augmented_needed: int
+    undersample_keep: int
+    def __init__(self, label: _Optional[str] = ..., count: _Optional[int] = ..., oversample_factor: _Optional[float] = ..., augmented_needed: _Optional[int] = ..., undersample_keep: _Optional[int] = ...) -> None: ...
+
+class SplitDistribution(_message.Message):
+    __slots__ = ("split", "total", "counts", "proportions", "missing_classes")
+    class CountsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class ProportionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    SPLIT_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    PROPORTIONS_FIELD_NUMBER: _ClassVar[int]
+    MISSING_CLASSES_FIELD_NUMBER: _ClassVar[int]
+    split: str
+    total: int
+    counts: _containers.ScalarMap[str, int]
+    proportions: _containers.ScalarMap[str, float]
+    missing_classes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, split: _Optional[str] = ..., total: _Optional[int] = ..., counts: _Optional[_Mapping[str, int]] = ..., proportions: _Optional[_Mapping[str, float]] = ..., missing_classes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SplitDrift(_message.Message):
+    __slots__ = ("splits", "total_variation", "chi2", "dof", "p_value", "low_expected_counts", "missing")
+    class MissingEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _common_pb2.StringList
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.StringList, _Mapping]] = ...) -> None: ...
+    SPLITS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_VARIATION_FIELD_NUMBER: _ClassVar[int]
+    CHI2_FIELD_NUMBER: _ClassVar[int]
+    DOF_FIELD_NUMBER: _ClassVar[int]
+    P_VALUE_FIELD_NUMBER: _ClassVar[int]
+    LOW_EXPECTED_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FIELD_NUMBER: _ClassVar[int]
+    splits: _containers.RepeatedScalarFieldContainer[str]
+    total_variation: float
+    chi2: float
+    dof: int
+    p_value: float
+    low_expected_counts: bool
+    missing: _containers.MessageMap[str, _common_pb2.StringList]
+    def __init__(self, splits: _Optional[_Iterable[str]] = ..., total_variation: _Optional[float] = ..., chi2: _Optional[float] = ..., dof: _Optional[int] = ..., p_value: _Optional[float] = ..., low_expected_counts: _Optional[bool] = ..., missing: _Optional[_Mapping[str, _common_pb2.StringList]] = ...) -> None: ...
+
+class HierarchySuggestion(_message.Message):
+    __slots__ = ("recommended", "reason", "linkage", "metric", "nodes", "minority", "groups")
+    RECOMMENDED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    LINKAGE_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    MINORITY_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    recommended: bool
+    reason: str
+    linkage: str
+    metric: str
+    nodes: _containers.RepeatedCompositeFieldContainer[HierarchyNode]
+    minority: _containers.RepeatedCompositeFieldContainer[MinorityGrouping]
+    groups: _containers.RepeatedCompositeFieldContainer[_common_pb2.StringList]
+    def __init__(self, recommended: _Optional[bool] = ..., reason: _Optional[str] = ..., linkage: _Optional[str] = ..., metric: _Optional[str] = ..., nodes: _Optional[_Iterable[_Union[HierarchyNode, _Mapping]]] = ..., minority: _Optional[_Iterable[_Union[MinorityGrouping, _Mapping]]] = ..., groups: _Optional[_Iterable[_Union[_common_pb2.StringList, _Mapping]]] = ...) -> None: ...
+
+class HierarchyNode(_message.Message):
+    __slots__ = ("id", "children", "distance", "classes", "count")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CHILDREN_FIELD_NUMBER: _ClassVar[int]
+    DISTANCE_FIELD_NUMBER: _ClassVar[int]
+    CLASSES_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    children: _containers.RepeatedScalarFieldContainer[int]
+    distance: float
+    classes: _containers.RepeatedScalarFieldContainer[str]
+    count: int
+    def __init__(self, id: _Optional[int] = ..., children: _Optional[_Iterable[int]] = ..., distance: _Optional[float] = ..., classes: _Optional[_Iterable[str]] = ..., count: _Optional[int] = ...) -> None: ...
+
+class MinorityGrouping(_message.Message):
+    __slots__ = ("label", "nearest_frequent", "similarity", "group")
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    NEAREST_FREQUENT_FIELD_NUMBER: _ClassVar[int]
+    SIMILARITY_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    nearest_frequent: str
+    similarity: float
+    group: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, label: _Optional[str] = ..., nearest_frequent: _Optional[str] = ..., similarity: _Optional[float] = ..., group: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ImageQualityResult(_message.Message):
+    __slots__ = ("n_items", "n_flagged", "counts", "items", "thresholds")
+    class CountsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    N_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    N_FLAGGED_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLDS_FIELD_NUMBER: _ClassVar[int]
+    n_items: int
+    n_flagged: int
+    counts: _containers.ScalarMap[str, int]
+    items: _containers.RepeatedCompositeFieldContainer[ItemQuality]
+    thresholds: ImageQualityThresholds
+    def __init__(self, n_items: _Optional[int] = ..., n_flagged: _Optional[int] = ..., counts: _Optional[_Mapping[str, int]] = ..., items: _Optional[_Iterable[_Union[ItemQuality, _Mapping]]] = ..., thresholds: _Optional[_Union[ImageQualityThresholds, _Mapping]] = ...) -> None: ...
+
+class ItemQuality(_message.Message):
+    __slots__ = ("id", "flags")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    FLAGS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    flags: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., flags: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Observation(_message.Message):
+    __slots__ = ("n", "scores")
+    N_FIELD_NUMBER: _ClassVar[int]
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    n: float
+    scores: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, n: _Optional[float] = ..., scores: _Optional[_Iterable[float]] = ...) -> None: ...
