@@ -31,6 +31,9 @@ class Settings:
     cors_origins: tuple[str, ...] = field(
         default=(), metadata={"doc": "origins allowed by CORS; empty = CORS off"}
     )
+    grpc_port: int = field(
+        default=50051, metadata={"doc": "port of the gRPC API (same host as the HTTP API); 0 = off"}
+    )
     # --- Triton ------------------------------------------------------------------------------
     triton_url: str = field(default="127.0.0.1:8001", metadata={"doc": "Triton gRPC host:port"})
     triton_model: str = field(default="image_encoder", metadata={"doc": "encoder model name"})

@@ -446,9 +446,17 @@ def stale_stubs(proto_root: Path = PROTO_ROOT) -> list[str]:
         except ImportError:
             stale.append(module_name)
             continue
+        _drop_json_names(proto.message_type)  # the Python stubs embed descriptors without them
         if descriptor_pb2.FileDescriptorProto.FromString(module.DESCRIPTOR.serialized_pb) != proto:
             stale.append(module_name)
     return stale
+
+
+def _drop_json_names(messages) -> None:
+    for message in messages:
+        for f in message.field:
+            f.ClearField("json_name")
+        _drop_json_names(message.nested_type)
 
 
 def main(argv: list[str] | None = None) -> int:
