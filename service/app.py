@@ -24,6 +24,7 @@ from service.api.embeddings import EmbeddingsController
 from service.api.health import HealthController, ReadinessCache
 from service.api.problems import EXCEPTION_HANDLERS
 from service.api.reports import ReportsController, ReportSlots
+from service.grpc_api.server import grpc_lifespan
 from service.images.fetch import Fetcher
 from service.inference import TritonEncoder
 from service.metrics import Metrics
@@ -103,7 +104,7 @@ def create_app(settings: Settings | None = None, *, encoder: TritonEncoder | Non
     cors = CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None
     return Litestar(
         route_handlers=CONTROLLERS,
-        lifespan=[lifespan],
+        lifespan=[lifespan, grpc_lifespan],  # gRPC starts after the Triton client, stops before it
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[metrics_middleware],
         guards=[api_key_guard],

@@ -30,6 +30,19 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.grpc_requests = Counter(
+            "imagelint_grpc_requests_total",
+            "gRPC calls handled, by method (package.Service/Method) and status code.",
+            ["method", "code"],
+            registry=r,
+        )
+        self.grpc_latency = Histogram(
+            "imagelint_grpc_request_duration_seconds",
+            "gRPC call latency (to the end of the call, streams included), by method.",
+            ["method"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.triton_calls = Counter(
             "imagelint_triton_requests_total",
             "Calls to Triton, by operation and outcome (ok or an error code).",
@@ -84,6 +97,11 @@ class Metrics:
         operation = operation.split(" ")[0]  # "infer image_encoder" -> "infer": bounded labels
         self.triton_calls.labels(operation, outcome).inc()
         self.triton_latency.labels(operation).observe(seconds)
+
+    def observe_grpc_call(self, method: str, code: str, seconds: float) -> None:
+        """Hook for the gRPC server's metrics interceptor (``code``: OK, INVALID_ARGUMENT, ...)."""
+        self.grpc_requests.labels(method, code).inc()
+        self.grpc_latency.labels(method).observe(seconds)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

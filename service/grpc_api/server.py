@@ -1,0 +1,366 @@
+"""The gRPC server: ``grpc.aio`` in the API's process and event loop, started by the app lifespan.
+
+    lifespan=[lifespan, grpc_lifespan]     # in service.app.create_app (after the Triton client)
+
+Serves ``imagelint.v1.DatasetQuality`` (handlers dispatched from ``contract.RPCS``), the standard
+health service ``grpc.health.v1.Health`` (SERVING only while Triton's model is ready, polled every
+``ready_cache_s`` with the same readiness check as ``/health/ready``) and server reflection. Two
+interceptors: API keys (the same ``IMAGELINT_API_KEYS`` as REST, as ``x-api-key`` or
+``authorization: Bearer`` metadata; health and reflection stay open like ``/health``) and metrics
+(calls by method and status code, latency). Reports take a slot of the same ``ReportSlots`` as
+REST, so the concurrency limit holds across both transports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from service.api.auth import key_matches
+from service.errors import ImagelintError
+from service.grpc_api.contract import (
+    ANALYZE,
+    CHECK_RPCS,
+    SERVICE_FULL_NAME,
+    AnalyzeEvent,
+    Progress,
+    Rpc,
+)
+from service.grpc_api.status import abort
+from service.grpc_api.translate import from_message, message_class, to_message
+from service.pipeline import Dependencies, run_report
+
+log = logging.getLogger("imagelint.grpc")
+HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+STOP_GRACE_S = 5.0
+MAX_REPORT_MESSAGE_BYTES = 512 * 1024 * 1024
+
+
+def _serialize(message: Any) -> bytes:
+    return message.SerializeToString()
+
+
+def _metadata(context: grpc.aio.ServicerContext) -> dict[str, str]:
+    return {k.lower(): v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+
+
+class DatasetQualityServicer:
+    """The RPCs of ``contract.RPCS``; translation only, the work is ``run_report`` and the checks."""
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    def generic_handler(self) -> grpc.GenericRpcHandler:
+        handlers = {
+            ANALYZE.method: grpc.unary_stream_rpc_method_handler(
+                self.analyze,
+                request_deserializer=message_class(ANALYZE.request).FromString,
+                response_serializer=_serialize,
+            )
+        }
+        for rpc in CHECK_RPCS:
+            handlers[rpc.method] = grpc.unary_unary_rpc_method_handler(
+                functools.partial(self.check, rpc),
+                request_deserializer=message_class(rpc.request).FromString,
+                response_serializer=_serialize,
+            )
+        return grpc.method_handlers_generic_handler(SERVICE_FULL_NAME, handlers)
+
+    def dependencies(self) -> Dependencies:
+        state = self.state
+        return Dependencies(
+            settings=state.settings,
+            encoder=state.encoder,
+            fetcher=state.fetcher,
+            pool=state.decode_pool,
+            metrics=state.metrics,
+        )
+
+    async def check(self, rpc: Rpc, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            data = from_message(request, rpc.request)
+            result = await anyio.to_thread.run_sync(rpc.run, data)
+            return to_message(result, rpc.response)
+        except Exception as exc:  # every error becomes a status, never a stack trace
+            await abort(context, exc)
+
+    async def analyze(self, request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        """Progress events, then the report; a failure ends the stream with its status."""
+        state = self.state
+        metrics = state.metrics
+        request_id = _metadata(context).get("x-request-id") or uuid.uuid4().hex
+        try:
+            report_request = from_message(request, ANALYZE.request)
+            slot = state.report_slots.take()
+            slot.__enter__()
+        except Exception as exc:
+            await abort(context, exc)
+            return
+        await context.send_initial_metadata((("x-request-id", request_id),))
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            queue.put_nowait(("progress", Progress(stage=stage, done=done, total=total)))
+
+        async def produce() -> None:
+            try:
+                report = await run_report(report_request, self.dependencies(), on_progress, request_id=request_id)
+                queue.put_nowait(("report", report))
+            except Exception as exc:
+                queue.put_nowait(("error", exc))
+
+        metrics.reports_in_flight.inc()
+        task = asyncio.create_task(produce())
+        outcome = "client_disconnected"
+        try:
+            while True:
+                kind, value = await queue.get()
+                if kind == "progress":
+                    yield to_message(AnalyzeEvent(progress=value))
+                elif kind == "report":
+                    outcome = "ok"
+                    yield to_message(AnalyzeEvent(report=value))
+                    return
+                else:
+                    outcome = value.code if isinstance(value, ImagelintError) else "internal_error"
+                    await abort(context, value)
+        finally:
+            metrics.reports.labels(outcome).inc()
+            task.cancel()  # the client went away (or the report ended): stop the work
+            await asyncio.gather(task, return_exceptions=True)
+            metrics.reports_in_flight.dec()
+            slot.__exit__(None, None, None)
+
+
+# --- interceptors ----------------------------------------------------------------------------
+
+
+def _replace_behaviour(
+    handler: grpc.RpcMethodHandler, wrap: Callable[[Callable, bool], Callable]
+) -> grpc.RpcMethodHandler:
+    """The same handler with its behaviour wrapped (``wrap(behaviour, streams_responses)``)."""
+    kinds = (
+        ("unary_unary", grpc.unary_unary_rpc_method_handler, False),
+        ("unary_stream", grpc.unary_stream_rpc_method_handler, True),
+        ("stream_unary", grpc.stream_unary_rpc_method_handler, False),
+        ("stream_stream", grpc.stream_stream_rpc_method_handler, True),
+    )
+    for attr, build, streaming in kinds:
+        behaviour = getattr(handler, attr)
+        if behaviour is not None:
+            return build(
+                wrap(behaviour, streaming),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+    return handler
+
+
+async def _drain(result: Any) -> AsyncIterator[Any]:
+    """Yield what a streaming behaviour produces (async generator, or ``context.write`` style)."""
+    if hasattr(result, "__aiter__"):
+        async for item in result:
+            yield item
+    else:
+        await result
+
+
+class MetricsInterceptor(grpc.aio.ServerInterceptor):
+    """Counts calls by method and status code and times them (``imagelint_grpc_*``)."""
+
+    def __init__(self, metrics: Any) -> None:
+        self.metrics = metrics
+
+    async def intercept_service(self, continuation, details):
+        handler = await continuation(details)
+        if handler is None:
+            return None  # unknown method: gRPC answers UNIMPLEMENTED, nothing to label
+        method = details.method.lstrip("/")
+        record = self._record
+
+        def wrap(behaviour: Callable, streaming: bool) -> Callable:
+            if streaming:
+
+                async def streamed(request: Any, context: grpc.aio.ServicerContext):
+                    started = time.perf_counter()
+                    code = grpc.StatusCode.UNKNOWN
+                    try:
+                        async for item in _drain(behaviour(request, context)):
+                            yield item
+                        code = context.code() or grpc.StatusCode.OK
+                    except grpc.aio.AbortError:
+                        code = context.code() or grpc.StatusCode.UNKNOWN
+                        raise
+                    except asyncio.CancelledError:
+                        code = grpc.StatusCode.CANCELLED
+                        raise
+                    except GeneratorExit:
+                        code = grpc.StatusCode.CANCELLED
+                        raise
+                    finally:
+                        record(method, code, time.perf_counter() - started)
+
+                return streamed
+
+            async def unary(request: Any, context: grpc.aio.ServicerContext):
+                started = time.perf_counter()
+                code = grpc.StatusCode.UNKNOWN
+                try:
+                    response = await behaviour(request, context)
+                    code = context.code() or grpc.StatusCode.OK
+                    return response
+                except grpc.aio.AbortError:
+                    code = context.code() or grpc.StatusCode.UNKNOWN
+                    raise
+                except asyncio.CancelledError:
+                    code = grpc.StatusCode.CANCELLED
+                    raise
+                finally:
+                    record(method, code, time.perf_counter() - started)
+
+            return unary
+
+        return _replace_behaviour(handler, wrap)
+
+    def _record(self, method: str, code: Any, seconds: float) -> None:
+        name = code.name if isinstance(code, grpc.StatusCode) else str(code)
+        self.metrics.observe_grpc_call(method, name, seconds)
+
+
+class ApiKeyInterceptor(grpc.aio.ServerInterceptor):
+    """Requires one of ``keys`` on the DatasetQuality service (UNAUTHENTICATED otherwise)."""
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        self.keys = keys
+
+    async def intercept_service(self, continuation, details):
+        handler = await continuation(details)
+        if handler is None or not self.keys or not details.method.startswith(f"/{SERVICE_FULL_NAME}/"):
+            return handler
+        metadata = {k.lower(): v for k, v in (details.invocation_metadata or ()) if isinstance(v, str)}
+        presented = metadata.get("x-api-key")
+        scheme, _, value = metadata.get("authorization", "").partition(" ")
+        if not presented and scheme.lower() == "bearer":
+            presented = value.strip()
+        if key_matches(presented, self.keys):
+            return handler
+
+        def wrap(_behaviour: Callable, streaming: bool) -> Callable:
+            async def refuse(_request: Any, context: grpc.aio.ServicerContext):
+                await context.abort(
+                    grpc.StatusCode.UNAUTHENTICATED,
+                    "missing or invalid API key (send it as x-api-key metadata)",
+                )
+
+            if streaming:
+
+                async def refuse_stream(request: Any, context: grpc.aio.ServicerContext):
+                    await refuse(request, context)
+                    yield  # pragma: no cover (abort raised)
+
+                return refuse_stream
+            return refuse
+
+        return _replace_behaviour(handler, wrap)
+
+
+# --- server and lifespan ---------------------------------------------------------------------
+
+
+@dataclass
+class GrpcServer:
+    """A running gRPC server and what it owns."""
+
+    server: grpc.aio.Server
+    port: int
+    health: Any
+    tasks: list[asyncio.Task] = field(default_factory=list)
+
+    async def stop(self, grace: float = STOP_GRACE_S) -> None:
+        await self.health.enter_graceful_shutdown()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.server.stop(grace)
+
+
+async def watch_readiness(state: Any, health_servicer: Any, interval_s: float) -> None:
+    """Keep the health status in step with Triton's model readiness (SERVING only when ready)."""
+    last = None
+    while True:
+        try:
+            ready = await state.readiness.ready(state.encoder)
+        except Exception:  # readiness must never take the server down
+            log.exception("readiness check failed")
+            ready = False
+        status = health_pb2.HealthCheckResponse.SERVING if ready else health_pb2.HealthCheckResponse.NOT_SERVING
+        if status != last:
+            for service in ("", SERVICE_FULL_NAME):
+                await health_servicer.set(service, status)
+            last = status
+        await asyncio.sleep(interval_s)
+
+
+def bind_address(host: str, port: int) -> str:
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal
+    return f"{host}:{port}"
+
+
+async def start_grpc_server(state: Any, *, port: int | None = None) -> GrpcServer:
+    """Start the gRPC server on ``settings.host`` and ``port`` (default ``settings.grpc_port``)."""
+    settings = state.settings
+    server = grpc.aio.server(
+        interceptors=[MetricsInterceptor(state.metrics), ApiKeyInterceptor(tuple(settings.api_keys))],
+        options=[
+            ("grpc.max_receive_message_length", settings.max_body_bytes),
+            ("grpc.max_send_message_length", MAX_REPORT_MESSAGE_BYTES),
+        ],
+    )
+    server.add_generic_rpc_handlers((DatasetQualityServicer(state).generic_handler(),))
+    health_servicer = health.aio.HealthServicer()
+    for service in ("", SERVICE_FULL_NAME):
+        await health_servicer.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((SERVICE_FULL_NAME, HEALTH_SERVICE, reflection.SERVICE_NAME), server)
+    address = bind_address(settings.host, settings.grpc_port if port is None else port)
+    bound = server.add_insecure_port(address)
+    if not bound:
+        raise RuntimeError(f"gRPC server could not bind {address}")
+    await server.start()
+    interval = max(0.2, settings.ready_cache_s)
+    poller = asyncio.create_task(watch_readiness(state, health_servicer, interval), name="grpc-health")
+    log.info("gRPC API on %s", bind_address(settings.host, bound))
+    return GrpcServer(server=server, port=bound, health=health_servicer, tasks=[poller])
+
+
+@contextlib.asynccontextmanager
+async def grpc_lifespan(app: Any) -> AsyncIterator[None]:
+    """Litestar lifespan: the gRPC server runs while the app does (off when grpc_port is 0).
+
+    Listed after the lifespan that creates the Triton client, so it starts after it and stops
+    before it. The running server is ``app.state.grpc`` (``None`` when off).
+    """
+    app.state.grpc = None
+    if not app.state.settings.grpc_port:
+        yield
+        return
+    running = await start_grpc_server(app.state)
+    app.state.grpc = running
+    try:
+        yield
+    finally:
+        await running.stop()
+        app.state.grpc = None
