@@ -50,6 +50,7 @@ class UnsupportedType(TypeError):
 class Scalar:
     proto: str  # string, int64, double, bool, bytes
     note: str = ""  # one of: ..., integers as strings, ...
+    int_as_string: bool = False  # a ``str | int`` union: integers travel as decimal strings
 
     @property
     def zero(self) -> Any:
@@ -209,7 +210,7 @@ def _union(members: list[Any], where: str, facts: _Facts) -> Shape:
         return resolve(stripped[0], where, facts)
     kinds = {type(m) for m in stripped}
     if kinds <= {mi.StrType, mi.IntType, mi.LiteralType, mi.EnumType} and mi.StrType in kinds:
-        return Scalar("string", "integers travel as their decimal string")
+        return Scalar("string", "integers travel as their decimal string", int_as_string=True)
     if kinds <= {mi.IntType, mi.FloatType}:
         return Scalar("double")
     structs = [m for m in stripped if isinstance(m, mi.StructType)]

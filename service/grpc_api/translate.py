@@ -6,7 +6,8 @@
 ``from_message`` builds the same dict a JSON body would decode to, then lets ``msgspec.convert``
 validate it, so constraints, ``__post_init__`` checks and error paths (``$.options.folds``) are
 exactly the REST ones. Values are walked directly (no JSON round trip): int64 stays int, NaN and
-infinities stay floats, and large arrays are copied with ``extend``.
+infinities stay floats, and large arrays are copied with ``extend``. Protobuf maps have no order,
+so map keys come back sorted (the same message always gives the same JSON).
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def _fill(message: ProtoMessage, data: Any, shape: MessageShape, path: str) -> N
 
 
 def _scalar(shape: Scalar, value: Any, path: str) -> Any:
-    if shape.proto == "string" and isinstance(value, int) and not isinstance(value, bool):
+    if shape.int_as_string and isinstance(value, int) and not isinstance(value, bool):
         return str(value)  # str | int unions travel as strings
     if shape.proto == "double" and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
@@ -255,10 +256,10 @@ def _read_shape(value: Any, shape: Shape) -> Any:
             items = list(value)
             return [None if v == "" else v for v in items] if shape.null_items else items
         return [_read_shape(v, shape.item) for v in value]
-    if isinstance(shape, Mapping):
+    if isinstance(shape, Mapping):  # protobuf maps have no order: keys come back sorted
         if isinstance(shape.value, Scalar):
-            return dict(value)
-        return {k: _read_shape(v, shape.value) for k, v in value.items()}
+            return dict(sorted(value.items()))
+        return {k: _read_shape(value[k], shape.value) for k in sorted(value)}
     raise TypeError(repr(shape))
 
 
