@@ -4,6 +4,7 @@ ImageNet classes per file. The first end-to-end path through decode and Triton."
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Annotated
 
 import msgspec
@@ -16,6 +17,13 @@ from litestar.params import Body
 from service.api.problems import problem_responses
 from service.errors import InvalidRequest, ItemError, PayloadTooLarge
 from service.images.decode import decode_image
+
+
+@dataclass
+class EmbeddingsUpload:
+    """Multipart form: the field ``files``, repeated once per image."""
+
+    files: list[UploadFile]
 
 
 class ClassScore(msgspec.Struct):
@@ -63,12 +71,10 @@ class EmbeddingsController(Controller):
     async def embed(
         self,
         state: State,
-        data: Annotated[
-            list[UploadFile], Body(media_type=RequestEncodingType.MULTI_PART, title="files")
-        ],
+        data: Annotated[EmbeddingsUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> EmbeddingsResponse:
         settings = state.settings
-        files = data if isinstance(data, list) else [data]
+        files = data.files if isinstance(data.files, list) else [data.files]
         if not files:
             raise InvalidRequest("no files uploaded (multipart field `files`)", field="files")
         if len(files) > settings.max_upload_files:

@@ -9,7 +9,8 @@ import msgspec
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 
-from service.api.problems import problem, problem_responses
+from service.api.problems import problem_responses
+from service.errors import InferenceUnavailable
 
 
 class Liveness(msgspec.Struct):
@@ -51,17 +52,12 @@ class HealthController(Controller):
         summary="Readiness: the Triton model is ready",
         responses=problem_responses(503),
     )
-    async def ready(self, state: State) -> Readiness | Response:
+    async def ready(self, state: State) -> Readiness:
         settings = state.settings
         if await state.readiness.ready(state.encoder):
             return Readiness(status="ready", model=settings.triton_model, triton_url=settings.triton_url)
-        return problem(
-            503,
-            "inference_unavailable",
-            "Inference server unavailable",
-            f"model {settings.triton_model!r} is not ready on Triton",
-            instance="/health/ready",
-            retry_after=5,
+        raise InferenceUnavailable(
+            f"model {settings.triton_model!r} is not ready on Triton", retry_after=5
         )
 
     @get("/metrics", summary="Prometheus metrics", media_type="text/plain; version=0.0.4")

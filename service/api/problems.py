@@ -120,7 +120,7 @@ def _clean_field(key: str, message: str) -> str:
         path = message.rsplit("- at `", 1)[1].rstrip("`").removeprefix("$.").removeprefix("$")
     elif key == "data":
         path = ""
-    if message.startswith("Object contains unknown field `"):
+    if message.startswith(("Object contains unknown field `", "Object missing required field `")):
         unknown = message.split("`", 2)[1]
         path = f"{path}.{unknown}" if path else unknown
     return path or key

@@ -94,7 +94,9 @@ class ReportsController(Controller):
     )
     async def create_report(
         self, request: Request, state: State, data: ReportRequest
-    ) -> Report | Stream:
+    ) -> Report:
+        # With Accept: application/x-ndjson a ``Stream`` (a Response) is returned instead; the
+        # annotation documents the JSON form, which is what OpenAPI clients validate.
         slots: ReportSlots = state.report_slots
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         if NDJSON in request.headers.get("accept", ""):
