@@ -28,7 +28,8 @@ SERVICE_DOC = (
     "Audits image-classification datasets: duplicates and leakage, mislabels, sample size, class "
     "imbalance, image quality and outliers. The same operations, messages and field names as the "
     "REST API (POST /v1/reports and POST /v1/checks/...); API keys go in the `x-api-key` metadata "
-    "when the server requires them."
+    "when the server requires them. Protobuf maps have no order: where a REST answer follows the "
+    "order of a JSON object in the request (split_counts), gRPC sees its keys sorted."
 )
 
 
