@@ -36,7 +36,12 @@ from sklearn.metrics import precision_recall_fscore_support
 
 from service.analysis import label_scores as scores_mod
 from service.analysis.confident_learning import confusable_pairs, estimate_confident_learning
-from service.analysis.probe import OOS_COMPONENTS, out_of_sample_probabilities, whitened_projection
+from service.analysis.probe import (
+    OOS_MAX_COMPONENTS,
+    auto_components,
+    out_of_sample_probabilities,
+    whitened_projection,
+)
 from service.errors import InvalidInput
 
 DEFAULT_TOP_FRACTION = 0.05
@@ -100,7 +105,7 @@ class Learnability(msgspec.Struct, omit_defaults=True):
     macro_f1: float
     folds: int | None = None
     components: int | None = None
-    c: float | None = None
+    penalty: float | None = None  # the probe's L2 penalty per training item
 
 
 class MislabelsResult(msgspec.Struct, omit_defaults=True):
@@ -229,7 +234,7 @@ def rank_label_issues(
     folds: int = 5,
     min_class_size: int = DEFAULT_MIN_CLASS_SIZE,
     max_pairs: int = DEFAULT_MAX_PAIRS,
-    components: int | None = OOS_COMPONENTS,
+    max_components: int = OOS_MAX_COMPONENTS,
     seed: int = 0,
 ) -> MislabelsResult:
     """Rank items by how likely their label is wrong, with suggested labels and noise estimates.
@@ -266,8 +271,9 @@ def rank_label_issues(
         Classes with fewer given labels are reported as too small and not judged.
     max_pairs : int
         Confusable pairs listed.
-    components : int or None
-        Principal components of the whitened space the probe and the neighbour search use.
+    max_components : int
+        Cap on the principal components of the whitened space the probe and the neighbour
+        search use (``min(max_components, 3 sqrt(n))``; 0 uses the raw embeddings).
     seed : int
         Seed of the probe's folds and solver.
 
@@ -318,6 +324,7 @@ def rank_label_issues(
         x = scores_mod.validate_scores(
             embeddings, n, np.asarray(embeddings).shape[-1], field="embeddings"
         )
+        components = auto_components(n, max_components=max_components) if max_components else 0
         space = whitened_projection(x, components=components) if components else x
     conflict = _conflict_mask(conflicts, n, ids)
 
@@ -333,7 +340,12 @@ def rank_label_issues(
             space, y, n_classes=m, folds=folds, seed=seed, components=None
         )
         p = oos.probabilities
-        source = {"source": "probe", "folds": oos.folds, "components": oos.components, "c": oos.c}
+        source = {
+            "source": "probe",
+            "folds": oos.folds,
+            "components": oos.components,
+            "penalty": oos.penalty,
+        }
 
     # --- per-item scores -------------------------------------------------------------------
     predicted = p.argmax(axis=1)
