@@ -19,6 +19,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.auth import api_key_guard
 from service.api.checks_imbalance import ImbalanceCheckController
+from service.api.checks_mislabels import MislabelsCheckController
 from service.api.checks_sample_size import SampleSizeCheckController
 from service.api.embeddings import EmbeddingsController
 from service.api.health import HealthController, ReadinessCache
@@ -39,6 +40,7 @@ CONTROLLERS: list[type] = [
     ReportsController,
     SampleSizeCheckController,
     ImbalanceCheckController,
+    MislabelsCheckController,
 ]
 
 
