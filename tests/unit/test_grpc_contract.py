@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import math
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import grpc
@@ -69,6 +72,13 @@ def test_an_edited_proto_file_is_stale(tmp_path):
     path = tmp_path / "proto" / "imagelint/v1/report.proto"
     path.write_text(path.read_text().replace("int64 seed = 7;", "int32 seed = 7;"))
     assert protogen.stale_protos(tmp_path / "proto") == ["imagelint/v1/report.proto"]
+
+
+def test_buf_lint_passes():
+    """Buf's STANDARD and COMMENTS rules (exceptions, with reasons, in proto/buf.yaml)."""
+    buf = Path(sys.executable).with_name("buf")
+    result = subprocess.run([str(buf), "lint"], cwd=protogen.PROTO_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_generation_is_a_fixed_point():
