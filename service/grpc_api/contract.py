@@ -3,7 +3,7 @@
 The messages are generated from the Structs named here (and everything they reach); the service
 block of ``proto/imagelint/v1/dataset_quality.proto`` is generated from ``ANALYZE`` and
 ``CHECK_RPCS``; the server and the client dispatch from the same table. A check RPC runs the same
-function as its REST controller (``run`` takes the request Struct, returns the result Struct).
+function as its REST controller (``run(request, settings)`` returns the result Struct).
 """
 
 from __future__ import annotations
@@ -15,12 +15,21 @@ from typing import Annotated, Any, ClassVar
 import msgspec
 from msgspec import Meta
 
+from service.analysis.agreement import AgreementResult
 from service.analysis.imbalance import ImbalanceResult
+from service.analysis.mislabels import MislabelsResult
 from service.analysis.sample_size import SampleSizeResult
 from service.api.checks_imbalance import ImbalanceRequest, run_imbalance
+from service.api.checks_mislabels import (
+    AgreementRequest,
+    MislabelsRequest,
+    run_agreement,
+    run_mislabels,
+)
 from service.api.checks_sample_size import SampleSizeRequest, run_sample_size
 from service.grpc_api.shapes import PACKAGE
 from service.report_models import Report, ReportRequest
+from service.settings import Settings
 
 SERVICE = "DatasetQuality"
 SERVICE_FULL_NAME = f"{PACKAGE}.{SERVICE}"
@@ -63,7 +72,7 @@ class Rpc:
     doc: str
     streaming: bool = False
     route: str = ""  # the REST twin: /v1/checks/{route} (what ``GrpcClient.check`` takes)
-    run: Callable[[Any], Any] | None = None  # check RPCs: request Struct -> result Struct
+    run: Callable[[Any, Settings], Any] | None = None  # check RPCs: (request, settings) -> result
 
 
 ANALYZE = Rpc(
@@ -85,7 +94,7 @@ CHECK_RPCS: tuple[Rpc, ...] = (
         request=SampleSizeRequest,
         response=SampleSizeResult,
         route="sample-size",
-        run=run_sample_size,
+        run=lambda data, _settings: run_sample_size(data),
         doc=(
             "Is there enough data? A learning curve on your embeddings and labels (or a fit of "
             "your own observations) and the images needed for a target (POST "
@@ -97,10 +106,33 @@ CHECK_RPCS: tuple[Rpc, ...] = (
         request=ImbalanceRequest,
         response=ImbalanceResult,
         route="imbalance",
-        run=run_imbalance,
+        run=lambda data, _settings: run_imbalance(data),
         doc=(
             "How skewed are the classes, and what weights or resampling fix it? From per-item "
             "labels or class counts (POST /v1/checks/imbalance)."
+        ),
+    ),
+    Rpc(
+        method="CheckMislabels",
+        request=MislabelsRequest,
+        response=MislabelsResult,
+        route="mislabels",
+        run=lambda data, settings: run_mislabels(data, settings.max_items),
+        doc=(
+            "Which labels are most likely wrong, and what is the likely right label? From your "
+            "embeddings (out-of-sample probe) or your model's probabilities or logits (POST "
+            "/v1/checks/mislabels)."
+        ),
+    ),
+    Rpc(
+        method="CheckAgreement",
+        request=AgreementRequest,
+        response=AgreementResult,
+        route="agreement",
+        run=lambda data, settings: run_agreement(data, settings.max_items),
+        doc=(
+            "How much do annotators agree, per item and per annotator pair? From several "
+            "annotators' labels per item (POST /v1/checks/agreement)."
         ),
     ),
 )

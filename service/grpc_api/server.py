@@ -91,7 +91,7 @@ class DatasetQualityServicer:
     async def check(self, rpc: Rpc, request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
             data = from_message(request, rpc.request)
-            result = await anyio.to_thread.run_sync(rpc.run, data)
+            result = await anyio.to_thread.run_sync(rpc.run, data, self.state.settings)
             return to_message(result, rpc.response)
         except Exception as exc:  # every error becomes a status, never a stack trace
             await abort(context, exc)

@@ -6,7 +6,7 @@ msgspec type                             protobuf
 =======================================  =====================================================
 ``str``, ``int``, ``float``, ``bool``    ``string``, ``int64``, ``double``, ``bool``
 ``Literal[...]``, ``Enum``               ``string`` (``int64`` when every value is an integer)
-``str | int``                            ``string`` (integers travel as decimal strings)
+``str | int``                            ``google.protobuf.Value`` (a string or a whole number)
 ``int | float``                          ``double``
 ``X | None`` (scalar X)                  ``optional X`` (unset = null)
 scalar with a non-zero default           ``optional X`` (unset = the default, 0 stays 0)
@@ -71,7 +71,11 @@ class Message:
 
 @dataclass(frozen=True)
 class Dynamic:
-    """Any JSON value (``google.protobuf.Value``)."""
+    """Any JSON value (``google.protobuf.Value``); ``whole_numbers``: a ``str | int`` union, whose
+    numbers (doubles in a Value) come back as ints."""
+
+    whole_numbers: bool = False
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -210,6 +214,8 @@ def _union(members: list[Any], where: str, facts: _Facts) -> Shape:
         return resolve(stripped[0], where, facts)
     kinds = {type(m) for m in stripped}
     if kinds <= {mi.StrType, mi.IntType, mi.LiteralType, mi.EnumType} and mi.StrType in kinds:
+        if kinds <= {mi.StrType, mi.IntType}:
+            return Dynamic(whole_numbers=True, note="a string or a whole number (up to 2^53)")
         return Scalar("string", "integers travel as their decimal string", int_as_string=True)
     if kinds <= {mi.IntType, mi.FloatType}:
         return Scalar("double")
@@ -255,6 +261,8 @@ def resolve(t: Any, where: str, facts: _Facts | None = None) -> Shape:
         if isinstance(item, mi.UnionType) and any(isinstance(m, mi.NoneType) for m in item.types):
             members = [m for m in item.types if not isinstance(m, mi.NoneType)]
             shape = _union(members, where, _Facts())
+            if isinstance(shape, Dynamic):
+                return Repeated(shape)  # a Value holds null itself
             if not (isinstance(shape, Scalar) and shape.proto == "string"):
                 raise UnsupportedType(f"{where}: only lists of nullable strings are supported")
             return Repeated(shape, null_items=True)
@@ -338,9 +346,9 @@ def field_shape(cls: type, field: mi.Field) -> FieldShape:
         presence = nullable or (default is not NODEFAULT and default != shape.zero)
     doc = facts.description or source_comments(cls).get(field.name, "")
     notes = []
-    if isinstance(shape, Scalar) and shape.note:
+    if isinstance(shape, Scalar | Dynamic) and shape.note:
         notes.append(shape.note[0].upper() + shape.note[1:])
-    if isinstance(shape, Repeated) and isinstance(shape.item, Scalar) and shape.item.note:
+    if isinstance(shape, Repeated) and isinstance(shape.item, Scalar | Dynamic) and shape.item.note:
         notes.append("Each item: " + shape.item.note)
     if facts.constraints:
         notes.append("Constraints: " + ", ".join(dict.fromkeys(facts.constraints)))

@@ -149,7 +149,7 @@ def _extend(container: Any, shape: Repeated, values: Any, path: str) -> None:
         return
     for index, value in enumerate(values):
         where = f"{path}[{index}]"
-        if value is None:
+        if value is None and not isinstance(item, Dynamic):
             raise TranslationError(where, "null is not allowed in this list")
         if isinstance(item, Message):
             _fill_message(container.add(), item, value, where)
@@ -248,7 +248,10 @@ def _read_shape(value: Any, shape: Shape) -> Any:
     if isinstance(shape, Message):
         return _read(value, message_shape(shape.cls))
     if isinstance(shape, Dynamic):
-        return _from_value(value)
+        found = _from_value(value)
+        if shape.whole_numbers and isinstance(found, float) and found.is_integer():
+            return int(found)  # a str | int union: Values carry numbers as doubles
+        return found
     if isinstance(shape, Wrapper):
         return _read_shape(value.values, shape.inner)
     if isinstance(shape, Repeated):

@@ -162,7 +162,7 @@ def test_the_type_mapping():
         "double ratio = 3;",
         "bool flag = 4;",
         "optional string mode = 5;",  # non-zero default: presence
-        "optional string key = 6;",  # str | int | None
+        "google.protobuf.Value key = 6;",  # str | int | None: a string or a whole number
         "double amount = 7;",  # int | float
         "optional double maybe = 8;",
         "optional int64 limit = 9;",
@@ -272,7 +272,8 @@ def test_defaults_and_nulls_stay_unset():
 
 def test_union_and_promotion_conversions():
     message = to_message({"text": "t", "count": 1, "ratio": 1, "flag": False, "key": 7, "names_or_points": ["bare"]}, Everything)
-    assert message.key == "7" and message.ratio == 1.0
+    assert message.key.number_value == 7 and message.ratio == 1.0
+    assert to_builtins(message, Everything)["key"] == 7
     assert to_builtins(message, Everything)["names_or_points"] == [{"label": "bare"}]
 
 

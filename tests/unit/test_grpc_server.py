@@ -255,6 +255,30 @@ def test_check_rpcs_give_the_rest_results(api):
     assert api.grpc.check("sample-size", observations) == api.rest.check("sample-size", observations)
 
 
+def test_mislabel_and_agreement_rpcs_give_the_rest_results(api):
+    rng = np.random.default_rng(2)
+    centres = {0: np.zeros(8), 1: np.full(8, 3.0), 10: np.full(8, -3.0)}
+    labels = [0] * 12 + [1] * 12 + [10] * 12
+    embeddings = [(centres[y] + rng.normal(size=8)).tolist() for y in labels]
+    labels[3] = 10  # a planted flip
+    mislabels = {
+        "labels": labels,  # integers: classes order numerically (10 after 1), on both transports
+        "embeddings": embeddings,
+        "conflict_ids": [5, "item-7"],  # an index and an id: the type carries the meaning
+        "ids": [f"item-{i}" for i in range(36)],
+        "folds": 3,
+        "top_fraction": 0.1,
+    }
+    over_grpc = api.grpc.check("mislabels", mislabels)
+    assert over_grpc == api.rest.check("mislabels", mislabels)
+    agreement = {
+        "annotations": [["a", {"annotator": "x", "label": "a"}], [{"annotator": "y", "label": "b"}, "b"], ["a", "b"]],
+        "labels": ["a", None, "b"],
+        "min_overlap": 1,
+    }
+    assert api.grpc.check("agreement", agreement) == api.rest.check("agreement", agreement)
+
+
 @pytest.mark.parametrize(
     ("name", "payload", "field"),
     [
@@ -263,6 +287,9 @@ def test_check_rpcs_give_the_rest_results(api):
         ("imbalance", {"labels": ["a", "b"], "beta": 1.0}, "beta"),
         ("sample-size", {"embeddings": [[0.0, 1.0]]}, "labels"),
         ("sample-size", {"observations": [{"n": 10, "scores": [0.5]}], "repeats": 0}, "repeats"),
+        ("mislabels", {"labels": ["a", "b"], "probabilities": [[0.5, 0.5], [1.0, 0.0]]}, "class_names"),
+        ("mislabels", {"labels": ["a", True]}, "labels[1]"),
+        ("agreement", {"annotations": []}, "annotations"),
     ],
 )
 def test_bad_check_input_is_invalid_argument_naming_the_field(api, name, payload, field):

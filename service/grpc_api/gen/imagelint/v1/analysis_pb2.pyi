@@ -428,3 +428,200 @@ class Observation(_message.Message):
     n: float
     scores: _containers.RepeatedScalarFieldContainer[float]
     def __init__(self, n: _Optional[float] = ..., scores: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class MislabelsResult(_message.Message):
+    __slots__ = ("n_items", "n_judged", "rank_by", "top_fraction", "label_health", "issue_count", "candidates", "classes", "confusable_pairs", "learnability", "too_small_classes", "k_neighbours")
+    N_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    N_JUDGED_FIELD_NUMBER: _ClassVar[int]
+    RANK_BY_FIELD_NUMBER: _ClassVar[int]
+    TOP_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    LABEL_HEALTH_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    CLASSES_FIELD_NUMBER: _ClassVar[int]
+    CONFUSABLE_PAIRS_FIELD_NUMBER: _ClassVar[int]
+    LEARNABILITY_FIELD_NUMBER: _ClassVar[int]
+    TOO_SMALL_CLASSES_FIELD_NUMBER: _ClassVar[int]
+    K_NEIGHBOURS_FIELD_NUMBER: _ClassVar[int]
+    n_items: int
+    n_judged: int
+    rank_by: str
+    top_fraction: float
+    label_health: float
+    issue_count: int
+    candidates: _containers.RepeatedCompositeFieldContainer[LabelIssue]
+    classes: _containers.RepeatedCompositeFieldContainer[ClassLabelNoise]
+    confusable_pairs: _containers.RepeatedCompositeFieldContainer[ConfusablePair]
+    learnability: Learnability
+    too_small_classes: _containers.RepeatedScalarFieldContainer[str]
+    k_neighbours: int
+    def __init__(self, n_items: _Optional[int] = ..., n_judged: _Optional[int] = ..., rank_by: _Optional[str] = ..., top_fraction: _Optional[float] = ..., label_health: _Optional[float] = ..., issue_count: _Optional[int] = ..., candidates: _Optional[_Iterable[_Union[LabelIssue, _Mapping]]] = ..., classes: _Optional[_Iterable[_Union[ClassLabelNoise, _Mapping]]] = ..., confusable_pairs: _Optional[_Iterable[_Union[ConfusablePair, _Mapping]]] = ..., learnability: _Optional[_Union[Learnability, _Mapping]] = ..., too_small_classes: _Optional[_Iterable[str]] = ..., k_neighbours: _Optional[int] = ...) -> None: ...
+
+class LabelIssue(_message.Message):
+    __slots__ = ("index", "given_label", "suggested_label", "suggested_probability", "score", "self_confidence", "normalized_margin", "confident_learning", "id", "neighbour_agreement", "duplicate_conflict")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    GIVEN_LABEL_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTED_LABEL_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTED_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    SELF_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    NORMALIZED_MARGIN_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENT_LEARNING_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NEIGHBOUR_AGREEMENT_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_CONFLICT_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    given_label: str
+    suggested_label: str
+    suggested_probability: float
+    score: float
+    self_confidence: float
+    normalized_margin: float
+    confident_learning: bool
+    id: str
+    neighbour_agreement: float
+    duplicate_conflict: bool
+    def __init__(self, index: _Optional[int] = ..., given_label: _Optional[str] = ..., suggested_label: _Optional[str] = ..., suggested_probability: _Optional[float] = ..., score: _Optional[float] = ..., self_confidence: _Optional[float] = ..., normalized_margin: _Optional[float] = ..., confident_learning: _Optional[bool] = ..., id: _Optional[str] = ..., neighbour_agreement: _Optional[float] = ..., duplicate_conflict: _Optional[bool] = ...) -> None: ...
+
+class ClassLabelNoise(_message.Message):
+    __slots__ = ("label", "count", "judged", "issues", "precision", "recall", "f1", "estimated_noise_rate", "estimated_true_count", "threshold")
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    JUDGED_FIELD_NUMBER: _ClassVar[int]
+    ISSUES_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
+    RECALL_FIELD_NUMBER: _ClassVar[int]
+    F1_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_NOISE_RATE_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_TRUE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    count: int
+    judged: bool
+    issues: int
+    precision: float
+    recall: float
+    f1: float
+    estimated_noise_rate: float
+    estimated_true_count: float
+    threshold: float
+    def __init__(self, label: _Optional[str] = ..., count: _Optional[int] = ..., judged: _Optional[bool] = ..., issues: _Optional[int] = ..., precision: _Optional[float] = ..., recall: _Optional[float] = ..., f1: _Optional[float] = ..., estimated_noise_rate: _Optional[float] = ..., estimated_true_count: _Optional[float] = ..., threshold: _Optional[float] = ...) -> None: ...
+
+class ConfusablePair(_message.Message):
+    __slots__ = ("a", "b", "estimated_mixups", "labelled_a_truly_b", "labelled_b_truly_a")
+    A_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_MIXUPS_FIELD_NUMBER: _ClassVar[int]
+    LABELLED_A_TRULY_B_FIELD_NUMBER: _ClassVar[int]
+    LABELLED_B_TRULY_A_FIELD_NUMBER: _ClassVar[int]
+    a: str
+    b: str
+    estimated_mixups: float
+    labelled_a_truly_b: float
+    labelled_b_truly_a: float
+    def __init__(self, a: _Optional[str] = ..., b: _Optional[str] = ..., estimated_mixups: _Optional[float] = ..., labelled_a_truly_b: _Optional[float] = ..., labelled_b_truly_a: _Optional[float] = ...) -> None: ...
+
+class Learnability(_message.Message):
+    __slots__ = ("source", "accuracy", "macro_f1", "folds", "components", "penalty")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    MACRO_F1_FIELD_NUMBER: _ClassVar[int]
+    FOLDS_FIELD_NUMBER: _ClassVar[int]
+    COMPONENTS_FIELD_NUMBER: _ClassVar[int]
+    PENALTY_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    accuracy: float
+    macro_f1: float
+    folds: int
+    components: int
+    penalty: float
+    def __init__(self, source: _Optional[str] = ..., accuracy: _Optional[float] = ..., macro_f1: _Optional[float] = ..., folds: _Optional[int] = ..., components: _Optional[int] = ..., penalty: _Optional[float] = ...) -> None: ...
+
+class AgreementResult(_message.Message):
+    __slots__ = ("n_items", "n_annotated", "n_multi", "labels", "annotators", "mean_agreement", "fleiss_kappa", "ties", "disputed_count", "full_disagreement_count", "consensus", "disputed", "pairwise", "per_annotator", "given_label_disagreements")
+    N_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    N_ANNOTATED_FIELD_NUMBER: _ClassVar[int]
+    N_MULTI_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATORS_FIELD_NUMBER: _ClassVar[int]
+    MEAN_AGREEMENT_FIELD_NUMBER: _ClassVar[int]
+    FLEISS_KAPPA_FIELD_NUMBER: _ClassVar[int]
+    TIES_FIELD_NUMBER: _ClassVar[int]
+    DISPUTED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FULL_DISAGREEMENT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CONSENSUS_FIELD_NUMBER: _ClassVar[int]
+    DISPUTED_FIELD_NUMBER: _ClassVar[int]
+    PAIRWISE_FIELD_NUMBER: _ClassVar[int]
+    PER_ANNOTATOR_FIELD_NUMBER: _ClassVar[int]
+    GIVEN_LABEL_DISAGREEMENTS_FIELD_NUMBER: _ClassVar[int]
+    n_items: int
+    n_annotated: int
+    n_multi: int
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    annotators: _containers.RepeatedScalarFieldContainer[str]
+    mean_agreement: float
+    fleiss_kappa: float
+    ties: int
+    disputed_count: int
+    full_disagreement_count: int
+    consensus: _containers.RepeatedScalarFieldContainer[str]
+    disputed: _containers.RepeatedCompositeFieldContainer[DisputedItem]
+    pairwise: _containers.RepeatedCompositeFieldContainer[PairKappa]
+    per_annotator: _containers.RepeatedCompositeFieldContainer[AnnotatorSummary]
+    given_label_disagreements: int
+    def __init__(self, n_items: _Optional[int] = ..., n_annotated: _Optional[int] = ..., n_multi: _Optional[int] = ..., labels: _Optional[_Iterable[str]] = ..., annotators: _Optional[_Iterable[str]] = ..., mean_agreement: _Optional[float] = ..., fleiss_kappa: _Optional[float] = ..., ties: _Optional[int] = ..., disputed_count: _Optional[int] = ..., full_disagreement_count: _Optional[int] = ..., consensus: _Optional[_Iterable[str]] = ..., disputed: _Optional[_Iterable[_Union[DisputedItem, _Mapping]]] = ..., pairwise: _Optional[_Iterable[_Union[PairKappa, _Mapping]]] = ..., per_annotator: _Optional[_Iterable[_Union[AnnotatorSummary, _Mapping]]] = ..., given_label_disagreements: _Optional[int] = ...) -> None: ...
+
+class DisputedItem(_message.Message):
+    __slots__ = ("index", "consensus", "agreement", "pairwise_agreement", "votes", "full_disagreement", "tie", "tied_labels", "id", "given_label")
+    class VotesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    CONSENSUS_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENT_FIELD_NUMBER: _ClassVar[int]
+    PAIRWISE_AGREEMENT_FIELD_NUMBER: _ClassVar[int]
+    VOTES_FIELD_NUMBER: _ClassVar[int]
+    FULL_DISAGREEMENT_FIELD_NUMBER: _ClassVar[int]
+    TIE_FIELD_NUMBER: _ClassVar[int]
+    TIED_LABELS_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    GIVEN_LABEL_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    consensus: str
+    agreement: float
+    pairwise_agreement: float
+    votes: _containers.ScalarMap[str, int]
+    full_disagreement: bool
+    tie: bool
+    tied_labels: _containers.RepeatedScalarFieldContainer[str]
+    id: str
+    given_label: str
+    def __init__(self, index: _Optional[int] = ..., consensus: _Optional[str] = ..., agreement: _Optional[float] = ..., pairwise_agreement: _Optional[float] = ..., votes: _Optional[_Mapping[str, int]] = ..., full_disagreement: _Optional[bool] = ..., tie: _Optional[bool] = ..., tied_labels: _Optional[_Iterable[str]] = ..., id: _Optional[str] = ..., given_label: _Optional[str] = ...) -> None: ...
+
+class PairKappa(_message.Message):
+    __slots__ = ("a", "b", "items", "observed_agreement", "kappa")
+    A_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    OBSERVED_AGREEMENT_FIELD_NUMBER: _ClassVar[int]
+    KAPPA_FIELD_NUMBER: _ClassVar[int]
+    a: str
+    b: str
+    items: int
+    observed_agreement: float
+    kappa: float
+    def __init__(self, a: _Optional[str] = ..., b: _Optional[str] = ..., items: _Optional[int] = ..., observed_agreement: _Optional[float] = ..., kappa: _Optional[float] = ...) -> None: ...
+
+class AnnotatorSummary(_message.Message):
+    __slots__ = ("annotator", "items", "agreement_with_consensus")
+    ANNOTATOR_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENT_WITH_CONSENSUS_FIELD_NUMBER: _ClassVar[int]
+    annotator: str
+    items: int
+    agreement_with_consensus: float
+    def __init__(self, annotator: _Optional[str] = ..., items: _Optional[int] = ..., agreement_with_consensus: _Optional[float] = ...) -> None: ...

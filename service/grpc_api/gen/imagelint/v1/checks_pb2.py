@@ -22,11 +22,13 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from service.grpc_api.gen.imagelint.v1 import analysis_pb2 as imagelint_dot_v1_dot_analysis__pb2
 from service.grpc_api.gen.imagelint.v1 import common_pb2 as imagelint_dot_v1_dot_common__pb2
+from service.grpc_api.gen.imagelint.v1 import dataset_pb2 as imagelint_dot_v1_dot_dataset__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19imagelint/v1/checks.proto\x12\x0cimagelint.v1\x1a\x1bimagelint/v1/analysis.proto\x1a\x19imagelint/v1/common.proto\"\xbf\x03\n\x11SampleSizeRequest\x12,\n\nembeddings\x18\x01 \x03(\x0b\x32\x18.imagelint.v1.DoubleList\x12\x0e\n\x06labels\x18\x02 \x03(\t\x12/\n\x0cobservations\x18\x03 \x03(\x0b\x32\x19.imagelint.v1.Observation\x12\x11\n\tfractions\x18\x04 \x03(\x01\x12\x14\n\x07repeats\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x1a\n\reval_fraction\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12\x1c\n\x0ftarget_accuracy\x18\x07 \x01(\x01H\x02\x88\x01\x01\x12\x1a\n\rtarget_recall\x18\x08 \x01(\x01H\x03\x88\x01\x01\x12\x12\n\x05model\x18\t \x01(\tH\x04\x88\x01\x01\x12\x16\n\tbootstrap\x18\n \x01(\x03H\x05\x88\x01\x01\x12\x17\n\nconfidence\x18\x0b \x01(\x01H\x06\x88\x01\x01\x12\x0c\n\x04seed\x18\x0c \x01(\x03\x42\n\n\x08_repeatsB\x10\n\x0e_eval_fractionB\x12\n\x10_target_accuracyB\x10\n\x0e_target_recallB\x08\n\x06_modelB\x0c\n\n_bootstrapB\r\n\x0b_confidence\"\xdb\x03\n\x10ImbalanceRequest\x12\x0e\n\x06labels\x18\x01 \x03(\t\x12\x0e\n\x06splits\x18\x02 \x03(\t\x12,\n\nembeddings\x18\x03 \x03(\x0b\x32\x18.imagelint.v1.DoubleList\x12\x0f\n\x07\x63lasses\x18\x04 \x03(\t\x12:\n\x06\x63ounts\x18\x05 \x03(\x0b\x32*.imagelint.v1.ImbalanceRequest.CountsEntry\x12\x45\n\x0csplit_counts\x18\x06 \x03(\x0b\x32/.imagelint.v1.ImbalanceRequest.SplitCountsEntry\x12\x11\n\x04\x62\x65ta\x18\x07 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x06target\x18\x08 \x01(\tH\x01\x88\x01\x01\x12\x1b\n\x0eminority_share\x18\t \x01(\x01H\x02\x88\x01\x01\x1a-\n\x0b\x43ountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x1aJ\n\x10SplitCountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.imagelint.v1.Int64Map:\x02\x38\x01\x42\x07\n\x05_betaB\t\n\x07_targetB\x11\n\x0f_minority_shareb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19imagelint/v1/checks.proto\x12\x0cimagelint.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1bimagelint/v1/analysis.proto\x1a\x19imagelint/v1/common.proto\x1a\x1aimagelint/v1/dataset.proto\"\xd7\x03\n\x11SampleSizeRequest\x12,\n\nembeddings\x18\x01 \x03(\x0b\x32\x18.imagelint.v1.DoubleList\x12&\n\x06labels\x18\x02 \x03(\x0b\x32\x16.google.protobuf.Value\x12/\n\x0cobservations\x18\x03 \x03(\x0b\x32\x19.imagelint.v1.Observation\x12\x11\n\tfractions\x18\x04 \x03(\x01\x12\x14\n\x07repeats\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12\x1a\n\reval_fraction\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12\x1c\n\x0ftarget_accuracy\x18\x07 \x01(\x01H\x02\x88\x01\x01\x12\x1a\n\rtarget_recall\x18\x08 \x01(\x01H\x03\x88\x01\x01\x12\x12\n\x05model\x18\t \x01(\tH\x04\x88\x01\x01\x12\x16\n\tbootstrap\x18\n \x01(\x03H\x05\x88\x01\x01\x12\x17\n\nconfidence\x18\x0b \x01(\x01H\x06\x88\x01\x01\x12\x0c\n\x04seed\x18\x0c \x01(\x03\x42\n\n\x08_repeatsB\x10\n\x0e_eval_fractionB\x12\n\x10_target_accuracyB\x10\n\x0e_target_recallB\x08\n\x06_modelB\x0c\n\n_bootstrapB\r\n\x0b_confidence\"\xf3\x03\n\x10ImbalanceRequest\x12&\n\x06labels\x18\x01 \x03(\x0b\x32\x16.google.protobuf.Value\x12\x0e\n\x06splits\x18\x02 \x03(\t\x12,\n\nembeddings\x18\x03 \x03(\x0b\x32\x18.imagelint.v1.DoubleList\x12\x0f\n\x07\x63lasses\x18\x04 \x03(\t\x12:\n\x06\x63ounts\x18\x05 \x03(\x0b\x32*.imagelint.v1.ImbalanceRequest.CountsEntry\x12\x45\n\x0csplit_counts\x18\x06 \x03(\x0b\x32/.imagelint.v1.ImbalanceRequest.SplitCountsEntry\x12\x11\n\x04\x62\x65ta\x18\x07 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x06target\x18\x08 \x01(\tH\x01\x88\x01\x01\x12\x1b\n\x0eminority_share\x18\t \x01(\x01H\x02\x88\x01\x01\x1a-\n\x0b\x43ountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x1aJ\n\x10SplitCountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.imagelint.v1.Int64Map:\x02\x38\x01\x42\x07\n\x05_betaB\t\n\x07_targetB\x11\n\x0f_minority_share\"\x81\x04\n\x10MislabelsRequest\x12&\n\x06labels\x18\x01 \x03(\x0b\x32\x16.google.protobuf.Value\x12+\n\x0b\x63lass_names\x18\x02 \x03(\x0b\x32\x16.google.protobuf.Value\x12,\n\nembeddings\x18\x03 \x03(\x0b\x32\x18.imagelint.v1.DoubleList\x12/\n\rprobabilities\x18\x04 \x03(\x0b\x32\x18.imagelint.v1.DoubleList\x12(\n\x06logits\x18\x05 \x03(\x0b\x32\x18.imagelint.v1.DoubleList\x12\x0b\n\x03ids\x18\x06 \x03(\t\x12,\n\x0c\x63onflict_ids\x18\x07 \x03(\x0b\x32\x16.google.protobuf.Value\x12\x19\n\x0ctop_fraction\x18\x08 \x01(\x01H\x00\x88\x01\x01\x12\x14\n\x07rank_by\x18\t \x01(\tH\x01\x88\x01\x01\x12\x19\n\x0ck_neighbours\x18\n \x01(\x03H\x02\x88\x01\x01\x12\x12\n\x05\x66olds\x18\x0b \x01(\x03H\x03\x88\x01\x01\x12\x1b\n\x0emin_class_size\x18\x0c \x01(\x03H\x04\x88\x01\x01\x12\x0c\n\x04seed\x18\r \x01(\x03\x42\x0f\n\r_top_fractionB\n\n\x08_rank_byB\x0f\n\r_k_neighboursB\x08\n\x06_foldsB\x11\n\x0f_min_class_size\"\xba\x01\n\x10\x41greementRequest\x12\x33\n\x0b\x61nnotations\x18\x01 \x03(\x0b\x32\x1e.imagelint.v1.AnnotationInList\x12\x0b\n\x03ids\x18\x02 \x03(\t\x12\x0e\n\x06labels\x18\x03 \x03(\t\x12\x18\n\x0bmin_overlap\x18\x04 \x01(\x03H\x00\x88\x01\x01\x12\x19\n\x0cmax_disputed\x18\x05 \x01(\x03H\x01\x88\x01\x01\x42\x0e\n\x0c_min_overlapB\x0f\n\r_max_disputedb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,12 +39,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_IMBALANCEREQUEST_COUNTSENTRY']._serialized_options = b'8\001'
   _globals['_IMBALANCEREQUEST_SPLITCOUNTSENTRY']._loaded_options = None
   _globals['_IMBALANCEREQUEST_SPLITCOUNTSENTRY']._serialized_options = b'8\001'
-  _globals['_SAMPLESIZEREQUEST']._serialized_start=100
-  _globals['_SAMPLESIZEREQUEST']._serialized_end=547
-  _globals['_IMBALANCEREQUEST']._serialized_start=550
-  _globals['_IMBALANCEREQUEST']._serialized_end=1025
-  _globals['_IMBALANCEREQUEST_COUNTSENTRY']._serialized_start=865
-  _globals['_IMBALANCEREQUEST_COUNTSENTRY']._serialized_end=910
-  _globals['_IMBALANCEREQUEST_SPLITCOUNTSENTRY']._serialized_start=912
-  _globals['_IMBALANCEREQUEST_SPLITCOUNTSENTRY']._serialized_end=986
+  _globals['_SAMPLESIZEREQUEST']._serialized_start=158
+  _globals['_SAMPLESIZEREQUEST']._serialized_end=629
+  _globals['_IMBALANCEREQUEST']._serialized_start=632
+  _globals['_IMBALANCEREQUEST']._serialized_end=1131
+  _globals['_IMBALANCEREQUEST_COUNTSENTRY']._serialized_start=971
+  _globals['_IMBALANCEREQUEST_COUNTSENTRY']._serialized_end=1016
+  _globals['_IMBALANCEREQUEST_SPLITCOUNTSENTRY']._serialized_start=1018
+  _globals['_IMBALANCEREQUEST_SPLITCOUNTSENTRY']._serialized_end=1092
+  _globals['_MISLABELSREQUEST']._serialized_start=1134
+  _globals['_MISLABELSREQUEST']._serialized_end=1647
+  _globals['_AGREEMENTREQUEST']._serialized_start=1650
+  _globals['_AGREEMENTREQUEST']._serialized_end=1836
 # @@protoc_insertion_point(module_scope)

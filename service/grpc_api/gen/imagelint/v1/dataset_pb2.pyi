@@ -1,3 +1,4 @@
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -5,6 +6,12 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class AnnotationInList(_message.Message):
+    __slots__ = ("values",)
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedCompositeFieldContainer[AnnotationIn]
+    def __init__(self, values: _Optional[_Iterable[_Union[AnnotationIn, _Mapping]]] = ...) -> None: ...
 
 class DatasetRef(_message.Message):
     __slots__ = ("items", "manifest_uri", "archive_uri", "manifest_format")
@@ -26,11 +33,11 @@ class ItemIn(_message.Message):
     SPLIT_FIELD_NUMBER: _ClassVar[int]
     ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
     uri: str
-    id: str
+    id: _struct_pb2.Value
     label: str
     split: str
     annotations: _containers.RepeatedCompositeFieldContainer[AnnotationIn]
-    def __init__(self, uri: _Optional[str] = ..., id: _Optional[str] = ..., label: _Optional[str] = ..., split: _Optional[str] = ..., annotations: _Optional[_Iterable[_Union[AnnotationIn, _Mapping]]] = ...) -> None: ...
+    def __init__(self, uri: _Optional[str] = ..., id: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., label: _Optional[str] = ..., split: _Optional[str] = ..., annotations: _Optional[_Iterable[_Union[AnnotationIn, _Mapping]]] = ...) -> None: ...
 
 class AnnotationIn(_message.Message):
     __slots__ = ("label", "annotator")
