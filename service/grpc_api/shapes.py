@@ -12,7 +12,7 @@ msgspec type                             protobuf
 scalar with a non-zero default           ``optional X`` (unset = the default, 0 stays 0)
 ``Struct``                               a message of the same name
 ``Struct | str``                         the message; a bare string fills its first field
-``list[X]``, ``tuple[X, ...]``           ``repeated X``
+``list[X]``, ``tuple[X, ...]``           ``repeated X`` (also ``tuple[X, X]``)
 ``list[str | None]``                     ``repeated string`` (the empty string stands for null)
 ``dict[str, X]``                         ``map<string, X>``
 ``list[list[X]]``, ``dict[str, list]``   a wrapper message (``DoubleList``, ``StringListMap``)
@@ -267,6 +267,11 @@ def resolve(t: Any, where: str, facts: _Facts | None = None) -> Shape:
                 raise UnsupportedType(f"{where}: only lists of nullable strings are supported")
             return Repeated(shape, null_items=True)
         return Repeated(_nest(resolve(item, where), where), null_items=null_items)
+    if isinstance(t, mi.TupleType):  # a fixed-length tuple of one type (a pair of ids): a list
+        kinds = {repr(item) for item in t.item_types}
+        if len(kinds) != 1:
+            raise UnsupportedType(f"{where}: a tuple of mixed types has no protobuf mapping")
+        return Repeated(_nest(resolve(t.item_types[0], where), where))
     if isinstance(t, mi.DictType):
         key = resolve(t.key_type, where)
         if not isinstance(key, Scalar) or key.proto not in {"string", "int64", "bool"}:

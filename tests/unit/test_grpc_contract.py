@@ -146,6 +146,7 @@ class Everything(msgspec.Struct, omit_defaults=True):
     groups: dict[str, list[str]] = {}
     values: tuple[float, ...] = ()
     extra: Any = None
+    pair: tuple[str, str] | None = None
 
 
 def declarations(cls: type) -> list[str]:
@@ -175,6 +176,7 @@ def test_the_type_mapping():
         "map<string, StringList> groups = 16;",
         "repeated double values = 17;",
         "google.protobuf.Value extra = 18;",
+        "repeated string pair = 19;",
     ):
         assert expected in lines, expected
 
@@ -189,7 +191,7 @@ def test_comments_come_from_descriptions_and_source():
 
 @pytest.mark.parametrize(
     "annotation",
-    [dict[str, int | None], list[int | None], tuple[int, str], int | list[int]],
+    [dict[str, int | None], list[int | None], tuple[int, str], int | list[int], list[bool | float]],
 )
 def test_unsupported_types_name_the_field(annotation):
     Bad = msgspec.defstruct("Bad", [("broken", annotation)])
@@ -257,6 +259,7 @@ def test_roundtrip_keeps_every_kind_of_value():
         groups={"g": ["a", "b"], "empty": []},
         values=(1.0, 2.0),
         extra={"nested": [1, "two", None, {"x": True}]},
+        pair=("left", "right"),
     )
     back = roundtrip(value)
     assert math.isnan(back.ratio) and back.point.weight == -math.inf
