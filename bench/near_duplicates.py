@@ -111,7 +111,9 @@ def _downscale(factor: float) -> Callable[[Image.Image], Image.Image]:
 def _crop(left: float, top: float, right: float, bottom: float):
     def apply(img: Image.Image) -> Image.Image:
         w, h = img.size
-        return img.crop((round(w * left), round(h * top), round(w * (1 - right)), round(h * (1 - bottom))))
+        return img.crop(
+            (round(w * left), round(h * top), round(w * (1 - right)), round(h * (1 - bottom)))
+        )
 
     return apply
 
@@ -300,7 +302,9 @@ def main() -> None:
         table = per_transform(bench, i, j, sims, truth, thr)
         print_table(label, table)
         best_t, best_f1 = best_threshold(sims, truth)
-        print(f"  best threshold with precision >= {MIN_PRECISION}: {best_t:.4f} (F1 {best_f1:.3f})")
+        print(
+            f"  best threshold with precision >= {MIN_PRECISION}: {best_t:.4f} (F1 {best_f1:.3f})"
+        )
         results[label] = table["overall (all pairs)"]
 
     seed_s, ours_s = results.values()

@@ -86,7 +86,8 @@ def _validate_pixels(pixels: np.ndarray, n: int | None) -> np.ndarray:
         raise InvalidInput("pixels must be a uint8 numpy array", field="pixels")
     if pixels.ndim != 4 or pixels.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 3):
         raise InvalidInput(
-            f"pixels must be N x {IMAGE_SIZE} x {IMAGE_SIZE} x 3, got {pixels.shape}", field="pixels"
+            f"pixels must be N x {IMAGE_SIZE} x {IMAGE_SIZE} x 3, got {pixels.shape}",
+            field="pixels",
         )
     if n is not None and pixels.shape[0] != n:
         raise InvalidInput(
@@ -216,7 +217,9 @@ def duplicate_descriptors(
     """
     grid = _validate_grid(feature_grid)
     if not 0.0 <= pixel_weight <= 1.0:
-        raise InvalidInput(f"pixel_weight must be in [0, 1], got {pixel_weight}", field="pixel_weight")
+        raise InvalidInput(
+            f"pixel_weight must be in [0, 1], got {pixel_weight}", field="pixel_weight"
+        )
     if pixels is None:
         return grid_codes(grid)
     pixels = _validate_pixels(pixels, grid.shape[0])
