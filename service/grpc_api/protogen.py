@@ -473,7 +473,19 @@ def main(argv: list[str] | None = None) -> int:
     for name in write_all():
         print(f"wrote proto/{name}")
     print(f"compiled stubs into {GEN_ROOT.relative_to(REPO_ROOT)}")
+    bare = undocumented_fields()
+    if bare:
+        print(
+            f"{len(bare)} fields have a generated comment only (give them Meta(description=...) "
+            f"or a trailing # comment): {', '.join(bare)}"
+        )
     return 0
+
+
+def undocumented_fields() -> list[str]:
+    """``Message.field`` for every field whose comment is the generated fallback."""
+    graph = build_graph(root_structs())
+    return [f"{m.name}.{f.name}" for m in graph.messages for f in m.fields if not f.documented]
 
 
 if __name__ == "__main__":

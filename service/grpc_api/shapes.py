@@ -135,6 +135,7 @@ class FieldShape:
     default: Any  # NODEFAULT when required; the factory's value for default_factory fields
     presence: bool  # scalar declared ``optional`` (unset is distinguishable from zero)
     doc: str
+    documented: bool = True  # False: the comment is a generated fallback (no description found)
 
 
 @dataclass(frozen=True)
@@ -350,6 +351,7 @@ def field_shape(cls: type, field: mi.Field) -> FieldShape:
     if isinstance(shape, Scalar):
         presence = nullable or (default is not NODEFAULT and default != shape.zero)
     doc = facts.description or source_comments(cls).get(field.name, "")
+    documented = bool(doc)
     notes = []
     if isinstance(shape, Scalar | Dynamic) and shape.note:
         notes.append(shape.note[0].upper() + shape.note[1:])
@@ -383,6 +385,7 @@ def field_shape(cls: type, field: mi.Field) -> FieldShape:
         default=default,
         presence=presence,
         doc=text,
+        documented=documented,
     )
 
 
