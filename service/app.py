@@ -18,6 +18,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.auth import api_key_guard
+from service.api.checks_duplicates import DuplicatesCheckController
 from service.api.checks_imbalance import ImbalanceCheckController
 from service.api.checks_mislabels import MislabelsCheckController
 from service.api.checks_sample_size import SampleSizeCheckController
@@ -41,6 +42,7 @@ CONTROLLERS: list[type] = [
     SampleSizeCheckController,
     ImbalanceCheckController,
     MislabelsCheckController,
+    DuplicatesCheckController,
 ]
 
 
