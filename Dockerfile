@@ -88,7 +88,9 @@ LABEL org.opencontainers.image.title="imagelint" \
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    IMAGELINT_SCRATCH_DIR=/scratch
+    IMAGELINT_SCRATCH_DIR=/scratch \
+    IMAGELINT_HOST=0.0.0.0 \
+    IMAGELINT_GRPC_PORT=50051
 RUN groupadd --system --gid 10001 imagelint \
     && useradd --system --uid 10001 --gid imagelint --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin imagelint \
@@ -98,7 +100,8 @@ COPY --from=api-build /opt/venv /opt/venv
 WORKDIR /app
 # Numeric user so Kubernetes' runAsNonRoot can verify it.
 USER 10001:10001
-EXPOSE 8000
+# 8000: HTTP API; 50051: gRPC API (same process; IMAGELINT_GRPC_PORT=0 turns it off).
+EXPOSE 8000 50051
 # One process per pod: scale with replicas (the chart's HPA), not workers.
 ENTRYPOINT ["uvicorn", "--factory", "service.app:create_app", "--host", "0.0.0.0", "--port", "8000"]
 CMD ["--no-server-header", "--timeout-graceful-shutdown", "30"]

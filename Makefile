@@ -14,7 +14,7 @@ TRITON_HTTP_PORT ?= 8002
 TRITON_METRICS_PORT ?= 8003
 export TRITON_GRPC_PORT TRITON_HTTP_PORT TRITON_METRICS_PORT
 
-.PHONY: setup run test unit integration lint bench demo model clean
+.PHONY: setup run test unit integration lint bench demo model proto clean
 
 # --- environments --------------------------------------------------------------------------
 $(VENV)/.installed: pyproject.toml
@@ -56,6 +56,10 @@ integration: setup
 lint: $(VENV)/.installed
 	$(BIN)/ruff check service tests bench model_repository deploy
 	$(BIN)/python -m tests.deploy
+
+# Regenerate proto/imagelint/v1 and the committed stubs from the msgspec Structs.
+proto: $(VENV)/.installed
+	$(BIN)/python -m service.grpc_api.protogen
 
 bench: setup
 	$(BIN)/python -m bench.encode
