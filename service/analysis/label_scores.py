@@ -20,12 +20,15 @@ References
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from service.errors import InvalidInput
 
 PROBABILITY_TOLERANCE = 1e-3
-NEIGHBOUR_BLOCK_ROWS = 512
+NEIGHBOUR_BLOCK_ROWS = 256
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -33,6 +36,28 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(shifted)
     return e / e.sum(axis=1, keepdims=True)
+
+
+def validate_embeddings(values: object, n_items: int) -> np.ndarray:
+    """A finite (n_items, d) float array; float32 stays float32 (half the memory)."""
+    arr = np.asarray(values)
+    if arr.ndim != 2 or arr.shape[1] < 1:
+        raise InvalidInput(
+            f"embeddings must be a 2-D array (one row per item); got shape {arr.shape}",
+            field="embeddings",
+        )
+    if arr.shape[0] != n_items:
+        raise InvalidInput(
+            f"{arr.shape[0]} rows of embeddings for {n_items} labels; they must match",
+            field="embeddings",
+        )
+    if arr.dtype.kind not in "fiu":
+        raise InvalidInput(f"embeddings must be numbers; got {arr.dtype}", field="embeddings")
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float64)
+    if not np.isfinite(arr).all():
+        raise InvalidInput("embeddings contain NaN or infinite values", field="embeddings")
+    return arr
 
 
 def validate_scores(values: object, n_items: int, n_classes: int, *, field: str) -> np.ndarray:
@@ -94,18 +119,33 @@ def normalized_margin(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarr
     return (given - others.max(axis=1) + 1.0) / 2.0
 
 
-def nearest_neighbours(points: np.ndarray, k: int) -> np.ndarray:
-    """Indices (n x k) of each row's k most cosine-similar other rows (exact, blocked search)."""
+def nearest_neighbours(points: np.ndarray, k: int, *, workers: int | None = None) -> np.ndarray:
+    """Indices (n x k) of each row's k most cosine-similar other rows (exact, blocked search).
+
+    Blocks of rows are searched in ``workers`` threads (default: the core count, at most 4);
+    numpy releases the GIL in the product and the partition, so run it with single-threaded BLAS.
+    """
     n = points.shape[0]
     k = min(k, n - 1)
     norms = np.linalg.norm(points, axis=1, keepdims=True)
     unit = (points / np.maximum(norms, 1e-12)).astype(np.float32)
     out = np.empty((n, k), dtype=np.int64)
-    for start in range(0, n, NEIGHBOUR_BLOCK_ROWS):
+
+    def search(start: int) -> None:
         stop = min(start + NEIGHBOUR_BLOCK_ROWS, n)
-        sims = unit[start:stop] @ unit.T
-        sims[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # never its own neighbour
-        out[start:stop] = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        dist = unit[start:stop] @ unit.T
+        np.negative(dist, out=dist)  # smallest = most similar
+        dist[np.arange(stop - start), np.arange(start, stop)] = np.inf  # never its own neighbour
+        out[start:stop] = np.argpartition(dist, k - 1, axis=1)[:, :k]
+
+    starts = range(0, n, NEIGHBOUR_BLOCK_ROWS)
+    workers = workers or min(4, os.cpu_count() or 1)
+    if workers <= 1 or n <= NEIGHBOUR_BLOCK_ROWS:
+        for start in starts:
+            search(start)
+    else:
+        with ThreadPoolExecutor(workers, thread_name_prefix="knn") as pool:
+            list(pool.map(search, starts))
     return out
 
 

@@ -36,6 +36,7 @@ from sklearn.metrics import precision_recall_fscore_support
 
 from service.analysis import label_scores as scores_mod
 from service.analysis.confident_learning import confusable_pairs, estimate_confident_learning
+from service.analysis.learning_curve import single_threaded_blas
 from service.analysis.probe import (
     OOS_MAX_COMPONENTS,
     auto_components,
@@ -319,43 +320,42 @@ def rank_label_issues(
         raise InvalidInput(
             "give embeddings (for the probe), probabilities or logits", field="embeddings"
         )
-    space = None
-    if embeddings is not None:
-        x = scores_mod.validate_scores(
-            embeddings, n, np.asarray(embeddings).shape[-1], field="embeddings"
-        )
-        components = auto_components(n, max_components=max_components) if max_components else 0
-        space = whitened_projection(x, components=components) if components else x
+    x = scores_mod.validate_embeddings(embeddings, n) if embeddings is not None else None
     conflict = _conflict_mask(conflicts, n, ids)
-
-    # --- probabilities from one of the three sources -------------------------------------
     if probabilities is not None:
         p = scores_mod.validate_probabilities(probabilities, n, m)
         source: dict = {"source": probability_source or "probabilities"}
     elif logits is not None:
         p = scores_mod.softmax(scores_mod.validate_scores(logits, n, m, field="logits"))
         source = {"source": probability_source or "logits"}
-    else:
-        oos = out_of_sample_probabilities(
-            space, y, n_classes=m, folds=folds, seed=seed, components=None
-        )
-        p = oos.probabilities
-        source = {
-            "source": "probe",
-            "folds": oos.folds,
-            "components": oos.components,
-            "penalty": oos.penalty,
-        }
+
+    # --- the whitened space, the probe, the neighbours (one BLAS thread: measured faster on
+    # shared cores, and the neighbour search runs its own threads) -------------------------
+    agreement, k = None, None
+    with single_threaded_blas():
+        space = None
+        if x is not None:
+            components = auto_components(n, max_components=max_components) if max_components else 0
+            space = whitened_projection(x, components=components) if components else x
+        if probabilities is None and logits is None:
+            oos = out_of_sample_probabilities(
+                space, y, n_classes=m, folds=folds, seed=seed, components=None
+            )
+            p = oos.probabilities
+            source = {
+                "source": "probe",
+                "folds": oos.folds,
+                "components": oos.components,
+                "penalty": oos.penalty,
+            }
+        if space is not None and n > 1:
+            k = min(k_neighbours, n - 1)
+            agreement = scores_mod.neighbour_agreement(scores_mod.nearest_neighbours(space, k), y)
 
     # --- per-item scores -------------------------------------------------------------------
     predicted = p.argmax(axis=1)
     self_conf = scores_mod.self_confidence(p, y)
     margin = scores_mod.normalized_margin(p, y)
-    agreement = None
-    k = None
-    if space is not None and n > 1:
-        k = min(k_neighbours, n - 1)
-        agreement = scores_mod.neighbour_agreement(scores_mod.nearest_neighbours(space, k), y)
     by_name = {
         "self_confidence": self_conf,
         "normalized_margin": margin,

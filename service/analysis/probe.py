@@ -81,17 +81,25 @@ def whitened_projection(
     -------
     ndarray of shape (n, k), float64, k <= components
     """
-    x = np.asarray(features, dtype=np.float64)
+    x = np.asarray(features)
+    if x.dtype not in (np.float32, np.float64):
+        x = x.astype(np.float64)
     n, d = x.shape
-    centred = x - x.mean(axis=0)
-    # PCA from the eigen-decomposition of the d x d covariance: cheap when n >> d.
+    mean = x.mean(axis=0, dtype=np.float64)
+    # PCA from the eigen-decomposition of the d x d covariance: cheap when n >> d. Centred in
+    # row chunks (no centred copy of the data; non-negative embeddings make X'X - n mean mean'
+    # cancel badly), summed in float64.
     if d <= n:
-        cov = centred.T @ centred / max(n - 1, 1)
+        cov = np.zeros((d, d))
+        for start in range(0, n, 4096):
+            chunk = x[start : start + 4096] - mean.astype(x.dtype)
+            cov += chunk.T @ chunk
+        cov /= max(n - 1, 1)
         values, vectors = np.linalg.eigh(cov)
         order = np.argsort(values)[::-1]
         values, vectors = values[order], vectors[:, order]
     else:
-        _, s, vt = np.linalg.svd(centred, full_matrices=False)
+        _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
         values, vectors = s**2 / max(n - 1, 1), vt.T
     keep = min(components, n - 1, d) if n > 1 else 0
     values, vectors = values[:keep], vectors[:, :keep]
@@ -100,7 +108,7 @@ def whitened_projection(
         values, vectors = values[significant], vectors[:, significant]
     if values.size == 0:
         return np.zeros((n, 1))
-    return (centred @ vectors) / np.sqrt(values)
+    return (x @ vectors.astype(x.dtype) - mean @ vectors) / np.sqrt(values)
 
 
 @dataclass(frozen=True)

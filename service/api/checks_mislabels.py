@@ -81,11 +81,11 @@ class AgreementRequest(msgspec.Struct, omit_defaults=True, forbid_unknown_fields
     max_disputed: Annotated[int, Meta(ge=0, le=100_000)] = 1000
 
 
-def _matrix(rows: Matrix | None, field: str) -> np.ndarray | None:
+def _matrix(rows: Matrix | None, field: str, dtype=np.float64) -> np.ndarray | None:
     if rows is None:
         return None
     try:
-        return np.asarray(rows, dtype=np.float64)
+        return np.asarray(rows, dtype=dtype)
     except ValueError as exc:
         raise InvalidInput(f"{field} rows must all have the same length", field=field) from exc
 
@@ -120,7 +120,7 @@ def run_mislabels(data: MislabelsRequest, max_items: int) -> MislabelsResult:
     return rank_label_issues(
         labels,
         class_names=_class_names(data, labels),
-        embeddings=_matrix(data.embeddings, "embeddings"),
+        embeddings=_matrix(data.embeddings, "embeddings", np.float32),
         probabilities=_matrix(data.probabilities, "probabilities"),
         logits=_matrix(data.logits, "logits"),
         ids=data.ids,
