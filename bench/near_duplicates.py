@@ -5,9 +5,9 @@ give *sources*: each whole photo plus five distinct crops of it (four corners an
 60 % of each side) — distinct crops of one scene are hard negatives, as are the texture photos
 (brick, grass, gravel) against each other. Every source gets the generated transforms below
 (JPEG at three qualities, two downscales, crops up to 10 %, a horizontal flip, brightness and
-colour shifts, a small text overlay, and one combination), applied at the source's resolution
-and then prepared to 224 x 224 the way the decoder does (shorter side to 224, Lanczos, centre
-crop). Ground truth: two images are duplicates iff they come from the same source.
+colour shifts, a small text overlay, and one combination), applied at the source's resolution;
+each result is saved as a file (PNG, or the JPEG itself) and decoded by the service's own
+``decode_image`` to 224 x 224 — what the report pipeline feeds the encoder. Ground truth: two images are duplicates iff they come from the same source.
 
 Every pair of images is scored (original-vs-transform and transform-vs-transform pairs are
 positives, everything across sources is a negative). Printed, for the seed baseline (pooled
@@ -35,7 +35,7 @@ SIZE = 224
 SEED_THRESHOLD = 0.90
 MIN_PRECISION = 0.95
 CROP_SIDE = 0.60  # distinct crops keep 60 % of each side
-BENCH_VERSION = "1"
+BENCH_VERSION = "2"  # 2: files decoded by service.images.decode (squash policy)
 
 
 # --- photos and sources ---------------------------------------------------------------------
@@ -80,24 +80,27 @@ def source_regions(img: Image.Image) -> dict[str, Image.Image]:
     return {k: img.crop(b) for k, b in boxes.items()}
 
 
-def prepare(img: Image.Image, size: int = SIZE) -> np.ndarray:
-    """Shorter side to ``size`` (Lanczos), centre crop: the decoder's policy. uint8 HxWx3."""
-    w, h = img.size
-    scale = size / min(w, h)
-    nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
-    img = img.resize((nw, nh), Image.LANCZOS)
-    left, top = (nw - size) // 2, (nh - size) // 2
-    return np.asarray(img.crop((left, top, left + size, top + size)).convert("RGB"))
+def encode_file(img: Image.Image, fmt: str = "PNG", quality: int = 95) -> bytes:
+    """The image as a file: PNG (lossless, fast compression) or JPEG at ``quality``."""
+    buf = io.BytesIO()
+    if fmt == "JPEG":
+        img.save(buf, format="JPEG", quality=quality)
+    else:
+        img.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def prepare(data: bytes) -> np.ndarray:
+    """The file decoded exactly as the service does (``decode_image``: 224 x 224 uint8 RGB)."""
+    from service.images.decode import decode_image
+
+    return decode_image(data).pixels
 
 
 # --- transforms (applied at the source's resolution) ------------------------------------------
-def _jpeg(quality: int) -> Callable[[Image.Image], Image.Image]:
-    def apply(img: Image.Image) -> Image.Image:
-        buf = io.BytesIO()
-        img.save(buf, format="JPEG", quality=quality)
-        return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-
-    return apply
+def _jpeg(quality: int) -> Callable[[Image.Image], bytes]:
+    """Re-encoded as JPEG: the file itself goes to the decoder (its DCT-domain downscaling)."""
+    return lambda img: encode_file(img, "JPEG", quality)
 
 
 def _downscale(factor: float) -> Callable[[Image.Image], Image.Image]:
@@ -139,12 +142,12 @@ def _text(img: Image.Image) -> Image.Image:
     return out
 
 
-def _combo(img: Image.Image) -> Image.Image:
+def _combo(img: Image.Image) -> bytes:
     """Crop 5 %, brightness +10 %, JPEG quality 50."""
     return _jpeg(50)(_enhance(ImageEnhance.Brightness, 1.1)(_crop(0.05, 0.0, 0.0, 0.05)(img)))
 
 
-TRANSFORMS: dict[str, Callable[[Image.Image], Image.Image]] = {
+TRANSFORMS: dict[str, Callable[[Image.Image], Image.Image | bytes]] = {
     "jpeg_q90": _jpeg(90),
     "jpeg_q50": _jpeg(50),
     "jpeg_q20": _jpeg(20),
@@ -178,10 +181,11 @@ def build_benchmark() -> Benchmark:
     sid = 0
     for name, img in photo_library().items():
         for region in source_regions(img).values():
-            images.append(prepare(region))
+            images.append(prepare(encode_file(region)))
             source.append(sid), photo.append(name), transform.append("original")
             for tname, apply in TRANSFORMS.items():
-                images.append(prepare(apply(region)))
+                out = apply(region)
+                images.append(prepare(out if isinstance(out, bytes) else encode_file(out)))
                 source.append(sid), photo.append(name), transform.append(tname)
             sid += 1
     return Benchmark(np.stack(images), np.array(source), np.array(photo), np.array(transform))
@@ -301,6 +305,8 @@ def main() -> None:
         i, j, sims, truth = pair_table(desc, bench)
         table = per_transform(bench, i, j, sims, truth, thr)
         print_table(label, table)
+        cross = bench.photo[i] != bench.photo[j]
+        print(f"  false pairs between different photos: {int(np.sum(cross & (sims >= thr)))}")
         best_t, best_f1 = best_threshold(sims, truth)
         print(
             f"  best threshold with precision >= {MIN_PRECISION}: {best_t:.4f} (F1 {best_f1:.3f})"

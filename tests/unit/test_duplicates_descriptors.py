@@ -33,7 +33,7 @@ def test_low_frequency_dct_matches_scipy_on_the_box_thumbnail():
     px = scene(0, 2)
     grey = px.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
     thumb = grey.reshape(2, 32, 7, 32, 7).mean(axis=(2, 4))
-    expected = dctn(thumb, type=2, axes=(1, 2), norm="ortho")[:, :5, :5]
+    expected = dctn(thumb, type=2, axes=(1, 2), norm="ortho")[:, :6, :6]
     np.testing.assert_allclose(low_frequency_dct(px), expected, rtol=1e-4, atol=1e-2)
 
 
@@ -46,7 +46,7 @@ def test_horizontal_flip_gives_the_same_descriptor():
     np.testing.assert_allclose(a, b, atol=1e-5)
     # without canonical orientation the odd part would flip sign: check there is one
     code, orientation = pixel_codes(px)
-    assert np.abs(code[0, 12:]).sum() > 0.1
+    assert np.abs(code[0, 17:]).sum() > 0.1
     assert pixel_codes(flipped_px)[1][0] == -orientation[0]
 
 
