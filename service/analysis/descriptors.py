@@ -18,10 +18,11 @@ that the cosine of two descriptors is ``0.85 * cos(pixel codes) + 0.15 * cos(gri
 Measured on ``bench/near_duplicates.py`` (1800 images decoded by ``decode_image``; best F1 with
 precision >= 0.95): pixel code alone F1 0.876 with 212 false pairs between *different* photos;
 grid code alone F1 0.170; fused 0.85/0.15 F1 0.891 with none (6 x 6 block; 5 x 5: 0.901 but 9
-cross-photo false pairs; 4 x 4: 0.896, 13). The grid's weak showing alone is the model's: the
-encoder's features at any depth (blocks 10, 14, 15 or the head, 3 x 3 avg or max pooled) reach
-at most F1 0.65 alone on this benchmark, and a mid-network grid fused instead of the head's
-gains nothing (0.898-0.906 vs 0.900), so the exported ``feature_grid`` is kept.
+cross-photo false pairs; 4 x 4: 0.896, 13). The grid's weak showing alone is the model's: on
+an earlier, centre-crop version of the benchmark the encoder's features at any depth (blocks
+10, 14, 15 or the head, 3 x 3 avg or max pooled) reached at most F1 0.65 alone, and a
+mid-network grid fused instead of the head's gained nothing (0.898-0.906 vs 0.900), so the
+exported ``feature_grid`` is kept.
 
 Flip robustness by construction: a horizontal flip multiplies the DCT coefficients of odd
 horizontal frequency by -1 and swaps left and right cells, so it only negates the "odd" part of
