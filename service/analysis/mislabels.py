@@ -14,7 +14,7 @@ Embeddings, when given, also feed the neighbour-agreement score. Each item gets 
 ``service.analysis.label_scores``; the ranking score (``rank_by``) orders the candidates,
 confident learning (``service.analysis.confident_learning``) marks the estimated label-issue set
 and gives per-class noise rates and the confusable class pairs. Items in duplicate groups whose
-copies disagree on the label (``conflicts``) are always listed and their ranking score is scaled
+copies disagree on the label (``conflict_ids``) are always listed and their ranking score is scaled
 by ``conflict_penalty``.
 
 References
@@ -229,7 +229,7 @@ def rank_label_issues(
     probability_source: str | None = None,
     top_fraction: float = DEFAULT_TOP_FRACTION,
     rank_by: str | None = None,
-    conflicts: Collection[int | str] = (),
+    conflict_ids: Collection[int | str] = (),
     conflict_penalty: float = DEFAULT_CONFLICT_PENALTY,
     k_neighbours: int = DEFAULT_K_NEIGHBOURS,
     folds: int = 5,
@@ -252,7 +252,7 @@ def rank_label_issues(
     embeddings : ndarray of shape (n, d), optional
         Needed for the probe and for the neighbour-agreement and combined scores.
     ids : sequence of str, optional
-        Item ids, echoed in the candidates and used to resolve string ``conflicts``.
+        Item ids, echoed in the candidates and used to resolve string ``conflict_ids``.
     probability_source : str, optional
         Name reported in ``learnability.source`` for given probabilities/logits.
     top_fraction : float in (0, 1]
@@ -260,7 +260,7 @@ def rank_label_issues(
         confident-learning issues and duplicate conflicts are listed in any case.
     rank_by : {"combined", "self_confidence", "normalized_margin", "neighbour_agreement"}
         Default: "combined" with embeddings, else "self_confidence".
-    conflicts : collection of int or str
+    conflict_ids : collection of int or str
         Items (indices, or ids) in duplicate groups whose copies disagree on the label.
     conflict_penalty : float in (0, 1]
         Factor applied to a conflicting item's ranking score.
@@ -321,7 +321,7 @@ def rank_label_issues(
             "give embeddings (for the probe), probabilities or logits", field="embeddings"
         )
     x = scores_mod.validate_embeddings(embeddings, n) if embeddings is not None else None
-    conflict = _conflict_mask(conflicts, n, ids)
+    conflict = _conflict_mask(conflict_ids, n, ids)
     if probabilities is not None:
         p = scores_mod.validate_probabilities(probabilities, n, m)
         source: dict = {"source": probability_source or "probabilities"}

@@ -124,7 +124,7 @@ def run_mislabels(data: MislabelsRequest, max_items: int) -> MislabelsResult:
         probabilities=_matrix(data.probabilities, "probabilities"),
         logits=_matrix(data.logits, "logits"),
         ids=data.ids,
-        conflicts=data.conflict_ids or (),
+        conflict_ids=data.conflict_ids or (),
         top_fraction=data.top_fraction,
         rank_by=data.rank_by,
         k_neighbours=data.k_neighbours,

@@ -141,7 +141,7 @@ def test_duplicate_conflict_raises_suspicion(planted):
         seed=0,
         top_fraction=0.01,
         ids=ids,
-        conflicts={"img-40", 41},
+        conflict_ids={"img-40", 41},
     )
     listed = {c.index: c for c in flagged.candidates}
     assert 40 not in {c.index for c in plain.candidates}
@@ -196,8 +196,8 @@ def test_results_are_deterministic(planted):
         ({"logits": np.zeros((3, 4)), "rank_by": "loss"}, "rank_by", "valid"),
         ({"logits": np.zeros((3, 4)), "top_fraction": 0.0}, "top_fraction", "(0, 1]"),
         ({"logits": np.zeros((3, 4)), "ids": ["a"]}, "ids", "must match"),
-        ({"logits": np.zeros((3, 4)), "conflicts": [9]}, "conflict_ids", "outside"),
-        ({"logits": np.zeros((3, 4)), "conflicts": ["zz"]}, "conflict_ids", "not among"),
+        ({"logits": np.zeros((3, 4)), "conflict_ids": [9]}, "conflict_ids", "outside"),
+        ({"logits": np.zeros((3, 4)), "conflict_ids": ["zz"]}, "conflict_ids", "not among"),
         ({"logits": np.array([[0, 0, 0, np.nan]] * 3)}, "logits", "NaN"),
     ],
 )
