@@ -85,6 +85,9 @@ def whitened_projection(
     if x.dtype not in (np.float32, np.float64):
         x = x.astype(np.float64)
     n, d = x.shape
+    scale = float(np.abs(x).max()) if x.size else 0.0
+    if scale > 1e4 or 0.0 < scale < 1e-4:
+        x = x / scale  # whitening is scale-free; this keeps X'X far from overflow and underflow
     mean = x.mean(axis=0, dtype=np.float64)
     # PCA from the eigen-decomposition of the d x d covariance: cheap when n >> d. Centred in
     # row chunks (no centred copy of the data; non-negative embeddings make X'X - n mean mean'

@@ -97,3 +97,13 @@ def test_auto_components():
     assert auto_components(100) == 30
     assert auto_components(1797) == 127
     assert auto_components(50_000) == 128
+
+
+def test_whitened_projection_is_scale_free():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(100, 8)).astype(np.float32)
+    z = whitened_projection(x, components=4)
+    for factor in (1e30, 1e-30):
+        np.testing.assert_allclose(
+            np.abs(whitened_projection(x * np.float32(factor), components=4)), np.abs(z), atol=1e-3
+        )
