@@ -74,8 +74,98 @@ def run_sample_size(ctx: CheckContext) -> Any:
     )
 
 
+def run_duplicates(ctx: CheckContext) -> Any:
+    from service.analysis.descriptors import DEFAULT_NEAR_DUPLICATE_THRESHOLD
+    from service.analysis.duplicates import find_duplicates
+
+    loaded = ctx.collected.loaded
+    if ctx.descriptors is None or not loaded:
+        raise InvalidInput("duplicates needs at least one loaded image")
+    threshold = ctx.options.duplicates.threshold
+    return find_duplicates(
+        ctx.descriptors,
+        ids=ctx.ids,
+        splits=[item.split for item in loaded],
+        labels=[item.label for item in loaded],
+        byte_hashes=[facts.sha256 for facts in ctx.collected.facts],
+        pixel_hashes=[facts.pixel_hash for facts in ctx.collected.facts],
+        threshold=DEFAULT_NEAR_DUPLICATE_THRESHOLD if threshold is None else threshold,
+        seed=ctx.options.seed,
+    )
+
+
+def run_outliers(ctx: CheckContext) -> Any:
+    from service.analysis.outliers import find_outliers
+
+    if ctx.embeddings is None or len(ctx.embeddings) < 3:
+        raise InvalidInput("outliers needs at least 3 loaded images")
+    return find_outliers(ctx.embeddings, ids=ctx.ids, k=ctx.options.outliers.k, seed=ctx.options.seed)
+
+
+def duplicate_conflict_ids(ctx: CheckContext) -> set[str]:
+    """Ids in duplicate groups whose copies carry different labels (if duplicates ran)."""
+    duplicates = ctx.results.get("duplicates")
+    if duplicates is None:
+        return set()
+    return {member for conflict in duplicates.label_conflicts for member in conflict.members}
+
+
+def run_mislabels(ctx: CheckContext) -> Any:
+    from service.analysis.mislabels import align_class_columns, rank_label_issues
+
+    rows = require_labels(ctx, "mislabels")
+    loaded = ctx.collected.loaded
+    labels = [loaded[i].label for i in rows]
+    class_names = sorted(set(labels))
+    ids = [loaded[i].id for i in rows]
+    opts = ctx.options.mislabels
+    logits = None
+    source = None
+    if ctx.classifier_logits is not None:
+        model_classes = opts.classifier_classes
+        if not model_classes:
+            raise InvalidInput(
+                "classifier_classes (the classifier's output order) is required with classifier_model",
+                field="options.mislabels.classifier_classes",
+            )
+        logits = align_class_columns(
+            ctx.classifier_logits[rows], model_classes, class_names,
+            field="options.mislabels.classifier_classes",
+        )
+        source = f"triton:{opts.classifier_model}"
+    conflicts = duplicate_conflict_ids(ctx) & set(ids)
+    return rank_label_issues(
+        labels,
+        class_names=class_names,
+        logits=logits,
+        embeddings=ctx.embeddings[rows],
+        ids=ids,
+        probability_source=source,
+        top_fraction=opts.top_fraction,
+        conflict_ids=conflicts,
+        k_neighbours=opts.k_neighbours,
+        folds=opts.folds,
+        seed=ctx.options.seed,
+    )
+
+
+def run_agreement(ctx: CheckContext) -> Any:
+    from service.analysis.agreement import annotator_agreement
+
+    items = ctx.items  # annotations need no image: every item counts
+    return annotator_agreement(
+        [list(item.annotations) for item in items],
+        ids=[item.id for item in items],
+        given_labels=[item.label for item in items],
+    )
+
+
 CHECK_RUNNERS: dict[str, Callable[[CheckContext], Any]] = {
-    "image_quality": run_image_quality,
-    "imbalance": run_imbalance,
+    "duplicates": run_duplicates,
+    "mislabels": run_mislabels,
     "sample_size": run_sample_size,
+    "imbalance": run_imbalance,
+    "image_quality": run_image_quality,
+    "outliers": run_outliers,
+    "agreement": run_agreement,
 }

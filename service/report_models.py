@@ -8,8 +8,12 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from service.analysis.agreement import AgreementResult
+from service.analysis.duplicates import DuplicatesResult
 from service.analysis.image_quality import ImageQualityResult, ImageQualityThresholds
 from service.analysis.imbalance import ImbalanceResult
+from service.analysis.mislabels import MislabelsResult
+from service.analysis.outliers import OutliersResult
 from service.analysis.sample_size import SampleSizeResult
 from service.datasets import DatasetRef
 
@@ -100,13 +104,13 @@ class CheckError(msgspec.Struct):
 class Checks(msgspec.Struct, omit_defaults=True):
     """Each requested check's result (absent when not requested or not applicable)."""
 
-    duplicates: Any | None = None
-    mislabels: Any | None = None
+    duplicates: DuplicatesResult | None = None
+    mislabels: MislabelsResult | None = None
     sample_size: SampleSizeResult | None = None
     imbalance: ImbalanceResult | None = None
     image_quality: ImageQualityResult | None = None
-    outliers: Any | None = None
-    agreement: Any | None = None
+    outliers: OutliersResult | None = None
+    agreement: AgreementResult | None = None
 
 
 class Report(msgspec.Struct):
