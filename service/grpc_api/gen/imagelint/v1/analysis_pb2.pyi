@@ -25,6 +25,237 @@ class ImageQualityThresholds(_message.Message):
     flag_grayscale: bool
     def __init__(self, min_side: _Optional[int] = ..., max_aspect_ratio: _Optional[float] = ..., dark_brightness: _Optional[float] = ..., bright_brightness: _Optional[float] = ..., min_entropy: _Optional[float] = ..., min_blur: _Optional[float] = ..., flag_grayscale: _Optional[bool] = ...) -> None: ...
 
+class DuplicatesResult(_message.Message):
+    __slots__ = ("n_items", "threshold", "method", "exact_byte_groups", "exact_pixel_groups", "near_pair_count", "near_pairs", "groups", "droppable", "leakage", "label_conflicts", "outliers")
+    N_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    EXACT_BYTE_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    EXACT_PIXEL_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    NEAR_PAIR_COUNT_FIELD_NUMBER: _ClassVar[int]
+    NEAR_PAIRS_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    DROPPABLE_FIELD_NUMBER: _ClassVar[int]
+    LEAKAGE_FIELD_NUMBER: _ClassVar[int]
+    LABEL_CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    OUTLIERS_FIELD_NUMBER: _ClassVar[int]
+    n_items: int
+    threshold: float
+    method: str
+    exact_byte_groups: _containers.RepeatedCompositeFieldContainer[_common_pb2.StringList]
+    exact_pixel_groups: _containers.RepeatedCompositeFieldContainer[_common_pb2.StringList]
+    near_pair_count: int
+    near_pairs: _containers.RepeatedCompositeFieldContainer[NearPair]
+    groups: _containers.RepeatedCompositeFieldContainer[DuplicateGroup]
+    droppable: int
+    leakage: Leakage
+    label_conflicts: _containers.RepeatedCompositeFieldContainer[LabelConflict]
+    outliers: OutliersResult
+    def __init__(self, n_items: _Optional[int] = ..., threshold: _Optional[float] = ..., method: _Optional[str] = ..., exact_byte_groups: _Optional[_Iterable[_Union[_common_pb2.StringList, _Mapping]]] = ..., exact_pixel_groups: _Optional[_Iterable[_Union[_common_pb2.StringList, _Mapping]]] = ..., near_pair_count: _Optional[int] = ..., near_pairs: _Optional[_Iterable[_Union[NearPair, _Mapping]]] = ..., groups: _Optional[_Iterable[_Union[DuplicateGroup, _Mapping]]] = ..., droppable: _Optional[int] = ..., leakage: _Optional[_Union[Leakage, _Mapping]] = ..., label_conflicts: _Optional[_Iterable[_Union[LabelConflict, _Mapping]]] = ..., outliers: _Optional[_Union[OutliersResult, _Mapping]] = ...) -> None: ...
+
+class NearPair(_message.Message):
+    __slots__ = ("a", "b", "similarity")
+    A_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    SIMILARITY_FIELD_NUMBER: _ClassVar[int]
+    a: str
+    b: str
+    similarity: float
+    def __init__(self, a: _Optional[str] = ..., b: _Optional[str] = ..., similarity: _Optional[float] = ...) -> None: ...
+
+class DuplicateGroup(_message.Message):
+    __slots__ = ("group", "members", "keep", "drop", "evidence", "splits", "labels")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    KEEP_FIELD_NUMBER: _ClassVar[int]
+    DROP_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    SPLITS_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    group: int
+    members: _containers.RepeatedScalarFieldContainer[str]
+    keep: str
+    drop: _containers.RepeatedScalarFieldContainer[str]
+    evidence: _containers.RepeatedScalarFieldContainer[str]
+    splits: _containers.RepeatedScalarFieldContainer[str]
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, group: _Optional[int] = ..., members: _Optional[_Iterable[str]] = ..., keep: _Optional[str] = ..., drop: _Optional[_Iterable[str]] = ..., evidence: _Optional[_Iterable[str]] = ..., splits: _Optional[_Iterable[str]] = ..., labels: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Leakage(_message.Message):
+    __slots__ = ("groups", "items", "by_split_pair")
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    BY_SPLIT_PAIR_FIELD_NUMBER: _ClassVar[int]
+    groups: _containers.RepeatedScalarFieldContainer[int]
+    items: _containers.RepeatedScalarFieldContainer[str]
+    by_split_pair: _containers.RepeatedCompositeFieldContainer[SplitPairLeakage]
+    def __init__(self, groups: _Optional[_Iterable[int]] = ..., items: _Optional[_Iterable[str]] = ..., by_split_pair: _Optional[_Iterable[_Union[SplitPairLeakage, _Mapping]]] = ...) -> None: ...
+
+class SplitPairLeakage(_message.Message):
+    __slots__ = ("splits", "groups", "items")
+    SPLITS_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    splits: _containers.RepeatedScalarFieldContainer[str]
+    groups: int
+    items: int
+    def __init__(self, splits: _Optional[_Iterable[str]] = ..., groups: _Optional[int] = ..., items: _Optional[int] = ...) -> None: ...
+
+class LabelConflict(_message.Message):
+    __slots__ = ("group", "labels", "members")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    group: int
+    labels: _containers.ScalarMap[str, int]
+    members: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, group: _Optional[int] = ..., labels: _Optional[_Mapping[str, int]] = ..., members: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class OutliersResult(_message.Message):
+    __slots__ = ("k", "iqr_factor", "q1", "median", "q3", "fence", "outliers")
+    K_FIELD_NUMBER: _ClassVar[int]
+    IQR_FACTOR_FIELD_NUMBER: _ClassVar[int]
+    Q1_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_FIELD_NUMBER: _ClassVar[int]
+    Q3_FIELD_NUMBER: _ClassVar[int]
+    FENCE_FIELD_NUMBER: _ClassVar[int]
+    OUTLIERS_FIELD_NUMBER: _ClassVar[int]
+    k: int
+    iqr_factor: float
+    q1: float
+    median: float
+    q3: float
+    fence: float
+    outliers: _containers.RepeatedCompositeFieldContainer[Outlier]
+    def __init__(self, k: _Optional[int] = ..., iqr_factor: _Optional[float] = ..., q1: _Optional[float] = ..., median: _Optional[float] = ..., q3: _Optional[float] = ..., fence: _Optional[float] = ..., outliers: _Optional[_Iterable[_Union[Outlier, _Mapping]]] = ...) -> None: ...
+
+class Outlier(_message.Message):
+    __slots__ = ("id", "score", "rank", "nearest")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    NEAREST_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    score: float
+    rank: int
+    nearest: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., score: _Optional[float] = ..., rank: _Optional[int] = ..., nearest: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class MislabelsResult(_message.Message):
+    __slots__ = ("n_items", "n_judged", "rank_by", "top_fraction", "label_health", "issue_count", "candidates", "classes", "confusable_pairs", "learnability", "too_small_classes", "k_neighbours")
+    N_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    N_JUDGED_FIELD_NUMBER: _ClassVar[int]
+    RANK_BY_FIELD_NUMBER: _ClassVar[int]
+    TOP_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    LABEL_HEALTH_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    CLASSES_FIELD_NUMBER: _ClassVar[int]
+    CONFUSABLE_PAIRS_FIELD_NUMBER: _ClassVar[int]
+    LEARNABILITY_FIELD_NUMBER: _ClassVar[int]
+    TOO_SMALL_CLASSES_FIELD_NUMBER: _ClassVar[int]
+    K_NEIGHBOURS_FIELD_NUMBER: _ClassVar[int]
+    n_items: int
+    n_judged: int
+    rank_by: str
+    top_fraction: float
+    label_health: float
+    issue_count: int
+    candidates: _containers.RepeatedCompositeFieldContainer[LabelIssue]
+    classes: _containers.RepeatedCompositeFieldContainer[ClassLabelNoise]
+    confusable_pairs: _containers.RepeatedCompositeFieldContainer[ConfusablePair]
+    learnability: Learnability
+    too_small_classes: _containers.RepeatedScalarFieldContainer[str]
+    k_neighbours: int
+    def __init__(self, n_items: _Optional[int] = ..., n_judged: _Optional[int] = ..., rank_by: _Optional[str] = ..., top_fraction: _Optional[float] = ..., label_health: _Optional[float] = ..., issue_count: _Optional[int] = ..., candidates: _Optional[_Iterable[_Union[LabelIssue, _Mapping]]] = ..., classes: _Optional[_Iterable[_Union[ClassLabelNoise, _Mapping]]] = ..., confusable_pairs: _Optional[_Iterable[_Union[ConfusablePair, _Mapping]]] = ..., learnability: _Optional[_Union[Learnability, _Mapping]] = ..., too_small_classes: _Optional[_Iterable[str]] = ..., k_neighbours: _Optional[int] = ...) -> None: ...
+
+class LabelIssue(_message.Message):
+    __slots__ = ("index", "given_label", "suggested_label", "suggested_probability", "score", "self_confidence", "normalized_margin", "confident_learning", "id", "neighbour_agreement", "duplicate_conflict")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    GIVEN_LABEL_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTED_LABEL_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTED_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    SELF_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    NORMALIZED_MARGIN_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENT_LEARNING_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NEIGHBOUR_AGREEMENT_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_CONFLICT_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    given_label: str
+    suggested_label: str
+    suggested_probability: float
+    score: float
+    self_confidence: float
+    normalized_margin: float
+    confident_learning: bool
+    id: str
+    neighbour_agreement: float
+    duplicate_conflict: bool
+    def __init__(self, index: _Optional[int] = ..., given_label: _Optional[str] = ..., suggested_label: _Optional[str] = ..., suggested_probability: _Optional[float] = ..., score: _Optional[float] = ..., self_confidence: _Optional[float] = ..., normalized_margin: _Optional[float] = ..., confident_learning: _Optional[bool] = ..., id: _Optional[str] = ..., neighbour_agreement: _Optional[float] = ..., duplicate_conflict: _Optional[bool] = ...) -> None: ...
+
+class ClassLabelNoise(_message.Message):
+    __slots__ = ("label", "count", "judged", "issues", "precision", "recall", "f1", "estimated_noise_rate", "estimated_true_count", "threshold")
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    JUDGED_FIELD_NUMBER: _ClassVar[int]
+    ISSUES_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
+    RECALL_FIELD_NUMBER: _ClassVar[int]
+    F1_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_NOISE_RATE_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_TRUE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    count: int
+    judged: bool
+    issues: int
+    precision: float
+    recall: float
+    f1: float
+    estimated_noise_rate: float
+    estimated_true_count: float
+    threshold: float
+    def __init__(self, label: _Optional[str] = ..., count: _Optional[int] = ..., judged: _Optional[bool] = ..., issues: _Optional[int] = ..., precision: _Optional[float] = ..., recall: _Optional[float] = ..., f1: _Optional[float] = ..., estimated_noise_rate: _Optional[float] = ..., estimated_true_count: _Optional[float] = ..., threshold: _Optional[float] = ...) -> None: ...
+
+class ConfusablePair(_message.Message):
+    __slots__ = ("a", "b", "estimated_mixups", "labelled_a_truly_b", "labelled_b_truly_a")
+    A_FIELD_NUMBER: _ClassVar[int]
+    B_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_MIXUPS_FIELD_NUMBER: _ClassVar[int]
+    LABELLED_A_TRULY_B_FIELD_NUMBER: _ClassVar[int]
+    LABELLED_B_TRULY_A_FIELD_NUMBER: _ClassVar[int]
+    a: str
+    b: str
+    estimated_mixups: float
+    labelled_a_truly_b: float
+    labelled_b_truly_a: float
+    def __init__(self, a: _Optional[str] = ..., b: _Optional[str] = ..., estimated_mixups: _Optional[float] = ..., labelled_a_truly_b: _Optional[float] = ..., labelled_b_truly_a: _Optional[float] = ...) -> None: ...
+
+class Learnability(_message.Message):
+    __slots__ = ("source", "accuracy", "macro_f1", "folds", "components", "penalty")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    MACRO_F1_FIELD_NUMBER: _ClassVar[int]
+    FOLDS_FIELD_NUMBER: _ClassVar[int]
+    COMPONENTS_FIELD_NUMBER: _ClassVar[int]
+    PENALTY_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    accuracy: float
+    macro_f1: float
+    folds: int
+    components: int
+    penalty: float
+    def __init__(self, source: _Optional[str] = ..., accuracy: _Optional[float] = ..., macro_f1: _Optional[float] = ..., folds: _Optional[int] = ..., components: _Optional[int] = ..., penalty: _Optional[float] = ...) -> None: ...
+
 class SampleSizeResult(_message.Message):
     __slots__ = ("mode", "n_current", "chosen_model", "choice_reason", "points", "fits", "predictions", "target", "classes", "curve")
     MODE_FIELD_NUMBER: _ClassVar[int]
@@ -421,122 +652,6 @@ class ItemQuality(_message.Message):
     flags: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, id: _Optional[str] = ..., flags: _Optional[_Iterable[str]] = ...) -> None: ...
 
-class Observation(_message.Message):
-    __slots__ = ("n", "scores")
-    N_FIELD_NUMBER: _ClassVar[int]
-    SCORES_FIELD_NUMBER: _ClassVar[int]
-    n: float
-    scores: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, n: _Optional[float] = ..., scores: _Optional[_Iterable[float]] = ...) -> None: ...
-
-class MislabelsResult(_message.Message):
-    __slots__ = ("n_items", "n_judged", "rank_by", "top_fraction", "label_health", "issue_count", "candidates", "classes", "confusable_pairs", "learnability", "too_small_classes", "k_neighbours")
-    N_ITEMS_FIELD_NUMBER: _ClassVar[int]
-    N_JUDGED_FIELD_NUMBER: _ClassVar[int]
-    RANK_BY_FIELD_NUMBER: _ClassVar[int]
-    TOP_FRACTION_FIELD_NUMBER: _ClassVar[int]
-    LABEL_HEALTH_FIELD_NUMBER: _ClassVar[int]
-    ISSUE_COUNT_FIELD_NUMBER: _ClassVar[int]
-    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
-    CLASSES_FIELD_NUMBER: _ClassVar[int]
-    CONFUSABLE_PAIRS_FIELD_NUMBER: _ClassVar[int]
-    LEARNABILITY_FIELD_NUMBER: _ClassVar[int]
-    TOO_SMALL_CLASSES_FIELD_NUMBER: _ClassVar[int]
-    K_NEIGHBOURS_FIELD_NUMBER: _ClassVar[int]
-    n_items: int
-    n_judged: int
-    rank_by: str
-    top_fraction: float
-    label_health: float
-    issue_count: int
-    candidates: _containers.RepeatedCompositeFieldContainer[LabelIssue]
-    classes: _containers.RepeatedCompositeFieldContainer[ClassLabelNoise]
-    confusable_pairs: _containers.RepeatedCompositeFieldContainer[ConfusablePair]
-    learnability: Learnability
-    too_small_classes: _containers.RepeatedScalarFieldContainer[str]
-    k_neighbours: int
-    def __init__(self, n_items: _Optional[int] = ..., n_judged: _Optional[int] = ..., rank_by: _Optional[str] = ..., top_fraction: _Optional[float] = ..., label_health: _Optional[float] = ..., issue_count: _Optional[int] = ..., candidates: _Optional[_Iterable[_Union[LabelIssue, _Mapping]]] = ..., classes: _Optional[_Iterable[_Union[ClassLabelNoise, _Mapping]]] = ..., confusable_pairs: _Optional[_Iterable[_Union[ConfusablePair, _Mapping]]] = ..., learnability: _Optional[_Union[Learnability, _Mapping]] = ..., too_small_classes: _Optional[_Iterable[str]] = ..., k_neighbours: _Optional[int] = ...) -> None: ...
-
-class LabelIssue(_message.Message):
-    __slots__ = ("index", "given_label", "suggested_label", "suggested_probability", "score", "self_confidence", "normalized_margin", "confident_learning", "id", "neighbour_agreement", "duplicate_conflict")
-    INDEX_FIELD_NUMBER: _ClassVar[int]
-    GIVEN_LABEL_FIELD_NUMBER: _ClassVar[int]
-    SUGGESTED_LABEL_FIELD_NUMBER: _ClassVar[int]
-    SUGGESTED_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
-    SCORE_FIELD_NUMBER: _ClassVar[int]
-    SELF_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
-    NORMALIZED_MARGIN_FIELD_NUMBER: _ClassVar[int]
-    CONFIDENT_LEARNING_FIELD_NUMBER: _ClassVar[int]
-    ID_FIELD_NUMBER: _ClassVar[int]
-    NEIGHBOUR_AGREEMENT_FIELD_NUMBER: _ClassVar[int]
-    DUPLICATE_CONFLICT_FIELD_NUMBER: _ClassVar[int]
-    index: int
-    given_label: str
-    suggested_label: str
-    suggested_probability: float
-    score: float
-    self_confidence: float
-    normalized_margin: float
-    confident_learning: bool
-    id: str
-    neighbour_agreement: float
-    duplicate_conflict: bool
-    def __init__(self, index: _Optional[int] = ..., given_label: _Optional[str] = ..., suggested_label: _Optional[str] = ..., suggested_probability: _Optional[float] = ..., score: _Optional[float] = ..., self_confidence: _Optional[float] = ..., normalized_margin: _Optional[float] = ..., confident_learning: _Optional[bool] = ..., id: _Optional[str] = ..., neighbour_agreement: _Optional[float] = ..., duplicate_conflict: _Optional[bool] = ...) -> None: ...
-
-class ClassLabelNoise(_message.Message):
-    __slots__ = ("label", "count", "judged", "issues", "precision", "recall", "f1", "estimated_noise_rate", "estimated_true_count", "threshold")
-    LABEL_FIELD_NUMBER: _ClassVar[int]
-    COUNT_FIELD_NUMBER: _ClassVar[int]
-    JUDGED_FIELD_NUMBER: _ClassVar[int]
-    ISSUES_FIELD_NUMBER: _ClassVar[int]
-    PRECISION_FIELD_NUMBER: _ClassVar[int]
-    RECALL_FIELD_NUMBER: _ClassVar[int]
-    F1_FIELD_NUMBER: _ClassVar[int]
-    ESTIMATED_NOISE_RATE_FIELD_NUMBER: _ClassVar[int]
-    ESTIMATED_TRUE_COUNT_FIELD_NUMBER: _ClassVar[int]
-    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
-    label: str
-    count: int
-    judged: bool
-    issues: int
-    precision: float
-    recall: float
-    f1: float
-    estimated_noise_rate: float
-    estimated_true_count: float
-    threshold: float
-    def __init__(self, label: _Optional[str] = ..., count: _Optional[int] = ..., judged: _Optional[bool] = ..., issues: _Optional[int] = ..., precision: _Optional[float] = ..., recall: _Optional[float] = ..., f1: _Optional[float] = ..., estimated_noise_rate: _Optional[float] = ..., estimated_true_count: _Optional[float] = ..., threshold: _Optional[float] = ...) -> None: ...
-
-class ConfusablePair(_message.Message):
-    __slots__ = ("a", "b", "estimated_mixups", "labelled_a_truly_b", "labelled_b_truly_a")
-    A_FIELD_NUMBER: _ClassVar[int]
-    B_FIELD_NUMBER: _ClassVar[int]
-    ESTIMATED_MIXUPS_FIELD_NUMBER: _ClassVar[int]
-    LABELLED_A_TRULY_B_FIELD_NUMBER: _ClassVar[int]
-    LABELLED_B_TRULY_A_FIELD_NUMBER: _ClassVar[int]
-    a: str
-    b: str
-    estimated_mixups: float
-    labelled_a_truly_b: float
-    labelled_b_truly_a: float
-    def __init__(self, a: _Optional[str] = ..., b: _Optional[str] = ..., estimated_mixups: _Optional[float] = ..., labelled_a_truly_b: _Optional[float] = ..., labelled_b_truly_a: _Optional[float] = ...) -> None: ...
-
-class Learnability(_message.Message):
-    __slots__ = ("source", "accuracy", "macro_f1", "folds", "components", "penalty")
-    SOURCE_FIELD_NUMBER: _ClassVar[int]
-    ACCURACY_FIELD_NUMBER: _ClassVar[int]
-    MACRO_F1_FIELD_NUMBER: _ClassVar[int]
-    FOLDS_FIELD_NUMBER: _ClassVar[int]
-    COMPONENTS_FIELD_NUMBER: _ClassVar[int]
-    PENALTY_FIELD_NUMBER: _ClassVar[int]
-    source: str
-    accuracy: float
-    macro_f1: float
-    folds: int
-    components: int
-    penalty: float
-    def __init__(self, source: _Optional[str] = ..., accuracy: _Optional[float] = ..., macro_f1: _Optional[float] = ..., folds: _Optional[int] = ..., components: _Optional[int] = ..., penalty: _Optional[float] = ...) -> None: ...
-
 class AgreementResult(_message.Message):
     __slots__ = ("n_items", "n_annotated", "n_multi", "labels", "annotators", "mean_agreement", "fleiss_kappa", "ties", "disputed_count", "full_disagreement_count", "consensus", "disputed", "pairwise", "per_annotator", "given_label_disagreements")
     N_ITEMS_FIELD_NUMBER: _ClassVar[int]
@@ -625,3 +740,11 @@ class AnnotatorSummary(_message.Message):
     items: int
     agreement_with_consensus: float
     def __init__(self, annotator: _Optional[str] = ..., items: _Optional[int] = ..., agreement_with_consensus: _Optional[float] = ...) -> None: ...
+
+class Observation(_message.Message):
+    __slots__ = ("n", "scores")
+    N_FIELD_NUMBER: _ClassVar[int]
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    n: float
+    scores: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, n: _Optional[float] = ..., scores: _Optional[_Iterable[float]] = ...) -> None: ...

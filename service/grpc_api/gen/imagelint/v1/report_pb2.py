@@ -22,12 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from service.grpc_api.gen.imagelint.v1 import analysis_pb2 as imagelint_dot_v1_dot_analysis__pb2
 from service.grpc_api.gen.imagelint.v1 import dataset_pb2 as imagelint_dot_v1_dot_dataset__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19imagelint/v1/report.proto\x12\x0cimagelint.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1bimagelint/v1/analysis.proto\x1a\x1aimagelint/v1/dataset.proto\"x\n\rReportRequest\x12)\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x18.imagelint.v1.DatasetRef\x12\x0e\n\x06\x63hecks\x18\x02 \x03(\t\x12,\n\x07options\x18\x03 \x01(\x0b\x32\x1b.imagelint.v1.ReportOptions\"\xd9\x02\n\rReportOptions\x12\x33\n\nduplicates\x18\x01 \x01(\x0b\x32\x1f.imagelint.v1.DuplicatesOptions\x12/\n\x08outliers\x18\x02 \x01(\x0b\x32\x1d.imagelint.v1.OutliersOptions\x12\x31\n\tmislabels\x18\x03 \x01(\x0b\x32\x1e.imagelint.v1.MislabelsOptions\x12\x34\n\x0bsample_size\x18\x04 \x01(\x0b\x32\x1f.imagelint.v1.SampleSizeOptions\x12\x31\n\timbalance\x18\x05 \x01(\x0b\x32\x1e.imagelint.v1.ImbalanceOptions\x12\x38\n\rimage_quality\x18\x06 \x01(\x0b\x32!.imagelint.v1.ImageQualityOptions\x12\x0c\n\x04seed\x18\x07 \x01(\x03\"9\n\x11\x44uplicatesOptions\x12\x16\n\tthreshold\x18\x01 \x01(\x01H\x00\x88\x01\x01\x42\x0c\n\n_threshold\"\'\n\x0fOutliersOptions\x12\x0e\n\x01k\x18\x01 \x01(\x03H\x00\x88\x01\x01\x42\x04\n\x02_k\"\xc2\x02\n\x10MislabelsOptions\x12\x12\n\x05\x66olds\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12\x19\n\x0ctop_fraction\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x19\n\x0ck_neighbours\x18\x03 \x01(\x03H\x02\x88\x01\x01\x12\x1d\n\x10\x63lassifier_model\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x1a\n\x12\x63lassifier_classes\x18\x05 \x03(\t\x12\x1d\n\x10\x63lassifier_input\x18\x06 \x01(\tH\x04\x88\x01\x01\x12\x1e\n\x11\x63lassifier_output\x18\x07 \x01(\tH\x05\x88\x01\x01\x42\x08\n\x06_foldsB\x0f\n\r_top_fractionB\x0f\n\r_k_neighboursB\x13\n\x11_classifier_modelB\x13\n\x11_classifier_inputB\x14\n\x12_classifier_output\"\xa8\x01\n\x11SampleSizeOptions\x12\x11\n\tfractions\x18\x01 \x03(\x01\x12\x14\n\x07repeats\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x1c\n\x0ftarget_accuracy\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x1a\n\rtarget_recall\x18\x04 \x01(\x01H\x02\x88\x01\x01\x42\n\n\x08_repeatsB\x12\n\x10_target_accuracyB\x10\n\x0e_target_recall\"N\n\x10ImbalanceOptions\x12\x11\n\x04\x62\x65ta\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x06target\x18\x02 \x01(\tH\x01\x88\x01\x01\x42\x07\n\x05_betaB\t\n\x07_target\"O\n\x13ImageQualityOptions\x12\x38\n\nthresholds\x18\x01 \x01(\x0b\x32$.imagelint.v1.ImageQualityThresholds\"\xeb\x03\n\x06Report\x12\x16\n\x0eschema_version\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12&\n\x05model\x18\x03 \x01(\x0b\x32\x17.imagelint.v1.ModelInfo\x12-\n\x07\x64\x61taset\x18\x04 \x01(\x0b\x32\x1c.imagelint.v1.DatasetSummary\x12\x12\n\nchecks_run\x18\x05 \x03(\t\x12\x31\n\x0c\x66\x61iled_items\x18\x06 \x03(\x0b\x32\x1b.imagelint.v1.FailedItemOut\x12$\n\x06\x63hecks\x18\x07 \x01(\x0b\x32\x14.imagelint.v1.Checks\x12;\n\x0c\x63heck_errors\x18\x08 \x03(\x0b\x32%.imagelint.v1.Report.CheckErrorsEntry\x12\x35\n\ttimings_s\x18\t \x03(\x0b\x32\".imagelint.v1.Report.TimingsSEntry\x1aL\n\x10\x43heckErrorsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\'\n\x05value\x18\x02 \x01(\x0b\x32\x18.imagelint.v1.CheckError:\x02\x38\x01\x1a/\n\rTimingsSEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"*\n\tModelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"\xa6\x02\n\x0e\x44\x61tasetSummary\x12\r\n\x05items\x18\x01 \x01(\x03\x12\x0e\n\x06loaded\x18\x02 \x01(\x03\x12\x0e\n\x06\x66\x61iled\x18\x03 \x01(\x03\x12\x10\n\x08labelled\x18\x04 \x01(\x03\x12:\n\x07\x63lasses\x18\x05 \x03(\x0b\x32).imagelint.v1.DatasetSummary.ClassesEntry\x12\x38\n\x06splits\x18\x06 \x03(\x0b\x32(.imagelint.v1.DatasetSummary.SplitsEntry\x1a.\n\x0c\x43lassesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x1a-\n\x0bSplitsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"F\n\rFailedItemOut\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\"\xd4\x02\n\x06\x43hecks\x12*\n\nduplicates\x18\x01 \x01(\x0b\x32\x16.google.protobuf.Value\x12)\n\tmislabels\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x33\n\x0bsample_size\x18\x03 \x01(\x0b\x32\x1e.imagelint.v1.SampleSizeResult\x12\x30\n\timbalance\x18\x04 \x01(\x0b\x32\x1d.imagelint.v1.ImbalanceResult\x12\x37\n\rimage_quality\x18\x05 \x01(\x0b\x32 .imagelint.v1.ImageQualityResult\x12(\n\x08outliers\x18\x06 \x01(\x0b\x32\x16.google.protobuf.Value\x12)\n\tagreement\x18\x07 \x01(\x0b\x32\x16.google.protobuf.Value\"*\n\nCheckError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19imagelint/v1/report.proto\x12\x0cimagelint.v1\x1a\x1bimagelint/v1/analysis.proto\x1a\x1aimagelint/v1/dataset.proto\"x\n\rReportRequest\x12)\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x18.imagelint.v1.DatasetRef\x12\x0e\n\x06\x63hecks\x18\x02 \x03(\t\x12,\n\x07options\x18\x03 \x01(\x0b\x32\x1b.imagelint.v1.ReportOptions\"\xd9\x02\n\rReportOptions\x12\x33\n\nduplicates\x18\x01 \x01(\x0b\x32\x1f.imagelint.v1.DuplicatesOptions\x12/\n\x08outliers\x18\x02 \x01(\x0b\x32\x1d.imagelint.v1.OutliersOptions\x12\x31\n\tmislabels\x18\x03 \x01(\x0b\x32\x1e.imagelint.v1.MislabelsOptions\x12\x34\n\x0bsample_size\x18\x04 \x01(\x0b\x32\x1f.imagelint.v1.SampleSizeOptions\x12\x31\n\timbalance\x18\x05 \x01(\x0b\x32\x1e.imagelint.v1.ImbalanceOptions\x12\x38\n\rimage_quality\x18\x06 \x01(\x0b\x32!.imagelint.v1.ImageQualityOptions\x12\x0c\n\x04seed\x18\x07 \x01(\x03\"9\n\x11\x44uplicatesOptions\x12\x16\n\tthreshold\x18\x01 \x01(\x01H\x00\x88\x01\x01\x42\x0c\n\n_threshold\"\'\n\x0fOutliersOptions\x12\x0e\n\x01k\x18\x01 \x01(\x03H\x00\x88\x01\x01\x42\x04\n\x02_k\"\xc2\x02\n\x10MislabelsOptions\x12\x12\n\x05\x66olds\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12\x19\n\x0ctop_fraction\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x19\n\x0ck_neighbours\x18\x03 \x01(\x03H\x02\x88\x01\x01\x12\x1d\n\x10\x63lassifier_model\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x1a\n\x12\x63lassifier_classes\x18\x05 \x03(\t\x12\x1d\n\x10\x63lassifier_input\x18\x06 \x01(\tH\x04\x88\x01\x01\x12\x1e\n\x11\x63lassifier_output\x18\x07 \x01(\tH\x05\x88\x01\x01\x42\x08\n\x06_foldsB\x0f\n\r_top_fractionB\x0f\n\r_k_neighboursB\x13\n\x11_classifier_modelB\x13\n\x11_classifier_inputB\x14\n\x12_classifier_output\"\xa8\x01\n\x11SampleSizeOptions\x12\x11\n\tfractions\x18\x01 \x03(\x01\x12\x14\n\x07repeats\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x1c\n\x0ftarget_accuracy\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12\x1a\n\rtarget_recall\x18\x04 \x01(\x01H\x02\x88\x01\x01\x42\n\n\x08_repeatsB\x12\n\x10_target_accuracyB\x10\n\x0e_target_recall\"N\n\x10ImbalanceOptions\x12\x11\n\x04\x62\x65ta\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x06target\x18\x02 \x01(\tH\x01\x88\x01\x01\x42\x07\n\x05_betaB\t\n\x07_target\"O\n\x13ImageQualityOptions\x12\x38\n\nthresholds\x18\x01 \x01(\x0b\x32$.imagelint.v1.ImageQualityThresholds\"\xeb\x03\n\x06Report\x12\x16\n\x0eschema_version\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12&\n\x05model\x18\x03 \x01(\x0b\x32\x17.imagelint.v1.ModelInfo\x12-\n\x07\x64\x61taset\x18\x04 \x01(\x0b\x32\x1c.imagelint.v1.DatasetSummary\x12\x12\n\nchecks_run\x18\x05 \x03(\t\x12\x31\n\x0c\x66\x61iled_items\x18\x06 \x03(\x0b\x32\x1b.imagelint.v1.FailedItemOut\x12$\n\x06\x63hecks\x18\x07 \x01(\x0b\x32\x14.imagelint.v1.Checks\x12;\n\x0c\x63heck_errors\x18\x08 \x03(\x0b\x32%.imagelint.v1.Report.CheckErrorsEntry\x12\x35\n\ttimings_s\x18\t \x03(\x0b\x32\".imagelint.v1.Report.TimingsSEntry\x1aL\n\x10\x43heckErrorsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\'\n\x05value\x18\x02 \x01(\x0b\x32\x18.imagelint.v1.CheckError:\x02\x38\x01\x1a/\n\rTimingsSEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"*\n\tModelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"\xa6\x02\n\x0e\x44\x61tasetSummary\x12\r\n\x05items\x18\x01 \x01(\x03\x12\x0e\n\x06loaded\x18\x02 \x01(\x03\x12\x0e\n\x06\x66\x61iled\x18\x03 \x01(\x03\x12\x10\n\x08labelled\x18\x04 \x01(\x03\x12:\n\x07\x63lasses\x18\x05 \x03(\x0b\x32).imagelint.v1.DatasetSummary.ClassesEntry\x12\x38\n\x06splits\x18\x06 \x03(\x0b\x32(.imagelint.v1.DatasetSummary.SplitsEntry\x1a.\n\x0c\x43lassesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x1a-\n\x0bSplitsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"F\n\rFailedItemOut\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\"\xf0\x02\n\x06\x43hecks\x12\x32\n\nduplicates\x18\x01 \x01(\x0b\x32\x1e.imagelint.v1.DuplicatesResult\x12\x30\n\tmislabels\x18\x02 \x01(\x0b\x32\x1d.imagelint.v1.MislabelsResult\x12\x33\n\x0bsample_size\x18\x03 \x01(\x0b\x32\x1e.imagelint.v1.SampleSizeResult\x12\x30\n\timbalance\x18\x04 \x01(\x0b\x32\x1d.imagelint.v1.ImbalanceResult\x12\x37\n\rimage_quality\x18\x05 \x01(\x0b\x32 .imagelint.v1.ImageQualityResult\x12.\n\x08outliers\x18\x06 \x01(\x0b\x32\x1c.imagelint.v1.OutliersResult\x12\x30\n\tagreement\x18\x07 \x01(\x0b\x32\x1d.imagelint.v1.AgreementResult\"*\n\nCheckError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,40 +41,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DATASETSUMMARY_CLASSESENTRY']._serialized_options = b'8\001'
   _globals['_DATASETSUMMARY_SPLITSENTRY']._loaded_options = None
   _globals['_DATASETSUMMARY_SPLITSENTRY']._serialized_options = b'8\001'
-  _globals['_REPORTREQUEST']._serialized_start=130
-  _globals['_REPORTREQUEST']._serialized_end=250
-  _globals['_REPORTOPTIONS']._serialized_start=253
-  _globals['_REPORTOPTIONS']._serialized_end=598
-  _globals['_DUPLICATESOPTIONS']._serialized_start=600
-  _globals['_DUPLICATESOPTIONS']._serialized_end=657
-  _globals['_OUTLIERSOPTIONS']._serialized_start=659
-  _globals['_OUTLIERSOPTIONS']._serialized_end=698
-  _globals['_MISLABELSOPTIONS']._serialized_start=701
-  _globals['_MISLABELSOPTIONS']._serialized_end=1023
-  _globals['_SAMPLESIZEOPTIONS']._serialized_start=1026
-  _globals['_SAMPLESIZEOPTIONS']._serialized_end=1194
-  _globals['_IMBALANCEOPTIONS']._serialized_start=1196
-  _globals['_IMBALANCEOPTIONS']._serialized_end=1274
-  _globals['_IMAGEQUALITYOPTIONS']._serialized_start=1276
-  _globals['_IMAGEQUALITYOPTIONS']._serialized_end=1355
-  _globals['_REPORT']._serialized_start=1358
-  _globals['_REPORT']._serialized_end=1849
-  _globals['_REPORT_CHECKERRORSENTRY']._serialized_start=1724
-  _globals['_REPORT_CHECKERRORSENTRY']._serialized_end=1800
-  _globals['_REPORT_TIMINGSSENTRY']._serialized_start=1802
-  _globals['_REPORT_TIMINGSSENTRY']._serialized_end=1849
-  _globals['_MODELINFO']._serialized_start=1851
-  _globals['_MODELINFO']._serialized_end=1893
-  _globals['_DATASETSUMMARY']._serialized_start=1896
-  _globals['_DATASETSUMMARY']._serialized_end=2190
-  _globals['_DATASETSUMMARY_CLASSESENTRY']._serialized_start=2097
-  _globals['_DATASETSUMMARY_CLASSESENTRY']._serialized_end=2143
-  _globals['_DATASETSUMMARY_SPLITSENTRY']._serialized_start=2145
-  _globals['_DATASETSUMMARY_SPLITSENTRY']._serialized_end=2190
-  _globals['_FAILEDITEMOUT']._serialized_start=2192
-  _globals['_FAILEDITEMOUT']._serialized_end=2262
-  _globals['_CHECKS']._serialized_start=2265
-  _globals['_CHECKS']._serialized_end=2605
-  _globals['_CHECKERROR']._serialized_start=2607
-  _globals['_CHECKERROR']._serialized_end=2649
+  _globals['_REPORTREQUEST']._serialized_start=100
+  _globals['_REPORTREQUEST']._serialized_end=220
+  _globals['_REPORTOPTIONS']._serialized_start=223
+  _globals['_REPORTOPTIONS']._serialized_end=568
+  _globals['_DUPLICATESOPTIONS']._serialized_start=570
+  _globals['_DUPLICATESOPTIONS']._serialized_end=627
+  _globals['_OUTLIERSOPTIONS']._serialized_start=629
+  _globals['_OUTLIERSOPTIONS']._serialized_end=668
+  _globals['_MISLABELSOPTIONS']._serialized_start=671
+  _globals['_MISLABELSOPTIONS']._serialized_end=993
+  _globals['_SAMPLESIZEOPTIONS']._serialized_start=996
+  _globals['_SAMPLESIZEOPTIONS']._serialized_end=1164
+  _globals['_IMBALANCEOPTIONS']._serialized_start=1166
+  _globals['_IMBALANCEOPTIONS']._serialized_end=1244
+  _globals['_IMAGEQUALITYOPTIONS']._serialized_start=1246
+  _globals['_IMAGEQUALITYOPTIONS']._serialized_end=1325
+  _globals['_REPORT']._serialized_start=1328
+  _globals['_REPORT']._serialized_end=1819
+  _globals['_REPORT_CHECKERRORSENTRY']._serialized_start=1694
+  _globals['_REPORT_CHECKERRORSENTRY']._serialized_end=1770
+  _globals['_REPORT_TIMINGSSENTRY']._serialized_start=1772
+  _globals['_REPORT_TIMINGSSENTRY']._serialized_end=1819
+  _globals['_MODELINFO']._serialized_start=1821
+  _globals['_MODELINFO']._serialized_end=1863
+  _globals['_DATASETSUMMARY']._serialized_start=1866
+  _globals['_DATASETSUMMARY']._serialized_end=2160
+  _globals['_DATASETSUMMARY_CLASSESENTRY']._serialized_start=2067
+  _globals['_DATASETSUMMARY_CLASSESENTRY']._serialized_end=2113
+  _globals['_DATASETSUMMARY_SPLITSENTRY']._serialized_start=2115
+  _globals['_DATASETSUMMARY_SPLITSENTRY']._serialized_end=2160
+  _globals['_FAILEDITEMOUT']._serialized_start=2162
+  _globals['_FAILEDITEMOUT']._serialized_end=2232
+  _globals['_CHECKS']._serialized_start=2235
+  _globals['_CHECKS']._serialized_end=2603
+  _globals['_CHECKERROR']._serialized_start=2605
+  _globals['_CHECKERROR']._serialized_end=2647
 # @@protoc_insertion_point(module_scope)

@@ -1,4 +1,3 @@
-from google.protobuf import struct_pb2 as _struct_pb2
 from service.grpc_api.gen.imagelint.v1 import analysis_pb2 as _analysis_pb2
 from service.grpc_api.gen.imagelint.v1 import dataset_pb2 as _dataset_pb2
 from google.protobuf.internal import containers as _containers
@@ -188,14 +187,14 @@ class Checks(_message.Message):
     IMAGE_QUALITY_FIELD_NUMBER: _ClassVar[int]
     OUTLIERS_FIELD_NUMBER: _ClassVar[int]
     AGREEMENT_FIELD_NUMBER: _ClassVar[int]
-    duplicates: _struct_pb2.Value
-    mislabels: _struct_pb2.Value
+    duplicates: _analysis_pb2.DuplicatesResult
+    mislabels: _analysis_pb2.MislabelsResult
     sample_size: _analysis_pb2.SampleSizeResult
     imbalance: _analysis_pb2.ImbalanceResult
     image_quality: _analysis_pb2.ImageQualityResult
-    outliers: _struct_pb2.Value
-    agreement: _struct_pb2.Value
-    def __init__(self, duplicates: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., mislabels: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., sample_size: _Optional[_Union[_analysis_pb2.SampleSizeResult, _Mapping]] = ..., imbalance: _Optional[_Union[_analysis_pb2.ImbalanceResult, _Mapping]] = ..., image_quality: _Optional[_Union[_analysis_pb2.ImageQualityResult, _Mapping]] = ..., outliers: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., agreement: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
+    outliers: _analysis_pb2.OutliersResult
+    agreement: _analysis_pb2.AgreementResult
+    def __init__(self, duplicates: _Optional[_Union[_analysis_pb2.DuplicatesResult, _Mapping]] = ..., mislabels: _Optional[_Union[_analysis_pb2.MislabelsResult, _Mapping]] = ..., sample_size: _Optional[_Union[_analysis_pb2.SampleSizeResult, _Mapping]] = ..., imbalance: _Optional[_Union[_analysis_pb2.ImbalanceResult, _Mapping]] = ..., image_quality: _Optional[_Union[_analysis_pb2.ImageQualityResult, _Mapping]] = ..., outliers: _Optional[_Union[_analysis_pb2.OutliersResult, _Mapping]] = ..., agreement: _Optional[_Union[_analysis_pb2.AgreementResult, _Mapping]] = ...) -> None: ...
 
 class CheckError(_message.Message):
     __slots__ = ("code", "detail")
