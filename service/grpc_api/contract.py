@@ -16,9 +16,11 @@ import msgspec
 from msgspec import Meta
 
 from service.analysis.agreement import AgreementResult
+from service.analysis.duplicates import DuplicatesResult
 from service.analysis.imbalance import ImbalanceResult
 from service.analysis.mislabels import MislabelsResult
 from service.analysis.sample_size import SampleSizeResult
+from service.api.checks_duplicates import DuplicatesRequest, run_duplicates
 from service.api.checks_imbalance import ImbalanceRequest, run_imbalance
 from service.api.checks_mislabels import (
     AgreementRequest,
@@ -89,6 +91,17 @@ ANALYZE = Rpc(
 )
 
 CHECK_RPCS: tuple[Rpc, ...] = (
+    Rpc(
+        method="CheckDuplicates",
+        request=DuplicatesRequest,
+        response=DuplicatesResult,
+        route="duplicates",
+        run=lambda data, settings: run_duplicates(data, settings.max_items),
+        doc=(
+            "Which images are exact or near copies, do copies leak across splits, and do they "
+            "disagree on the label? From your embeddings (POST /v1/checks/duplicates)."
+        ),
+    ),
     Rpc(
         method="CheckSampleSize",
         request=SampleSizeRequest,

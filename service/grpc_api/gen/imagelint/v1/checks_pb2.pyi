@@ -10,6 +10,36 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class DuplicatesRequest(_message.Message):
+    __slots__ = ("embeddings", "embeddings_b64", "shape", "ids", "splits", "labels", "byte_hashes", "pixel_hashes", "threshold", "outlier_k", "iqr_factor", "max_listed_pairs", "seed")
+    EMBEDDINGS_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDINGS_B64_FIELD_NUMBER: _ClassVar[int]
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    SPLITS_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    BYTE_HASHES_FIELD_NUMBER: _ClassVar[int]
+    PIXEL_HASHES_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    OUTLIER_K_FIELD_NUMBER: _ClassVar[int]
+    IQR_FACTOR_FIELD_NUMBER: _ClassVar[int]
+    MAX_LISTED_PAIRS_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    embeddings: _containers.RepeatedCompositeFieldContainer[_common_pb2.DoubleList]
+    embeddings_b64: str
+    shape: _containers.RepeatedScalarFieldContainer[int]
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    splits: _containers.RepeatedScalarFieldContainer[str]
+    labels: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Value]
+    byte_hashes: _containers.RepeatedScalarFieldContainer[str]
+    pixel_hashes: _containers.RepeatedScalarFieldContainer[str]
+    threshold: float
+    outlier_k: int
+    iqr_factor: float
+    max_listed_pairs: int
+    seed: int
+    def __init__(self, embeddings: _Optional[_Iterable[_Union[_common_pb2.DoubleList, _Mapping]]] = ..., embeddings_b64: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ..., ids: _Optional[_Iterable[str]] = ..., splits: _Optional[_Iterable[str]] = ..., labels: _Optional[_Iterable[_Union[_struct_pb2.Value, _Mapping]]] = ..., byte_hashes: _Optional[_Iterable[str]] = ..., pixel_hashes: _Optional[_Iterable[str]] = ..., threshold: _Optional[float] = ..., outlier_k: _Optional[int] = ..., iqr_factor: _Optional[float] = ..., max_listed_pairs: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
+
 class SampleSizeRequest(_message.Message):
     __slots__ = ("embeddings", "labels", "observations", "fractions", "repeats", "eval_fraction", "target_accuracy", "target_recall", "model", "bootstrap", "confidence", "seed")
     EMBEDDINGS_FIELD_NUMBER: _ClassVar[int]

@@ -27,7 +27,7 @@ from service.grpc_api.gen.imagelint.v1 import checks_pb2 as imagelint_dot_v1_dot
 from service.grpc_api.gen.imagelint.v1 import report_pb2 as imagelint_dot_v1_dot_report__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"imagelint/v1/dataset_quality.proto\x12\x0cimagelint.v1\x1a\x1bimagelint/v1/analysis.proto\x1a\x19imagelint/v1/checks.proto\x1a\x19imagelint/v1/report.proto\"k\n\x0c\x41nalyzeEvent\x12*\n\x08progress\x18\x01 \x01(\x0b\x32\x16.imagelint.v1.ProgressH\x00\x12&\n\x06report\x18\x02 \x01(\x0b\x32\x14.imagelint.v1.ReportH\x00\x42\x07\n\x05\x65vent\"6\n\x08Progress\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x03\x12\r\n\x05total\x18\x03 \x01(\x03\x32\x9d\x03\n\x0e\x44\x61tasetQuality\x12\x44\n\x07\x41nalyze\x12\x1b.imagelint.v1.ReportRequest\x1a\x1a.imagelint.v1.AnalyzeEvent0\x01\x12R\n\x0f\x43heckSampleSize\x12\x1f.imagelint.v1.SampleSizeRequest\x1a\x1e.imagelint.v1.SampleSizeResult\x12O\n\x0e\x43heckImbalance\x12\x1e.imagelint.v1.ImbalanceRequest\x1a\x1d.imagelint.v1.ImbalanceResult\x12O\n\x0e\x43heckMislabels\x12\x1e.imagelint.v1.MislabelsRequest\x1a\x1d.imagelint.v1.MislabelsResult\x12O\n\x0e\x43heckAgreement\x12\x1e.imagelint.v1.AgreementRequest\x1a\x1d.imagelint.v1.AgreementResultb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"imagelint/v1/dataset_quality.proto\x12\x0cimagelint.v1\x1a\x1bimagelint/v1/analysis.proto\x1a\x19imagelint/v1/checks.proto\x1a\x19imagelint/v1/report.proto\"k\n\x0c\x41nalyzeEvent\x12*\n\x08progress\x18\x01 \x01(\x0b\x32\x16.imagelint.v1.ProgressH\x00\x12&\n\x06report\x18\x02 \x01(\x0b\x32\x14.imagelint.v1.ReportH\x00\x42\x07\n\x05\x65vent\"6\n\x08Progress\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x03\x12\r\n\x05total\x18\x03 \x01(\x03\x32\xf1\x03\n\x0e\x44\x61tasetQuality\x12\x44\n\x07\x41nalyze\x12\x1b.imagelint.v1.ReportRequest\x1a\x1a.imagelint.v1.AnalyzeEvent0\x01\x12R\n\x0f\x43heckDuplicates\x12\x1f.imagelint.v1.DuplicatesRequest\x1a\x1e.imagelint.v1.DuplicatesResult\x12R\n\x0f\x43heckSampleSize\x12\x1f.imagelint.v1.SampleSizeRequest\x1a\x1e.imagelint.v1.SampleSizeResult\x12O\n\x0e\x43heckImbalance\x12\x1e.imagelint.v1.ImbalanceRequest\x1a\x1d.imagelint.v1.ImbalanceResult\x12O\n\x0e\x43heckMislabels\x12\x1e.imagelint.v1.MislabelsRequest\x1a\x1d.imagelint.v1.MislabelsResult\x12O\n\x0e\x43heckAgreement\x12\x1e.imagelint.v1.AgreementRequest\x1a\x1d.imagelint.v1.AgreementResultb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,5 +39,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PROGRESS']._serialized_start=244
   _globals['_PROGRESS']._serialized_end=298
   _globals['_DATASETQUALITY']._serialized_start=301
-  _globals['_DATASETQUALITY']._serialized_end=714
+  _globals['_DATASETQUALITY']._serialized_end=798
 # @@protoc_insertion_point(module_scope)
