@@ -42,11 +42,12 @@ DEFAULT_EXACT_LIMIT = 20_000
 DEFAULT_PROBE_MARGIN = 0.25
 DEFAULT_MAX_PAIRS = 2_000_000
 TILE_ROWS = 4096
-PROJECTION_DIM = 8
+PROJECTION_DIM = 16
 MAX_PROBES = 16
 KNN_PROBES = 4
 CELLS_PER_SQRT_N = 1.5
 KMEANS_ITERATIONS = 10
+KMEANS_SAMPLE_PER_CELL = 64
 PCA_SAMPLE = 4096
 _CHUNK = 16_384  # rows per chunk when assigning cells (bounded memory)
 _EPS = 1e-6  # float32 slack for threshold comparisons on recomputed cosines
@@ -150,22 +151,25 @@ def principal_directions(x: np.ndarray, k: int, *, seed: int = 0) -> tuple[np.nd
     mean = sample.mean(axis=0)
     sample -= mean
     q = rng.standard_normal((d, min(d, k + 10)))
-    for _ in range(4):  # power iterations: Q <- orth(S^T S Q)
+    for _ in range(2):  # power iterations: Q <- orth(S^T S Q)
         q, _ = np.linalg.qr(sample.T @ (sample @ q))
     _, _, vt = np.linalg.svd(sample @ q, full_matrices=False)  # rotate to principal axes
     return mean.astype(np.float32), (q @ vt.T)[:, :k].astype(np.float32)
 
 
 def _kmeans(points: np.ndarray, n_cells: int, rng: np.random.Generator) -> np.ndarray:
-    """Lloyd's k-means from a seeded sample of the points; returns centroids (float32)."""
-    centroids = points[rng.choice(points.shape[0], n_cells, replace=False)].copy()
+    """Lloyd's k-means on a seeded sample of ``KMEANS_SAMPLE_PER_CELL`` points per cell,
+    initialised from sample points; returns centroids (float32)."""
+    n = points.shape[0]
+    sample = points[np.sort(rng.choice(n, min(n, KMEANS_SAMPLE_PER_CELL * n_cells), replace=False))]
+    centroids = sample[rng.choice(sample.shape[0], n_cells, replace=False)].copy()
     for _ in range(KMEANS_ITERATIONS):
-        nearest = _nearest_cells(points, centroids)
-        sums = np.zeros_like(centroids, dtype=np.float64)
-        np.add.at(sums, nearest, points)
+        nearest = _nearest_cells(sample, centroids)
         counts = np.bincount(nearest, minlength=n_cells)
         filled = counts > 0
-        centroids[filled] = (sums[filled] / counts[filled, None]).astype(np.float32)
+        for dim in range(sample.shape[1]):  # per-dimension sums: fast, unlike np.add.at
+            sums = np.bincount(nearest, weights=sample[:, dim], minlength=n_cells)
+            centroids[filled, dim] = sums[filled] / counts[filled]
     return centroids
 
 
