@@ -4,7 +4,8 @@ Two engines, chosen by size:
 
 - **exact** (``n <= exact_limit``): tiled matrix products ``X[a] @ X[b].T`` over the upper
   triangle, thresholded per tile. Finds every pair; memory is one tile (``TILE_ROWS`` squared
-  floats), never ``n x n``. Cost grows as ``n^2 d``: about 2.6e11 flops at 10k x 1280.
+  floats), never ``n x n``. Cost grows as ``n^2 d``: 1.3e11 flops at 10k x 1280 (~1 s on 2
+  cores), 1.3e13 at 100k (minutes) — hence the second engine.
 - **cells** (``n > exact_limit``): an inverted file in a low-dimensional PCA space. Rows are
   projected on their top ``PROJECTION_DIM`` principal directions (randomised subspace iteration
   on a seeded sample), the projections clustered by k-means into ``~1.5 sqrt(n)`` cells, and each
@@ -14,7 +15,9 @@ Two engines, chosen by size:
   the largest distance two rows with cosine >= t can have, and a projection never lengthens a
   distance, so ``probe_margin = 1`` (with enough probes) finds every pair; smaller margins trade
   recall for speed. Reported pairs are always exact (no false pair); only recall can drop. At
-  the default margin, ``bench/duplicates.py`` measures recall against the exact engine.
+  the default margin ``bench/duplicates.py`` measures recall 1.0000 against exact search (all
+  planted copies, and every true pair touching 2,000 sampled rows) at 50k and 100k; at
+  threshold 0.85, where the same data holds 70k pairs, 1.0000 on 3,296 sampled pairs.
 
 Near-duplicate partners differ by "noise" spread over all dimensions, while a dataset varies
 mostly along its top principal directions, so in the projected space partners sit much closer
