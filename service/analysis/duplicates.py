@@ -43,6 +43,7 @@ from scipy.sparse.csgraph import connected_components
 from service.analysis.descriptors import DEFAULT_NEAR_DUPLICATE_THRESHOLD
 from service.analysis.outliers import (
     DEFAULT_IQR_FACTOR,
+    DEFAULT_KNN_EXACT_LIMIT,
     DEFAULT_OUTLIER_K,
     OutliersResult,
     find_outliers,
@@ -341,7 +342,7 @@ def check_duplicates(
         ids=None if ids is None else list(ids),
         k=outlier_k,
         iqr_factor=iqr_factor,
-        exact_limit=options.get("exact_limit", DEFAULT_EXACT_LIMIT),
+        exact_limit=options.get("exact_limit", DEFAULT_KNN_EXACT_LIMIT),
         seed=options.get("seed", 0),
     )
     return msgspec.structs.replace(result, outliers=outliers)

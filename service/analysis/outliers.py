@@ -18,10 +18,13 @@ from __future__ import annotations
 import msgspec
 import numpy as np
 
-from service.analysis.similarity_search import DEFAULT_EXACT_LIMIT, nearest_neighbours, unit_rows
+from service.analysis.similarity_search import nearest_neighbours, unit_rows
 from service.errors import InvalidInput
 
 DEFAULT_OUTLIER_K = 10
+# Exact k-NN up to this many items (an n x n product: ~7 s at 20k x 1280 on 2 cores); the cell
+# index above (``nearest_neighbours``).
+DEFAULT_KNN_EXACT_LIMIT = 10_000
 DEFAULT_IQR_FACTOR = 1.5
 MIN_ITEMS = 4  # fewer items have no meaningful quartiles
 
@@ -44,7 +47,7 @@ class OutliersResult(msgspec.Struct):
 
 
 def knn_distance_scores(
-    embeddings: np.ndarray, *, k: int = DEFAULT_OUTLIER_K, exact_limit: int = DEFAULT_EXACT_LIMIT,
+    embeddings: np.ndarray, *, k: int = DEFAULT_OUTLIER_K, exact_limit: int = DEFAULT_KNN_EXACT_LIMIT,
     seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """(scores n, neighbour indices n x k): mean cosine distance to the k nearest other rows.
@@ -73,7 +76,7 @@ def find_outliers(
     ids: list[str] | None = None,
     k: int = DEFAULT_OUTLIER_K,
     iqr_factor: float = DEFAULT_IQR_FACTOR,
-    exact_limit: int = DEFAULT_EXACT_LIMIT,
+    exact_limit: int = DEFAULT_KNN_EXACT_LIMIT,
     seed: int = 0,
 ) -> OutliersResult:
     """Items whose k-NN distance is above the upper interquartile fence, most outlying first.

@@ -83,21 +83,25 @@ def unit_rows(x: np.ndarray, *, field: str = "embeddings") -> np.ndarray:
     if not np.issubdtype(x.dtype, np.number) or np.iscomplexobj(x):
         raise InvalidInput(f"{field} must hold real numbers, got {x.dtype}", field=field)
     rows = np.ascontiguousarray(x, dtype=np.float32)
-    finite = np.isfinite(rows).all(axis=1)
-    if not finite.all():
-        bad = np.flatnonzero(~finite)
+    norms = np.empty(rows.shape[0], np.float64)
+    for s in range(0, rows.shape[0], _CHUNK):  # chunked: no n x d temporaries
+        part = rows[s : s + _CHUNK].astype(np.float64)
+        norms[s : s + _CHUNK] = np.sqrt(np.einsum("ij,ij->i", part, part))
+    if not np.isfinite(norms).all():  # a NaN or inf makes its row's norm non-finite
+        bad = np.flatnonzero(~np.isfinite(norms))
         raise InvalidInput(
             f"{field} has NaN or infinite values in {bad.size} row(s), first at row {bad[0]}",
             field=field,
         )
-    norms = np.linalg.norm(rows, axis=1)
     if (norms == 0).any():
         bad = np.flatnonzero(norms == 0)
         raise InvalidInput(
             f"{field} has {bad.size} all-zero row(s) (no direction), first at row {bad[0]}",
             field=field,
         )
-    return rows / norms[:, None]
+    if np.abs(norms - 1.0).max() <= 1e-6:  # already unit rows: no n x d copy
+        return rows
+    return (rows / norms[:, None]).astype(np.float32)
 
 
 def _check_threshold(threshold: float) -> float:
