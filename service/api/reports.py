@@ -27,6 +27,15 @@ NDJSON = "application/x-ndjson"
 log = logging.getLogger("imagelint.reports")
 
 
+class NDJSONStream(Stream):
+    """A ``Stream`` that keeps ``application/x-ndjson`` (Litestar would apply the handler's JSON
+    media type); like every ``Stream`` it cancels its iterator when the client disconnects."""
+
+    def to_asgi_response(self, *args, **kwargs):
+        kwargs["media_type"] = NDJSON
+        return super().to_asgi_response(*args, **kwargs)
+
+
 class ReportSlots:
     """A non-blocking counter of reports in flight (one event loop, so no lock is needed)."""
 
@@ -95,16 +104,15 @@ class ReportsController(Controller):
     async def create_report(
         self, request: Request, state: State, data: ReportRequest
     ) -> Report:
-        # With Accept: application/x-ndjson a ``Stream`` (a Response) is returned instead; the
+        # With Accept: application/x-ndjson an ``NDJSONStream`` is returned instead; the
         # annotation documents the JSON form, which is what OpenAPI clients validate.
         slots: ReportSlots = state.report_slots
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         if NDJSON in request.headers.get("accept", ""):
             slot = slots.take()
             slot.__enter__()  # taken now, so 429 comes back before the stream starts
-            return Stream(
+            return NDJSONStream(
                 self._stream(data, state, request_id, slot),
-                media_type=NDJSON,
                 headers={"X-Request-Id": request_id, "Cache-Control": "no-store"},
             )
         with slots.take():
