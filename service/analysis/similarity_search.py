@@ -84,9 +84,9 @@ def unit_rows(x: np.ndarray, *, field: str = "embeddings") -> np.ndarray:
         raise InvalidInput(f"{field} must hold real numbers, got {x.dtype}", field=field)
     rows = np.ascontiguousarray(x, dtype=np.float32)
     norms = np.empty(rows.shape[0], np.float64)
-    for s in range(0, rows.shape[0], _CHUNK):  # chunked: no n x d temporaries
-        part = rows[s : s + _CHUNK].astype(np.float64)
-        norms[s : s + _CHUNK] = np.sqrt(np.einsum("ij,ij->i", part, part))
+    for s in range(0, rows.shape[0], 4096):  # chunked: no n x d temporaries
+        part = rows[s : s + 4096].astype(np.float64)
+        norms[s : s + 4096] = np.sqrt(np.einsum("ij,ij->i", part, part))
     if not np.isfinite(norms).all():  # a NaN or inf makes its row's norm non-finite
         bad = np.flatnonzero(~np.isfinite(norms))
         raise InvalidInput(
