@@ -73,7 +73,7 @@ class Settings:
     max_concurrent_reports: int = field(default=2, metadata={"doc": "reports running per replica"})
     report_deadline_s: float = field(default=900.0, metadata={"doc": "server-side report deadline"})
     scratch_dir: str = field(default="", metadata={"doc": "scratch directory; '' = system temp"})
-    seed: int = field(default=0, metadata={"doc": "seed of every random draw (same input, same report)"})
+    seed: int = field(default=0, metadata={"doc": "seed of the Triton retry jitter (reports are seeded by options.seed)"})
 
     @classmethod
     def from_env(cls, environ: typing.Mapping[str, str] | None = None) -> Settings:
