@@ -35,7 +35,16 @@ $(MODEL): | $(VENV)/.installed
 
 model: $(MODEL)
 
-setup: $(VENV)/.installed $(TVENV)/.installed $(MODEL)
+# promtool (for the /metrics lint test), taken from Debian's prometheus package without installing it.
+PROMTOOL := .tools/promtool
+$(PROMTOOL):
+	mkdir -p .tools/deb
+	cd .tools/deb && (apt-get download prometheus >/dev/null 2>&1 || (apt-get update -qq && apt-get download prometheus))
+	dpkg-deb -x .tools/deb/prometheus_*.deb .tools/deb/x
+	cp .tools/deb/x/usr/bin/promtool $(PROMTOOL)
+	rm -rf .tools/deb
+
+setup: $(VENV)/.installed $(TVENV)/.installed $(MODEL) $(PROMTOOL)
 
 # --- the two commands ----------------------------------------------------------------------
 run: setup
@@ -68,4 +77,4 @@ demo: $(VENV)/.installed
 	$(BIN)/python -m service.demo --url http://127.0.0.1:$(PORT)
 
 clean:
-	rm -rf $(VENV) $(TVENV) $(MODEL) .cache
+	rm -rf $(VENV) $(TVENV) $(MODEL) .cache .tools

@@ -257,6 +257,22 @@ async def run_checks(
     return errors
 
 
+def findings(results: dict[str, Any]) -> dict[str, int]:
+    """Counts of problems found, by kind, for the findings metric."""
+    counts: dict[str, int] = {}
+    if (dup := results.get("duplicates")) is not None:
+        counts["duplicate_items"] = dup.droppable
+        counts["leaked_items"] = len(dup.leakage.items)
+        counts["label_conflicts"] = len(dup.label_conflicts)
+    if (mis := results.get("mislabels")) is not None:
+        counts["label_issues"] = mis.issue_count
+    if (out := results.get("outliers")) is not None:
+        counts["outliers"] = len(out.outliers)
+    if (quality := results.get("image_quality")) is not None:
+        counts["quality_flagged"] = quality.n_flagged
+    return counts
+
+
 async def run_report(
     request: ReportRequest,
     deps: Dependencies,
@@ -289,6 +305,9 @@ async def run_report(
     )
     check_errors = await run_checks(checks, ctx, timer, progress)
     timer.timings["total"] = round(time.perf_counter() - started, 4)
+    if deps.metrics is not None:
+        for kind, count in findings(ctx.results).items():
+            deps.metrics.findings.labels(kind).inc(count)
     return Report(
         schema_version=REPORT_SCHEMA_VERSION,
         request_id=request_id or uuid.uuid4().hex,
