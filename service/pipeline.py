@@ -69,6 +69,17 @@ class Dependencies:
     pool: Executor
     metrics: Metrics | None = None
 
+    @classmethod
+    def from_state(cls, state: Any) -> Dependencies:
+        """The dependencies the app's lifespan put on ``app.state`` (REST and gRPC share them)."""
+        return cls(
+            settings=state.settings,
+            encoder=state.encoder,
+            fetcher=state.fetcher,
+            pool=state.decode_pool,
+            metrics=state.metrics,
+        )
+
 
 @dataclass
 class Collected:

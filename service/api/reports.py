@@ -57,16 +57,6 @@ class ReportSlots:
             self.in_flight -= 1
 
 
-def dependencies(state: State) -> Dependencies:
-    return Dependencies(
-        settings=state.settings,
-        encoder=state.encoder,
-        fetcher=state.fetcher,
-        pool=state.decode_pool,
-        metrics=state.metrics,
-    )
-
-
 async def _wait_for_disconnect(request: Request) -> None:
     while True:
         message = await request.receive()
@@ -121,7 +111,7 @@ class ReportsController(Controller):
     async def _run_json(self, request: Request, data: ReportRequest, state: State, request_id: str) -> Report:
         metrics = state.metrics
         metrics.reports_in_flight.inc()
-        work = asyncio.create_task(run_report(data, dependencies(state), request_id=request_id))
+        work = asyncio.create_task(run_report(data, Dependencies.from_state(state), request_id=request_id))
         watcher = asyncio.create_task(_wait_for_disconnect(request))
         try:
             done, _ = await asyncio.wait(
@@ -163,7 +153,7 @@ class ReportsController(Controller):
 
         async def produce() -> None:
             try:
-                report = await run_report(data, dependencies(state), on_progress, request_id=request_id)
+                report = await run_report(data, Dependencies.from_state(state), on_progress, request_id=request_id)
                 queue.put_nowait(encode.encode({"event": "report", "report": report}) + b"\n")
                 metrics.reports.labels("ok").inc()
             except ImagelintError as exc:

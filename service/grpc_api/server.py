@@ -79,14 +79,7 @@ class DatasetQualityServicer:
         return grpc.method_handlers_generic_handler(SERVICE_FULL_NAME, handlers)
 
     def dependencies(self) -> Dependencies:
-        state = self.state
-        return Dependencies(
-            settings=state.settings,
-            encoder=state.encoder,
-            fetcher=state.fetcher,
-            pool=state.decode_pool,
-            metrics=state.metrics,
-        )
+        return Dependencies.from_state(self.state)
 
     async def check(self, rpc: Rpc, request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
