@@ -70,7 +70,10 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-def problem(
+INTERNAL_ERROR_DETAIL = "The server hit an unexpected error; it has been logged."
+
+
+def problem_body(
     status: int,
     code: str,
     title: str,
@@ -78,10 +81,9 @@ def problem(
     *,
     instance: str | None = None,
     errors: list[dict[str, Any]] | None = None,
-    retry_after: float | None = None,
     field: str | None = None,
-) -> Response:
-    """A problem+json response; ``code`` is stable and also forms ``type``."""
+) -> dict[str, Any]:
+    """The RFC 9457 body; ``code`` is stable and also forms ``type``."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code,
         "title": title,
@@ -95,6 +97,31 @@ def problem(
         body["field"] = field
     if errors:
         body["errors"] = errors
+    return body
+
+
+def error_body(exc: ImagelintError, *, instance: str | None = None) -> dict[str, Any]:
+    """The problem body of one of the project's errors (HTTP responses and NDJSON error events)."""
+    return problem_body(exc.status, exc.code, exc.title, exc.detail, instance=instance, field=exc.field)
+
+
+def internal_error_body(instance: str | None = None) -> dict[str, Any]:
+    return problem_body(500, "internal_error", "Internal error", INTERNAL_ERROR_DETAIL, instance=instance)
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    retry_after: float | None = None,
+    field: str | None = None,
+) -> Response:
+    """A problem+json response (see ``problem_body``), with Retry-After when given."""
+    body = problem_body(status, code, title, detail, instance=instance, errors=errors, field=field)
     headers = {}
     if retry_after is not None:
         headers["Retry-After"] = str(max(1, round(retry_after)))
@@ -166,13 +193,7 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
 
 def handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s", request.url.path)
-    return problem(
-        500,
-        "internal_error",
-        "Internal error",
-        "The server hit an unexpected error; it has been logged.",
-        instance=request.url.path,
-    )
+    return Response(content=internal_error_body(request.url.path), status_code=500, media_type=PROBLEM_JSON)
 
 
 EXCEPTION_HANDLERS = {

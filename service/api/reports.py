@@ -18,7 +18,7 @@ from litestar import Controller, Request, post
 from litestar.datastructures import State
 from litestar.response import Stream
 
-from service.api.problems import problem_responses
+from service.api.problems import error_body, internal_error_body, problem_responses
 from service.errors import DeadlineExceeded, ImagelintError, TooManyRequests
 from service.pipeline import Dependencies, run_report
 from service.report_models import Report, ReportRequest
@@ -62,16 +62,6 @@ async def _wait_for_disconnect(request: Request) -> None:
         message = await request.receive()
         if message["type"] == "http.disconnect":
             return
-
-
-def _problem_body(exc: ImagelintError) -> dict:
-    return {
-        "type": f"https://imagelint.dev/problems/{exc.code}",
-        "title": exc.title,
-        "status": exc.status,
-        "detail": exc.detail,
-        "code": exc.code,
-    }
 
 
 class ReportsController(Controller):
@@ -158,14 +148,11 @@ class ReportsController(Controller):
                 metrics.reports.labels("ok").inc()
             except ImagelintError as exc:
                 metrics.reports.labels(exc.code).inc()
-                queue.put_nowait(encode.encode({"event": "error", "problem": _problem_body(exc)}) + b"\n")
+                queue.put_nowait(encode.encode({"event": "error", "problem": error_body(exc)}) + b"\n")
             except Exception:  # reported as a problem, never a stack trace
                 log.exception("report %s failed", request_id)
                 metrics.reports.labels("internal_error").inc()
-                body = {"type": "https://imagelint.dev/problems/internal_error", "title": "Internal error",
-                        "status": 500, "detail": "The server hit an unexpected error; it has been logged.",
-                        "code": "internal_error"}
-                queue.put_nowait(encode.encode({"event": "error", "problem": body}) + b"\n")
+                queue.put_nowait(encode.encode({"event": "error", "problem": internal_error_body()}) + b"\n")
             finally:
                 queue.put_nowait(None)
 

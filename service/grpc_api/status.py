@@ -25,6 +25,7 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from service.api.problems import INTERNAL_ERROR_DETAIL
 from service.errors import ImagelintError, InvalidRequest
 
 log = logging.getLogger("imagelint.grpc")
@@ -69,7 +70,7 @@ def as_imagelint_error(exc: BaseException) -> ImagelintError:
         error.title = "Request validation failed"
         return error
     log.error("unexpected error in a gRPC call", exc_info=exc)
-    return ImagelintError("The server hit an unexpected error; it has been logged.")
+    return ImagelintError(INTERNAL_ERROR_DETAIL)
 
 
 def _pack(message) -> any_pb2.Any:
