@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from service.demo import render_digit
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO_ROOT / ".cache"
 ONNX_PATH = REPO_ROOT / "model_repository" / "image_encoder" / "1" / "model.onnx"
@@ -24,16 +26,6 @@ def machine_line() -> str:
     return f"machine: {os.cpu_count()} cores"
 
 
-def render_digit(pixels_8x8: np.ndarray, size: int = 224) -> np.ndarray:
-    """One 8x8 digit (values 0..16) as a uint8 size x size x 3 image, dark ink on white."""
-    from PIL import Image
-
-    ink = np.clip(pixels_8x8 / 16.0, 0.0, 1.0)
-    grey = (255.0 * (1.0 - ink)).astype(np.uint8)
-    img = Image.fromarray(grey, mode="L").resize((size, size), Image.BILINEAR).convert("RGB")
-    return np.asarray(img)
-
-
 def rendered_digits(limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(images uint8 N x 224 x 224 x 3, labels int N) from ``sklearn.datasets.load_digits``."""
     from sklearn.datasets import load_digits
@@ -41,7 +33,7 @@ def rendered_digits(limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     digits = load_digits()
     images = digits.images[:limit] if limit else digits.images
     labels = digits.target[:limit] if limit else digits.target
-    return np.stack([render_digit(x) for x in images]), labels.astype(np.int64)
+    return np.stack([render_digit(x, 224) for x in images]), labels.astype(np.int64)
 
 
 def encode_in_process(

@@ -21,6 +21,7 @@ import numpy as np
 
 DEMO_DIR = "demo"
 PER_CLASS = 40
+DIGIT_SIZE = 96
 RARE_CLASS, RARE_COUNT = 9, 4
 # (true digit, index within its class) -> the wrong label given: well-separated digit pairs.
 FLIPS = {(0, 1): "7", (3, 2): "1", (6, 3): "2", (8, 5): "4"}
@@ -51,10 +52,12 @@ def _jpeg(array: np.ndarray, quality: int) -> bytes:
     return buf.getvalue()
 
 
-def _render_digit(pixels_8x8: np.ndarray, size: int = 96) -> np.ndarray:
+def render_digit(pixels_8x8: np.ndarray, size: int) -> np.ndarray:
+    """One scikit-learn 8x8 digit (values 0..16) as a uint8 size x size x 3 image, dark ink on
+    white, upscaled bilinearly (used by the demo and by the benchmarks)."""
     from PIL import Image
 
-    grey = (255.0 * (1.0 - np.clip(pixels_8x8 / 16.0, 0, 1))).astype(np.uint8)
+    grey = (255.0 * (1.0 - np.clip(pixels_8x8 / 16.0, 0.0, 1.0))).astype(np.uint8)
     return np.asarray(Image.fromarray(grey, mode="L").resize((size, size), Image.BILINEAR).convert("RGB"))
 
 
@@ -82,7 +85,7 @@ def build_demo_dataset(data_root: Path) -> tuple[Path, dict[str, Any]]:
             if label != str(digit):
                 planted["flipped"][item_id] = {"given": label, "true": str(digit)}
             split = "test" if k % 5 == 4 else "train"
-            add(item_id, _png(_render_digit(digits.images[index])), "png", label, split)
+            add(item_id, _png(render_digit(digits.images[index], DIGIT_SIZE)), "png", label, split)
 
     # An exact copy (same bytes, another id) and a train/test leak (JPEG re-encode in test).
     source = out / "images" / "d2-00.png"
