@@ -14,6 +14,7 @@ from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 
+from service.analysis.label_scores import softmax
 from service.api.problems import problem_responses
 from service.errors import InvalidRequest, ItemError, PayloadTooLarge
 from service.images.decode import decode_image
@@ -51,9 +52,7 @@ class EmbeddingsResponse(msgspec.Struct):
 
 def softmax_top_k(logits: np.ndarray, k: int = 5) -> list[list[tuple[int, float]]]:
     """Per row, the k most probable classes as (index, probability), most probable first."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    probs = np.exp(shifted)
-    probs /= probs.sum(axis=1, keepdims=True)
+    probs = softmax(logits)
     top = np.argsort(-probs, axis=1, kind="stable")[:, :k]
     return [[(int(i), float(probs[r, i])) for i in row] for r, row in enumerate(top)]
 
