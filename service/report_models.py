@@ -3,7 +3,7 @@ generated from these; the gRPC layer translates to and from them)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
@@ -125,7 +125,3 @@ class Report(msgspec.Struct):
     checks: Checks
     check_errors: dict[str, CheckError]
     timings_s: dict[str, float]
-
-
-def to_builtins(value: Any) -> Any:
-    return msgspec.to_builtins(value)
