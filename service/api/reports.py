@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 
+import anyio
 import msgspec
 from litestar import Controller, Request, post
 from litestar.datastructures import State
@@ -43,18 +44,25 @@ class ReportSlots:
         self.limit = max(1, limit)
         self.in_flight = 0
 
-    @contextlib.contextmanager
-    def take(self):
+    def acquire(self) -> None:
+        """Take a slot now, or raise ``TooManyRequests``; pair with ``release()``."""
         if self.in_flight >= self.limit:
             raise TooManyRequests(
                 f"{self.in_flight} reports already running (limit {self.limit}); retry later",
                 retry_after=10,
             )
         self.in_flight += 1
+
+    def release(self) -> None:
+        self.in_flight -= 1
+
+    @contextlib.contextmanager
+    def take(self):
+        self.acquire()
         try:
             yield
         finally:
-            self.in_flight -= 1
+            self.release()
 
 
 async def _wait_for_disconnect(request: Request) -> None:
@@ -89,10 +97,9 @@ class ReportsController(Controller):
         slots: ReportSlots = state.report_slots
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         if NDJSON in request.headers.get("accept", ""):
-            slot = slots.take()
-            slot.__enter__()  # taken now, so 429 comes back before the stream starts
+            slots.acquire()  # taken now, so 429 comes back before the stream starts
             return NDJSONStream(
-                self._stream(data, state, request_id, slot),
+                self._stream(data, state, request_id),
                 headers={"X-Request-Id": request_id, "Cache-Control": "no-store"},
             )
         with slots.take():
@@ -131,7 +138,8 @@ class ReportsController(Controller):
                 task.cancel()
             await asyncio.gather(work, watcher, return_exceptions=True)
 
-    async def _stream(self, data: ReportRequest, state: State, request_id: str, slot) -> AsyncIterator[bytes]:
+    async def _stream(self, data: ReportRequest, state: State, request_id: str) -> AsyncIterator[bytes]:
+        """Progress lines then the report; the caller has acquired a report slot, released here."""
         metrics = state.metrics
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         encode = msgspec.json.Encoder()
@@ -162,8 +170,10 @@ class ReportsController(Controller):
             while (line := await queue.get()) is not None:
                 yield line
         finally:
-            # A disconnect cancels the stream; cancel the report with it.
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            # A disconnect cancels the stream (an anyio cancel scope, which also cancels any
+            # await in this block): book-keep first, then cancel the report with it.
             metrics.reports_in_flight.dec()
-            slot.__exit__(None, None, None)
+            state.report_slots.release()
+            task.cancel()
+            with anyio.CancelScope(shield=True):
+                await asyncio.gather(task, return_exceptions=True)

@@ -96,12 +96,10 @@ class DatasetQualityServicer:
         request_id = _metadata(context).get("x-request-id") or uuid.uuid4().hex
         try:
             report_request = from_message(request, ANALYZE.request)
-            slot = state.report_slots.take()
-            slot.__enter__()
+            state.report_slots.acquire()
         except Exception as exc:
             await abort(context, exc)
             return
-        await context.send_initial_metadata((("x-request-id", request_id),))
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
 
         def on_progress(stage: str, done: int, total: int) -> None:
@@ -118,6 +116,8 @@ class DatasetQualityServicer:
         task = asyncio.create_task(produce())
         outcome = "client_disconnected"
         try:
+            # Inside the try: the slot is released even if the client is already gone.
+            await context.send_initial_metadata((("x-request-id", request_id),))
             while True:
                 kind, value = await queue.get()
                 if kind == "progress":
@@ -131,10 +131,10 @@ class DatasetQualityServicer:
                     await abort(context, value)
         finally:
             metrics.reports.labels(outcome).inc()
+            metrics.reports_in_flight.dec()
+            state.report_slots.release()
             task.cancel()  # the client went away (or the report ended): stop the work
             await asyncio.gather(task, return_exceptions=True)
-            metrics.reports_in_flight.dec()
-            slot.__exit__(None, None, None)
 
 
 # --- interceptors ----------------------------------------------------------------------------
