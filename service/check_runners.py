@@ -31,7 +31,7 @@ def require_labels(ctx: CheckContext, check: str) -> np.ndarray:
 
 
 def run_image_quality(ctx: CheckContext) -> Any:
-    from service.analysis.image_quality import assess_image_quality
+    from service.analysis.image_quality import DEFAULT_MAX_LISTED, assess_image_quality
 
     failed = {f.item.id: f.code for f in ctx.collected.failed}
     return assess_image_quality(
@@ -39,6 +39,7 @@ def run_image_quality(ctx: CheckContext) -> Any:
         ids=ctx.ids,
         failed=failed,
         thresholds=ctx.options.image_quality.thresholds,
+        max_listed=None if ctx.options.image_quality.list_all else DEFAULT_MAX_LISTED,
     )
 
 
@@ -74,24 +75,70 @@ def run_sample_size(ctx: CheckContext) -> Any:
     )
 
 
-def run_duplicates(ctx: CheckContext) -> Any:
+def duplicate_threshold(ctx: CheckContext) -> Any:
+    """The near-duplicate threshold and how it was chosen: the caller's, else calibrated on
+    this dataset's planted copies, else (too few items) the benchmarked default."""
     from service.analysis.descriptors import DEFAULT_NEAR_DUPLICATE_THRESHOLD
+    from service.analysis.duplicate_calibration import (
+        COPY_KINDS,
+        DEFAULT_NEIGHBOUR_SAMPLE,
+        MIN_CALIBRATION_ITEMS,
+        ThresholdCalibration,
+        calibrate_threshold,
+        nearest_distinct_similarity,
+    )
+    from service.analysis.duplicates import exact_units
+
+    given = ctx.options.duplicates.threshold
+    if given is not None:
+        return ThresholdCalibration(method="caller", threshold=float(given))
+    descriptors = ctx.descriptors
+    n = 0 if descriptors is None else descriptors.shape[0]
+    planted = ctx.collected.planted_rows
+    if n < MIN_CALIBRATION_ITEMS or not planted:
+        return ThresholdCalibration(
+            method="default",
+            threshold=DEFAULT_NEAR_DUPLICATE_THRESHOLD,
+            note=f"fewer than {MIN_CALIBRATION_ITEMS} images: the photo-tuned default is used",
+        )
+    from service.analysis.duplicates import exact_groups
+
+    facts = ctx.collected.facts
+    exact = exact_groups([f.sha256 for f in facts]) + exact_groups([f.pixel_hash for f in facts])
+    units = exact_units(n, exact)
+    content = np.where(np.bincount(units, minlength=n)[units] > 1, units, -1)
+    rng = np.random.default_rng(ctx.options.seed)
+    sample = np.sort(rng.choice(n, size=min(n, DEFAULT_NEIGHBOUR_SAMPLE), replace=False))
+    unit_rows = descriptors / np.linalg.norm(descriptors, axis=1, keepdims=True)
+    first, second = nearest_distinct_similarity(unit_rows, sample, same_content=content)
+    copies = np.concatenate(ctx.collected.planted_descriptors, axis=0)
+    sources = np.repeat(np.asarray(planted, np.int64), len(COPY_KINDS))
+    positives = np.einsum("ij,ij->i", unit_rows[sources], copies)
+    return calibrate_threshold(
+        positives, first, second, copy_kinds=list(COPY_KINDS) * len(planted)
+    )
+
+
+def run_duplicates(ctx: CheckContext) -> Any:
+    import msgspec
+
     from service.analysis.duplicates import find_duplicates
 
     loaded = ctx.collected.loaded
     if ctx.descriptors is None or not loaded:
         raise InvalidInput("duplicates needs at least one loaded image")
-    threshold = ctx.options.duplicates.threshold
-    return find_duplicates(
+    calibration = duplicate_threshold(ctx)
+    result = find_duplicates(
         ctx.descriptors,
         ids=ctx.ids,
         splits=[item.split for item in loaded],
         labels=[item.label for item in loaded],
         byte_hashes=[facts.sha256 for facts in ctx.collected.facts],
         pixel_hashes=[facts.pixel_hash for facts in ctx.collected.facts],
-        threshold=DEFAULT_NEAR_DUPLICATE_THRESHOLD if threshold is None else threshold,
+        threshold=calibration.threshold,
         seed=ctx.options.seed,
     )
+    return msgspec.structs.replace(result, calibration=calibration)
 
 
 def run_outliers(ctx: CheckContext) -> Any:

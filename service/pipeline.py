@@ -91,6 +91,10 @@ class Collected:
     embeddings: list[np.ndarray] = field(default_factory=list)
     descriptors: list[np.ndarray] = field(default_factory=list)
     classifier_logits: list[np.ndarray] = field(default_factory=list)
+    # near-duplicate calibration: rows (into ``loaded``) whose copies were planted, the copies'
+    # descriptors (``len(COPY_KINDS)`` per row, in order)
+    planted_rows: list[int] = field(default_factory=list)
+    planted_descriptors: list[np.ndarray] = field(default_factory=list)
 
     def array(self, name: str) -> np.ndarray | None:
         parts = getattr(self, name)
@@ -168,6 +172,7 @@ async def load_and_encode(
     items = dataset.items
     total = len(items)
     want_descriptors = "duplicates" in checks
+    calibrate = want_descriptors and options.duplicates.threshold is None
     classifier = options.mislabels.classifier_model if "mislabels" in checks else None
     collected = Collected()
     queue: asyncio.Queue[list | None] = asyncio.Queue(maxsize=1)
@@ -210,6 +215,11 @@ async def load_and_encode(
                         collected.classifier_logits.append(
                             await classifier_outputs(deps.encoder, pixels, options)
                         )
+                if calibrate:
+                    with timer.stage("calibration"):
+                        await plant_calibration_copies(
+                            collected, pixels, deps.encoder, total=total, seed=options.seed
+                        )
                 collected.loaded.extend(r.item for r in ok)
                 collected.facts.extend(r.facts for r in ok)
                 collected.embeddings.append(out.embeddings)
@@ -231,6 +241,38 @@ async def load_and_encode(
             producer.cancel()
             await asyncio.gather(producer, return_exceptions=True)
     return collected
+
+
+def calibration_rows(chunk_size: int, loaded_before: int, total: int, seed: int) -> np.ndarray:
+    """Rows of one chunk whose copies are planted: a share of ``DEFAULT_COPY_SAMPLE`` in
+    proportion to the chunk's size, drawn with a seed that depends only on the chunk's place."""
+    from service.analysis.duplicate_calibration import DEFAULT_COPY_SAMPLE
+
+    want = int(round(DEFAULT_COPY_SAMPLE * chunk_size / max(total, 1)))
+    want = min(chunk_size, max(want, 1 if chunk_size else 0))
+    rng = np.random.default_rng([seed, loaded_before])
+    return np.sort(rng.choice(chunk_size, size=want, replace=False)) if want else np.zeros(0, np.int64)
+
+
+async def plant_calibration_copies(
+    collected: Collected, pixels: np.ndarray, encoder: TritonEncoder, *, total: int, seed: int
+) -> None:
+    """Plant copies of a few of this chunk's images, encode them and keep their descriptors
+    (``service.analysis.duplicate_calibration``); the chunk's rows are appended after this."""
+    from service.analysis.descriptors import duplicate_descriptors
+    from service.analysis.duplicate_calibration import plant_copies
+
+    base = len(collected.loaded)
+    rows = calibration_rows(len(pixels), base, total, seed)
+    if rows.size == 0:
+        return
+    copies, _source = await anyio.to_thread.run_sync(lambda: plant_copies(pixels[rows], seed=seed))
+    out = await encoder.encode(copies, with_grid=True)
+    descriptors = await anyio.to_thread.run_sync(
+        lambda: duplicate_descriptors(out.feature_grid, pixels=copies)
+    )
+    collected.planted_rows.extend(int(base + r) for r in rows)
+    collected.planted_descriptors.append(descriptors)
 
 
 async def classifier_outputs(encoder: TritonEncoder, pixels: np.ndarray, options: ReportOptions) -> np.ndarray:

@@ -55,6 +55,7 @@ class ImbalanceOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields
 
 class ImageQualityOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
     thresholds: ImageQualityThresholds | None = None
+    list_all: Annotated[bool, Meta(description="list every flagged item (default: the 100 most flagged; counts are always exact)")] = False
 
 
 class ReportOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):

@@ -8,9 +8,13 @@ Evidence, reported separately:
 - **near**: cosine similarity >= ``threshold`` between descriptors (``duplicate_descriptors``
   for images, or any embedding a caller sends), found by ``find_similar_pairs``.
 
-**Groups** are the connected components of the graph whose edges are all three kinds of
-evidence (a chain a~b~c is one group even when a and c are not similar). In each group one
-member is suggested to keep and the rest to drop, by this deterministic rule, in order:
+**Groups are copies, not chains.** Exact copies (same bytes or pixels) form their groups whole.
+Near pairs then group by *star linkage*: the item with the most near copies (ties: the most
+similar, then input order) becomes a representative and takes its not-yet-grouped near copies;
+repeat. An item joins a group only as a near copy of the group's representative, so a chain
+a~b~c of look-alikes is never one group — on Fashion-MNIST connected components had chained
+803 different trousers into one "group". In each group one member is suggested to keep, by this
+deterministic rule, in order:
 
 1. the split whose copy is most valuable to keep: ``test`` before ``val``/``validation``/
    ``valid``/``dev`` before ``train`` before any other split before no split — so a leaked copy
@@ -18,7 +22,12 @@ member is suggested to keep and the rest to drop, by this deterministic rule, in
 2. a member whose label is the group's majority label (a mislabelled copy is dropped);
 3. the member listed first in the input.
 
-``droppable`` counts the members to drop over all groups (group size - 1 each).
+Members in an evaluation split (``test``, ``val``...) are never suggested for dropping: when a
+group holds evaluation items, only its train/other/unsplit members are dropped.
+``droppable`` counts the members to drop over all groups.
+
+If more pairs reach the threshold than ``max_pairs``, the threshold is raised step by step until
+they fit, and ``note`` says so: the check degrades to the strongest pairs instead of failing.
 **Leakage**: groups whose members lie in two or more splits, with counts per pair of splits.
 **Label conflicts**: groups whose labelled members carry two or more labels — strong evidence
 that some copy is mislabelled.
@@ -41,6 +50,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from service.analysis.descriptors import DEFAULT_NEAR_DUPLICATE_THRESHOLD
+from service.analysis.duplicate_calibration import ThresholdCalibration
 from service.analysis.outliers import (
     DEFAULT_IQR_FACTOR,
     DEFAULT_KNN_EXACT_LIMIT,
@@ -110,6 +120,8 @@ class DuplicatesResult(msgspec.Struct, omit_defaults=True):
     leakage: Leakage
     label_conflicts: list[LabelConflict]
     outliers: OutliersResult | None = None
+    calibration: ThresholdCalibration | None = None
+    note: str | None = None
 
 
 def _optional_column(values, n: int, field: str) -> list[str | None]:
@@ -156,6 +168,61 @@ def connected_groups(n: int, first: np.ndarray, second: np.ndarray) -> list[list
     return sorted(members.values(), key=lambda g: g[0])
 
 
+def exact_units(n: int, exact: Sequence[Sequence[int]]) -> np.ndarray:
+    """Each item's unit: the smallest index among items it is an exact copy of (transitively,
+    over all exact groups), or itself."""
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for g in exact:
+        for i in g[1:]:
+            a, b = root(g[0]), root(i)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return np.array([root(i) for i in range(n)], dtype=np.int64)
+
+
+def star_groups(
+    n: int,
+    first: np.ndarray,
+    second: np.ndarray,
+    similarity: np.ndarray,
+    exact: Sequence[Sequence[int]] = (),
+) -> list[list[int]]:
+    """Groups of copies without chaining (see the module docstring): exact groups whole, then
+    star linkage over near pairs. Members ascending, groups ordered by their smallest member."""
+    unit = exact_units(n, exact)
+    neighbours: dict[int, dict[int, float]] = defaultdict(dict)
+    for a, b, sim in zip(unit[first].tolist(), unit[second].tolist(), similarity.tolist(), strict=True):
+        if a != b:
+            neighbours[a][b] = max(sim, neighbours[a].get(b, -1.0))
+            neighbours[b][a] = max(sim, neighbours[b].get(a, -1.0))
+    order = sorted(
+        neighbours, key=lambda u: (-len(neighbours[u]), -max(neighbours[u].values()), u)
+    )
+    taken: dict[int, int] = {}
+    for rep in order:
+        if rep in taken:
+            continue
+        free = [u for u in neighbours[rep] if u not in taken]
+        if not free:
+            continue
+        taken[rep] = rep
+        for u in free:
+            taken[u] = rep
+    members: dict[int, list[int]] = defaultdict(list)
+    for i in range(n):
+        u = int(unit[i])
+        key = taken.get(u, u)
+        members[key].append(i)
+    return sorted((sorted(g) for g in members.values() if len(g) > 1), key=lambda g: g[0])
+
+
 def _split_rank(split: str | None) -> int:
     if split is None:
         return _NO_SPLIT_RANK
@@ -170,6 +237,13 @@ def choose_keep(members: list[int], splits: list[str | None], labels: list[str |
         members,
         key=lambda i: (_split_rank(splits[i]), labels[i] != majority or majority is None, i),
     )
+
+
+def droppable_members(
+    members: list[int], keep: int, splits: list[str | None]
+) -> list[int]:
+    """Members to drop: all but ``keep``, except evaluation-split members, which stay."""
+    return [i for i in members if i != keep and _split_rank(splits[i]) > 1]
 
 
 def _leakage(groups: list[DuplicateGroup], member_idx, splits) -> Leakage:
@@ -244,12 +318,13 @@ def find_duplicates(
     label_col = _optional_column(labels, n, "labels")
     byte_col = _optional_column(byte_hashes, n, "byte_hashes")
     pixel_col = _optional_column(pixel_hashes, n, "pixel_hashes")
+    note = None
     if n == 0:
         pairs_first = pairs_second = np.zeros(0, np.int64)
         pairs_sim = np.zeros(0, np.float32)
         method = "exact"
     else:
-        pairs = find_similar_pairs(
+        pairs, threshold, note = _pairs_within_limit(
             descriptors, threshold=threshold, exact_limit=exact_limit,
             probe_margin=probe_margin, max_pairs=max_pairs, seed=seed,
         )  # fmt: skip
@@ -257,25 +332,18 @@ def find_duplicates(
             pairs.first, pairs.second, pairs.similarity, pairs.method
         )  # fmt: skip
     byte_groups, pixel_groups = exact_groups(byte_col), exact_groups(pixel_col)
-
-    # edges: near pairs plus a chain through each exact group
-    edge_first, edge_second = [pairs_first], [pairs_second]
-    evidence_edges: dict[str, set[int]] = {"same_bytes": set(), "same_pixels": set()}
-    for kind, groups_ in (("same_bytes", byte_groups), ("same_pixels", pixel_groups)):
-        for g in groups_:
-            (
-                edge_first.append(np.array(g[:-1], np.int64)),
-                edge_second.append(np.array(g[1:], np.int64)),
-            )
-            evidence_edges[kind].update(g)
+    evidence_nodes: dict[str, set[int]] = {
+        "same_bytes": {i for g in byte_groups for i in g},
+        "same_pixels": {i for g in pixel_groups for i in g},
+    }
     near_nodes = set(pairs_first.tolist()) | set(pairs_second.tolist())
-    components = connected_groups(n, np.concatenate(edge_first), np.concatenate(edge_second))
+    components = star_groups(n, pairs_first, pairs_second, pairs_sim, byte_groups + pixel_groups)
 
     groups: list[DuplicateGroup] = []
     for gid, members in enumerate(components):
         keep = choose_keep(members, split_col, label_col)
         member_set = set(members)
-        evidence = [k for k in ("same_bytes", "same_pixels") if evidence_edges[k] & member_set]
+        evidence = [k for k in ("same_bytes", "same_pixels") if evidence_nodes[k] & member_set]
         if near_nodes & member_set:
             evidence.append("near")
         groups.append(
@@ -283,7 +351,7 @@ def find_duplicates(
                 group=gid,
                 members=[item_ids[i] for i in members],
                 keep=item_ids[keep],
-                drop=[item_ids[i] for i in members if i != keep],
+                drop=[item_ids[i] for i in droppable_members(members, keep, split_col)],
                 evidence=evidence,
                 splits=sorted({split_col[i] for i in members if split_col[i] is not None}),
                 labels=sorted({label_col[i] for i in members if label_col[i] is not None}),
@@ -312,6 +380,32 @@ def find_duplicates(
         droppable=sum(len(g.drop) for g in groups),
         leakage=_leakage(groups, components, split_col),
         label_conflicts=conflicts,
+        note=note,
+    )
+
+
+def _pairs_within_limit(descriptors: np.ndarray, *, threshold: float, max_pairs: int, **search):
+    """``find_similar_pairs``, raising the threshold halfway to 1 (at most 8 times) while more
+    than ``max_pairs`` pairs reach it. Returns (pairs, threshold used, note or None)."""
+    asked = threshold
+    for _ in range(8):
+        try:
+            pairs = find_similar_pairs(descriptors, threshold=threshold, max_pairs=max_pairs, **search)
+        except InvalidInput as exc:
+            if "pairs reach the threshold" not in exc.detail:
+                raise
+            threshold = threshold + (1.0 - threshold) / 2.0
+            continue
+        note = None
+        if threshold != asked:
+            note = (
+                f"more than {max_pairs} pairs reach {asked:.4g}: the threshold was raised to "
+                f"{threshold:.4g}, so only the strongest near pairs are reported"
+            )
+        return pairs, threshold, note
+    raise InvalidInput(
+        f"more than {max_pairs} pairs reach even {threshold:.4g}: the descriptors barely differ",
+        field="threshold",
     )
 
 

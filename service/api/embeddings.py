@@ -30,6 +30,7 @@ class EmbeddingsUpload:
 class ClassScore(msgspec.Struct):
     class_index: int
     probability: float
+    label: str = ""
 
 
 class FileError(msgspec.Struct):
@@ -100,6 +101,7 @@ class EmbeddingsController(Controller):
             batch = np.stack([decoded[i].pixels for i in good])
             encoded = await state.encoder.encode(batch)
             tops = softmax_top_k(encoded.logits, 5)
+            names = await state.encoder.class_names()
             by_index = {i: (encoded.embeddings[j], tops[j]) for j, i in enumerate(good)}
         else:
             by_index = {}
@@ -112,7 +114,10 @@ class EmbeddingsController(Controller):
                         filename=name,
                         status=200,
                         embedding=[float(v) for v in emb],
-                        top5=[ClassScore(c, p) for c, p in top],
+                        top5=[
+                            ClassScore(c, p, names[c] if c < len(names) else f"class_{c}")
+                            for c, p in top
+                        ],
                     )
                 )
             else:

@@ -54,6 +54,17 @@ def l2_normalise(rows: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     return (rows / np.maximum(norms, eps)).astype(np.float32, copy=False)
 
 
+def parse_classification(entries: Sequence[bytes | str]) -> list[str]:
+    """Triton classification strings (``"score:index[:label]"``) -> names in index order."""
+    names: dict[int, str] = {}
+    for entry in entries:
+        text = entry.decode("utf-8") if isinstance(entry, bytes) else str(entry)
+        parts = text.split(":", 2)
+        index = int(parts[1])
+        names[index] = parts[2] if len(parts) == 3 and parts[2] else f"class_{index}"
+    return [names.get(i, f"class_{i}") for i in range(max(names, default=-1) + 1)]
+
+
 def batch_slices(n: int, batch_size: int) -> list[slice]:
     """Consecutive slices of at most ``batch_size`` covering ``range(n)``."""
     if batch_size < 1:
@@ -154,6 +165,7 @@ class TritonEncoder:
         self._rng = random.Random(seed)
         self._client = grpcclient.InferenceServerClient(url=url, channel_args=channel_options())
         self._grpc = grpcclient
+        self._class_names: list[str] | None = None
         self.on_call: Callable[[str, float, str], None] | None = None  # (op, seconds, outcome)
 
     async def close(self) -> None:
@@ -234,6 +246,33 @@ class TritonEncoder:
 
         result = await self._with_retries(f"infer {name}", call)
         return {n: result.as_numpy(n) for n in outputs}
+
+    async def class_names(self) -> list[str]:
+        """The encoder's ImageNet class names in index order, read once from Triton.
+
+        They ship with the model (``label_filename`` of the ``logits`` output): one request with
+        the classification extension asking for every class returns ``"score:index:name"``
+        strings, so the names always match the model Triton serves. An unlabelled model gives
+        ``"class_<index>"`` names.
+        """
+        if self._class_names is None:
+            blank = np.zeros((1, IMAGE_SIZE, IMAGE_SIZE, 3), np.uint8)
+            tensor = self._grpc.InferInput("images", list(blank.shape), "UINT8")
+            tensor.set_data_from_numpy(blank)
+            wanted = self._grpc.InferRequestedOutput("logits", class_count=NUM_IMAGENET_CLASSES)
+
+            async def call():
+                return await self._client.infer(
+                    self.model,
+                    [tensor],
+                    model_version=self.version,
+                    outputs=[wanted],
+                    client_timeout=self.timeout_s,
+                )
+
+            result = await self._with_retries("class names", call)
+            self._class_names = parse_classification(result.as_numpy("logits").ravel())
+        return self._class_names
 
     async def encode(self, images: np.ndarray, *, with_grid: bool = False) -> EncodeResult:
         """Encode uint8 N x 224 x 224 x 3 images; rows of the result follow the input order."""

@@ -46,6 +46,33 @@ def test_chain_forms_one_group_even_when_its_ends_differ():
     assert r.droppable == 2
 
 
+def test_long_chain_of_look_alikes_is_not_one_group():
+    # each neighbour at cos(0.4) = 0.92; 0 vs 4 is cos(1.6) = -0.03: connected components would
+    # make one 5-member group; star linkage gives groups around representatives 1 and 3
+    x = on_circle(0.0, 0.4, 0.8, 1.2, 1.6)
+    r = find_duplicates(x, threshold=0.9)
+    assert r.near_pair_count == 4
+    assert [g.members for g in r.groups] == [["0", "1", "2"], ["3", "4"]]
+    sims = x @ x.T
+    for g in r.groups:  # every member is a near copy of some member it was grouped with
+        idx = [int(m) for m in g.members]
+        assert max(len(idx), 2) == len(idx) and all(
+            max(sims[i, j] for j in idx if j != i) >= 0.9 for i in idx
+        )
+
+
+def test_pair_limit_raises_the_threshold_with_a_note_instead_of_failing():
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(1, 16))
+    x = base + 0.3 * rng.normal(size=(40, 16))  # ~600 pairs above 0.5, a spread of similarities
+    x[:4] = rng.normal(size=(4, 16))
+    x[4] = x[5] + 1e-4  # one pair much closer than the rest
+    r = find_duplicates(x, threshold=0.5, max_pairs=50, byte_hashes=["h"] * 2 + [None] * 38)
+    assert r.note is not None and "raised" in r.note
+    assert r.threshold > 0.5 and r.near_pair_count <= 50
+    assert r.exact_byte_groups == [["0", "1"]]  # exact groups survive the degradation
+
+
 def test_exact_copies_with_different_ids_are_reported_by_kind():
     x = on_circle(0.0, 0.0, 0.0, 1.0, 2.0, 3.0)
     r = find_duplicates(
@@ -82,7 +109,9 @@ def test_group_spanning_train_and_test_is_leakage_and_keeps_the_test_copy():
     assert r.leakage.items == ["a", "b", "c", "d", "e"]
     by_pair = {tuple(p.splits): (p.groups, p.items) for p in r.leakage.by_split_pair}
     assert by_pair == {("test", "train"): (1, 3), ("train", "val"): (1, 2)}
-    assert r.droppable == 4
+    # f and g are both test items: evaluation items are never suggested for dropping
+    assert r.groups[2].keep == "f" and r.groups[2].drop == []
+    assert r.droppable == 3
 
 
 def test_group_over_three_splits_counts_every_split_pair():

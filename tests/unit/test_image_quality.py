@@ -113,3 +113,51 @@ def test_validation():
         assess_image_quality(facts, ids=["a"], thresholds=ImageQualityThresholds(min_entropy=9))
     empty = assess_image_quality([], ids=[])
     assert empty.n_items == 0 and empty.items == [] and sum(empty.counts.values()) == 0
+
+
+def _facts(**values):
+    from types import SimpleNamespace
+
+    base = dict(width=300, height=200, brightness=0.45, entropy=6.5, blur=0.2, is_grayscale=False)
+    base.update(values)
+    return SimpleNamespace(**base)
+
+
+def test_shared_flags_become_dataset_facts_not_item_flags():
+    rng = np.random.default_rng(0)
+    # 60 small grey upscaled images (tiny, grayscale, blurry for all), one of them very dark
+    facts = [
+        _facts(width=28, height=28, is_grayscale=True, blur=0.003 * (1 + 0.1 * rng.random()),
+               brightness=0.3 + 0.05 * rng.random())
+        for _ in range(60)
+    ]  # fmt: skip
+    facts[7] = _facts(width=28, height=28, is_grayscale=True, blur=0.003, brightness=0.02)
+    result = assess_image_quality(facts, ids=[f"i{k}" for k in range(60)])
+    shared = {fact.flag: fact for fact in result.dataset_facts}
+    assert set(shared) == {"tiny", "blurry", "grayscale"}
+    assert shared["tiny"].share == 1.0 and "28 x 28" in shared["tiny"].detail
+    assert [(item.id, item.flags) for item in result.items] == [("i7", ["too_dark"])]
+    assert result.n_flagged == 1 and result.counts["grayscale"] == 0
+
+
+def test_measured_flags_need_the_item_to_deviate_from_its_dataset():
+    # a dark dataset: 40 % of the items are under the absolute dark threshold, spread smoothly
+    brightness = np.linspace(0.04, 0.5, 50)
+    facts = [_facts(brightness=float(b)) for b in brightness]
+    result = assess_image_quality(facts, ids=[f"i{k}" for k in range(50)])
+    assert result.counts["too_dark"] == 0  # none deviates from the others
+    facts.append(_facts(brightness=0.0))
+    facts.extend(_facts(brightness=0.3) for _ in range(50))
+    result = assess_image_quality(facts, ids=[f"i{k}" for k in range(len(facts))])
+    assert result.counts["too_dark"] >= 1
+    assert "i50" in {item.id for item in result.items}
+
+
+def test_listing_is_capped_but_counts_are_exact():
+    facts = [_facts(width=10, height=10) for _ in range(10)] + [_facts() for _ in range(40)]
+    ids = [f"i{k}" for k in range(50)]
+    result = assess_image_quality(facts, ids=ids, max_listed=3)
+    assert result.n_flagged == 10 and result.counts["tiny"] == 10
+    assert len(result.items) == 3 and result.listed_all is False
+    full = assess_image_quality(facts, ids=ids, max_listed=None)
+    assert len(full.items) == 10 and full.listed_all is True

@@ -1,0 +1,242 @@
+"""Encoder quality on real data: which export, normalisation and readout carry the signal?
+
+Every variant is an ONNX export of EfficientNet-Lite0 made by
+``model_repository/export_image_encoder.py`` into ``.cache/variants/`` (the served model, the
+as-trained ReLU6 graph with ImageNet mean/std, and round 1's Swish graph, kept to print the old
+figures beside the new ones). Images go through the service's own decoder (28 x 28 PNG ->
+224 x 224, squash). Printed for each variant and readout:
+
+- **probe accuracy**: StandardScaler + logistic regression (C by 5-fold CV) on Fashion-MNIST
+  train[:3000] -> test[:2000], and on scikit-learn's digits (stratified 60/40);
+- **near-copy recall at FPR 1e-3**: 400 Fashion-MNIST test images (test[2000:2400]) each get three
+  copies (a 90 % crop, JPEG q=60, brightness x1.25); positives are (image, own copy) cosines,
+  negatives are the image against every other image of the same class in test[:2000]; the
+  threshold is the 99.9th percentile of negatives;
+- **golden top-5** on real photos (scikit-image, scikit-learn): the ImageNet class names.
+
+Readouts: ``head`` (the 1280-d pooled last feature map), ``stages+head`` (pooled outputs of
+stages 3-7, 744-d, and the head, each L2-normalised, concatenated: 2024-d).
+
+Run: ``.venv/bin/python -m bench.encoder_quality`` (encodes ~8.4k images per variant once;
+cached under ``.cache/``).
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageEnhance
+
+from bench._common import CACHE_DIR, REPO_ROOT, machine_line
+from bench.real_data import decode_for_encoder, digits, fashion_mnist, photos, to_png
+
+VARIANTS = {
+    # name: (activation, normalisation)
+    "relu6 (x-127)/128": ("relu6", "tflite"),
+    "relu6 imagenet": ("relu6", "imagenet"),
+    "swish imagenet (round 1)": ("swish", "imagenet"),
+}
+LABELS_PATH = REPO_ROOT / "model_repository" / "image_encoder" / "imagenet_labels.txt"
+FPR = 1e-3
+GOLDEN_PHOTOS = ("coffee", "chelsea", "astronaut", "rocket", "china", "flower")
+
+
+def variant_path(activation: str, normalisation: str) -> Path:
+    path = CACHE_DIR / "variants" / f"{activation}-{normalisation}.onnx"
+    if not path.exists():
+        subprocess.run(
+            [sys.executable, str(REPO_ROOT / "model_repository" / "export_image_encoder.py"),
+             "--output", str(path), "--activation", activation, "--normalisation", normalisation],
+            check=True,
+        )  # fmt: skip
+    return path
+
+
+def copy_variants(image: np.ndarray, rng: np.random.Generator) -> list[bytes]:
+    """Three near copies of a 28 x 28 grey image: 90 % crop, JPEG q=60, brightness x1.25."""
+    pil = Image.fromarray(image)
+    w, h = pil.size
+    cw, ch = int(round(w * 0.9)), int(round(h * 0.9))
+    left, top = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+    crop = pil.crop((left, top, left + cw, top + ch)).resize((w, h), Image.Resampling.BILINEAR)
+    jpeg = io.BytesIO()
+    pil.save(jpeg, format="JPEG", quality=60)
+    bright = ImageEnhance.Brightness(pil).enhance(1.25)
+    return [to_png(np.asarray(crop)), jpeg.getvalue(), to_png(np.asarray(bright))]
+
+
+def image_sets() -> dict[str, np.ndarray]:
+    """Every image the bench encodes, as 224 x 224 RGB arrays, with labels."""
+    rng = np.random.default_rng(0)
+    train, y_train = fashion_mnist("train", 3000)
+    test, y_test = fashion_mnist("test", 2400)
+    digit_images, y_digits = digits()
+    bases = test[2000:2400]
+    copies = [c for image in bases for c in copy_variants(image, rng)]
+    return {
+        "fm_train": np.stack([decode_for_encoder(to_png(x)) for x in train]),
+        "fm_test": np.stack([decode_for_encoder(to_png(x)) for x in test[:2000]]),
+        "fm_bases": np.stack([decode_for_encoder(to_png(x)) for x in bases]),
+        "fm_copies": np.stack([decode_for_encoder(c) for c in copies]),
+        "digits": np.stack([decode_for_encoder(to_png(x)) for x in digit_images]),
+        "y_fm_train": y_train, "y_fm_test": y_test[:2000], "y_bases": y_test[2000:2400],
+        "y_digits": y_digits,
+    }  # fmt: skip
+
+
+def encode(path: Path, images: np.ndarray, batch: int = 32) -> dict[str, np.ndarray]:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = ["embedding", "stages", "logits", "feature_grid"]
+    parts: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    for start in range(0, len(images), batch):
+        got = session.run(names, {"images": images[start : start + batch]})
+        for name, value in zip(names, got, strict=True):
+            parts[name].append(value)
+    return {n: np.concatenate(v) for n, v in parts.items()}
+
+
+def cached_encode(path: Path, key: str, images: np.ndarray) -> dict[str, np.ndarray]:
+    """``encode`` cached under ``.cache/encoder_quality/`` per model file and image set."""
+    folder = CACHE_DIR / "encoder_quality"
+    folder.mkdir(parents=True, exist_ok=True)
+    file = folder / f"{path.stem}-{key}-{path.stat().st_mtime_ns}-{len(images)}.npz"
+    if file.exists():
+        with np.load(file) as cached:
+            return {k: cached[k] for k in cached.files}
+    out = encode(path, images)
+    np.savez(file, **out)
+    return out
+
+
+def l2(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def readouts(out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {
+        "head": l2(out["embedding"]),
+        "stages+head": np.hstack([l2(out["stages"]), l2(out["embedding"])]) / np.sqrt(2.0),
+    }
+
+
+def probe_accuracy(x_train, y_train, x_test, y_test) -> float:
+    """StandardScaler + logistic regression, C chosen by 3-fold CV on the training part only."""
+    import warnings
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = GridSearchCV(
+        make_pipeline(StandardScaler(), LogisticRegression(max_iter=200)),
+        {"logisticregression__C": [0.01, 0.1]},
+        cv=3,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(x_train, y_train)
+    return float((model.predict(x_test) == y_test).mean())
+
+
+COPY_KINDS = ("crop 90%", "jpeg q60", "brightness 1.25")
+
+
+def near_copy_recall(bases, y_bases, copies, pool, y_pool, fpr: float = FPR) -> dict[str, float]:
+    """Recall of (image, own copy) at the cosine whose false-positive rate against same-class
+    others is ``fpr``; overall and per copy kind."""
+    positives = np.einsum("id,icd->ic", bases, copies.reshape(len(bases), 3, -1))
+    negatives = np.concatenate(
+        [pool[y_pool == y] @ bases[y_bases == y].T for y in np.unique(y_bases)], axis=None
+    )
+    threshold = np.quantile(negatives, 1.0 - fpr)
+    out = {"all": float((positives > threshold).mean())}
+    out.update({k: float((positives[:, j] > threshold).mean()) for j, k in enumerate(COPY_KINDS)})
+    return out
+
+
+def copy_descriptors(enc: dict[str, np.ndarray], pixels: np.ndarray) -> np.ndarray:
+    """The duplicate check's descriptor (pixel DCT code fused with the feature grid)."""
+    from service.analysis.descriptors import duplicate_descriptors
+
+    return duplicate_descriptors(enc["feature_grid"], pixels=pixels)
+
+
+def top5(logits: np.ndarray, names: list[str]) -> list[str]:
+    return [names[i] for i in np.argsort(-logits)[:5]]
+
+
+def main() -> int:
+    print(machine_line())
+    names = LABELS_PATH.read_text().splitlines()
+    t0 = time.perf_counter()
+    sets = image_sets()
+    photo_arrays = {n: decode_for_encoder(to_png(p)) for n, p in photos().items()}
+    print(f"decoded {sum(len(v) for k, v in sets.items() if not k.startswith('y_'))} images "
+          f"in {time.perf_counter() - t0:.1f} s")  # fmt: skip
+    rows = []
+    for variant, (activation, normalisation) in VARIANTS.items():
+        path = variant_path(activation, normalisation)
+        t0 = time.perf_counter()
+        enc = {
+            k: cached_encode(path, k, v) for k, v in sets.items() if not k.startswith("y_")
+        }
+        elapsed = time.perf_counter() - t0
+        n_images = sum(len(v) for k, v in sets.items() if not k.startswith("y_"))
+        print(f"\n== {variant}: encoded {n_images} images at {n_images / elapsed:.1f} img/s")
+        golden = encode(path, np.stack([photo_arrays[n] for n in GOLDEN_PHOTOS]))["logits"]
+        for photo, logits in zip(GOLDEN_PHOTOS, golden, strict=True):
+            print(f"  {photo:>10}: {', '.join(top5(logits, names))}")
+        feats = {k: readouts(v) for k, v in enc.items()}
+        for k in ("fm_bases", "fm_copies", "fm_test"):
+            feats[k]["descriptor"] = copy_descriptors(enc[k], sets[k])
+        for readout in ("descriptor", "stages"):
+            if readout == "stages":
+                for k in ("fm_bases", "fm_copies", "fm_test"):
+                    feats[k]["stages"] = l2(enc[k]["stages"])
+            rec = near_copy_recall(
+                feats["fm_bases"][readout], sets["y_bases"], feats["fm_copies"][readout],
+                feats["fm_test"][readout], sets["y_fm_test"],
+            )  # fmt: skip
+            print(f"  {readout:>12}: near-copy recall@FPR1e-3 "
+                  + " ".join(f"{k} {v:.3f}" for k, v in rec.items()))  # fmt: skip
+        y_d = sets["y_digits"]
+        from sklearn.model_selection import train_test_split
+
+        idx_tr, idx_te = train_test_split(
+            np.arange(len(y_d)), test_size=0.4, stratify=y_d, random_state=0
+        )
+        for readout in ("head", "stages+head"):
+            fm = probe_accuracy(
+                feats["fm_train"][readout], sets["y_fm_train"],
+                feats["fm_test"][readout], sets["y_fm_test"],
+            )  # fmt: skip
+            dg = probe_accuracy(
+                feats["digits"][readout][idx_tr], y_d[idx_tr],
+                feats["digits"][readout][idx_te], y_d[idx_te],
+            )  # fmt: skip
+            rec = near_copy_recall(
+                feats["fm_bases"][readout], sets["y_bases"], feats["fm_copies"][readout],
+                feats["fm_test"][readout], sets["y_fm_test"],
+            )  # fmt: skip
+            rows.append((variant, readout, fm, dg, rec["all"]))
+            print(f"  {readout:>12}: FM probe {fm:.3f}  digits probe {dg:.3f}  "
+                  "near-copy recall@FPR1e-3 "
+                  + " ".join(f"{k} {v:.3f}" for k, v in rec.items()))  # fmt: skip
+    print("\n| export | readout | Fashion-MNIST probe (3k -> 2k) | digits probe (60/40) "
+          "| near-copy recall @ FPR 1e-3 |")  # fmt: skip
+    print("|---|---|---|---|---|")
+    for variant, readout, fm, dg, rec in rows:
+        print(f"| {variant} | {readout} | {fm:.3f} | {dg:.3f} | {rec:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
