@@ -29,9 +29,9 @@ $(TVENV)/.installed: model_repository/requirements-triton.txt
 	$(TVENV)/bin/pip install -q -r model_repository/requirements-triton.txt
 	touch $@
 
-# --- model (a build output: rebuilt only when missing) --------------------------------------
-$(MODEL): | $(VENV)/.installed
-	$(BIN)/python model_repository/export_image_encoder.py
+# --- model (a build output: rebuilt when missing or when the export script changes) ----------
+$(MODEL): model_repository/export_image_encoder.py | $(VENV)/.installed
+	$(BIN)/python model_repository/export_image_encoder.py --force
 
 model: $(MODEL)
 

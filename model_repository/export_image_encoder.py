@@ -5,15 +5,23 @@ Build step only: it needs the ``export`` extra (torch). Nothing at run time impo
 
 Graph (input ``images``: uint8 N x 224 x 224 x 3, RGB, NHWC):
 
-- normalisation inside the graph: ``x / 255`` then the ImageNet mean/std. Measured against the
-  TF-Lite ``(x - 127) / 128`` alternative on scikit-image's ``chelsea`` photo: ImageNet mean/std
-  gives class 285 (Egyptian cat) at p=0.99, the alternative only p=0.20 behind 754 (radio);
-- ``embedding``: the globally average-pooled last feature map, float32 N x 1280 (not normalised;
-  the client L2-normalises);
+- the network as trained: ReLU6 activations (round 1 replaced them with Swish by calling
+  ``set_swish`` and served a different network; ``--activation swish`` rebuilds that one only
+  so benchmarks can print the old figures);
+- normalisation inside the graph, ``(x - 127) / 128`` (the upstream EfficientNet-Lite input);
+- ``embedding``: the multi-stage readout, float32 N x 2024 — the globally average-pooled
+  outputs of stages 3-7 (744 channels) and of the head (1280), each L2-normalised, concatenated
+  and scaled by 1/sqrt 2 (unit length). Early stages keep texture and shape that the head's
+  ImageNet semantics discard; same cost as the head alone;
 - ``logits``: the 1000 ImageNet logits, float32 N x 1000;
 - ``feature_grid``: the last feature map (N x 1280 x 7 x 7) average-pooled with a 3x3 window,
   stride 2, to a 3 x 3 grid, float32 N x 1280 x 3 x 3. It keeps the image's layout, which the
   duplicate descriptor needs (the pooled embedding alone is too semantic).
+
+Choices measured by ``python -m bench.encoder_quality`` (real data; see the README's table):
+probe accuracy on Fashion-MNIST (train[:3000] -> test[:2000]) and digits (60/40), near-copy
+recall at FPR 1e-3, golden top-5 on real photos, for ReLU6 with (x-127)/128, ReLU6 with
+ImageNet mean/std, and round 1's Swish export, each with the head and the multi-stage readout.
 
 Usage::
 
@@ -41,7 +49,9 @@ DEFAULT_ACTIVATION = "relu6"
 # Last block of stages 3..7 (channels 40, 80, 112, 192, 320): their pooled outputs are ``stages``.
 STAGE_END_BLOCKS = (4, 7, 10, 14, 15)
 STAGES_DIM = 40 + 80 + 112 + 192 + 320
-OUTPUT_NAMES = ("embedding", "logits", "feature_grid", "stages")
+HEAD_DIM = 1280
+EMBEDDING_DIM = STAGES_DIM + HEAD_DIM
+OUTPUT_NAMES = ("embedding", "logits", "feature_grid")
 
 
 def build_torch_encoder(
@@ -87,11 +97,14 @@ def build_torch_encoder(
                 if idx in STAGE_END_BLOCKS:
                     pooled_stages.append(x.mean(dim=(2, 3)))
             fmap = net._swish(net._bn1(net._conv_head(x)))  # N x 1280 x 7 x 7
-            embedding = fmap.mean(dim=(2, 3))
-            logits = net._fc(embedding)
+            head = fmap.mean(dim=(2, 3))
+            logits = net._fc(head)
             grid = F.avg_pool2d(fmap, kernel_size=3, stride=2)  # N x 1280 x 3 x 3
             stages = torch.cat(pooled_stages, dim=1)  # N x 744
-            return embedding, logits, grid, stages
+            # multi-stage readout: each part unit length, the whole unit length
+            embedding = torch.cat([F.normalize(stages, dim=1), F.normalize(head, dim=1)], dim=1)
+            embedding = embedding * (0.5**0.5)
+            return embedding, logits, grid
 
     return Encoder().eval()
 

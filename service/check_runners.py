@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import numpy as np
 
 from service.errors import InvalidInput
@@ -75,11 +76,24 @@ def run_sample_size(ctx: CheckContext) -> Any:
     )
 
 
-def duplicate_threshold(ctx: CheckContext) -> Any:
-    """The near-duplicate threshold and how it was chosen: the caller's, else calibrated on
-    this dataset's planted copies, else (too few items) the benchmarked default."""
-    from service.analysis.descriptors import DEFAULT_NEAR_DUPLICATE_THRESHOLD
+def split_descriptor_parts(parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from service.analysis.descriptors import PIXEL_CODE_DIM
+
+    return parts[:, :PIXEL_CODE_DIM], parts[:, PIXEL_CODE_DIM:]
+
+
+def calibrated_descriptors(ctx: CheckContext) -> tuple[np.ndarray, Any]:
+    """The duplicate descriptors and the calibration that chose their pixel weight and the
+    threshold: the caller's threshold (default weight), else calibrated on this dataset's
+    planted copies for each candidate weight — the weight whose cut keeps the most planted
+    copies wins — else (too few images) the benchmarked defaults."""
+    from service.analysis.descriptors import (
+        DEFAULT_NEAR_DUPLICATE_THRESHOLD,
+        PIXEL_WEIGHT,
+        fuse_descriptor_parts,
+    )
     from service.analysis.duplicate_calibration import (
+        CANDIDATE_PIXEL_WEIGHTS,
         COPY_KINDS,
         DEFAULT_NEIGHBOUR_SAMPLE,
         MIN_CALIBRATION_ITEMS,
@@ -87,49 +101,60 @@ def duplicate_threshold(ctx: CheckContext) -> Any:
         calibrate_threshold,
         nearest_distinct_similarity,
     )
-    from service.analysis.duplicates import exact_units
+    from service.analysis.duplicates import exact_groups, exact_units
 
+    pixel_part, grid_part = split_descriptor_parts(ctx.descriptors)
     given = ctx.options.duplicates.threshold
-    if given is not None:
-        return ThresholdCalibration(method="caller", threshold=float(given))
-    descriptors = ctx.descriptors
-    n = 0 if descriptors is None else descriptors.shape[0]
+    n = pixel_part.shape[0]
     planted = ctx.collected.planted_rows
-    if n < MIN_CALIBRATION_ITEMS or not planted:
-        return ThresholdCalibration(
+    if given is not None or n < MIN_CALIBRATION_ITEMS or not planted:
+        default = fuse_descriptor_parts(pixel_part, grid_part, PIXEL_WEIGHT)
+        if given is not None:
+            return default, ThresholdCalibration(
+                method="caller", threshold=float(given), pixel_weight=PIXEL_WEIGHT
+            )
+        return default, ThresholdCalibration(
             method="default",
             threshold=DEFAULT_NEAR_DUPLICATE_THRESHOLD,
+            pixel_weight=PIXEL_WEIGHT,
             note=f"fewer than {MIN_CALIBRATION_ITEMS} images: the photo-tuned default is used",
         )
-    from service.analysis.duplicates import exact_groups
-
     facts = ctx.collected.facts
     exact = exact_groups([f.sha256 for f in facts]) + exact_groups([f.pixel_hash for f in facts])
     units = exact_units(n, exact)
     content = np.where(np.bincount(units, minlength=n)[units] > 1, units, -1)
     rng = np.random.default_rng(ctx.options.seed)
     sample = np.sort(rng.choice(n, size=min(n, DEFAULT_NEIGHBOUR_SAMPLE), replace=False))
-    unit_rows = descriptors / np.linalg.norm(descriptors, axis=1, keepdims=True)
-    first, second = nearest_distinct_similarity(unit_rows, sample, same_content=content)
-    copies = np.concatenate(ctx.collected.planted_descriptors, axis=0)
-    sources = np.repeat(np.asarray(planted, np.int64), len(COPY_KINDS))
-    positives = np.einsum("ij,ij->i", unit_rows[sources], copies)
-    return calibrate_threshold(
-        positives, first, second, copy_kinds=list(COPY_KINDS) * len(planted)
+    copy_pixel, copy_grid = split_descriptor_parts(
+        np.concatenate(ctx.collected.planted_descriptors, axis=0)
     )
+    sources = np.repeat(np.asarray(planted, np.int64), len(COPY_KINDS))
+    best = None
+    for weight in CANDIDATE_PIXEL_WEIGHTS:
+        fused = fuse_descriptor_parts(pixel_part, grid_part, weight)
+        copies = fuse_descriptor_parts(copy_pixel, copy_grid, weight)
+        first, second = nearest_distinct_similarity(fused, sample, same_content=content)
+        positives = np.einsum("ij,ij->i", fused[sources], copies)
+        calibration = calibrate_threshold(
+            positives, first, second, copy_kinds=list(COPY_KINDS) * len(planted)
+        )
+        calibration = msgspec.structs.replace(calibration, pixel_weight=weight)
+        key = (calibration.estimated_recall, calibration.estimated_precision)
+        if best is None or key > best[0]:
+            best = (key, fused, calibration)
+    assert best is not None
+    return best[1], best[2]
 
 
 def run_duplicates(ctx: CheckContext) -> Any:
-    import msgspec
-
     from service.analysis.duplicates import find_duplicates
 
     loaded = ctx.collected.loaded
     if ctx.descriptors is None or not loaded:
         raise InvalidInput("duplicates needs at least one loaded image")
-    calibration = duplicate_threshold(ctx)
+    descriptors, calibration = calibrated_descriptors(ctx)
     result = find_duplicates(
-        ctx.descriptors,
+        descriptors,
         ids=ctx.ids,
         splits=[item.split for item in loaded],
         labels=[item.label for item in loaded],

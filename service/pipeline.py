@@ -89,6 +89,7 @@ class Collected:
     facts: list[Any] = field(default_factory=list)
     failed: list[FailedItem] = field(default_factory=list)
     embeddings: list[np.ndarray] = field(default_factory=list)
+    # duplicate descriptor parts, unweighted: pixel code | grid code (``stacked_descriptor_parts``)
     descriptors: list[np.ndarray] = field(default_factory=list)
     classifier_logits: list[np.ndarray] = field(default_factory=list)
     # near-duplicate calibration: rows (into ``loaded``) whose copies were planted, the copies'
@@ -224,12 +225,10 @@ async def load_and_encode(
                 collected.facts.extend(r.facts for r in ok)
                 collected.embeddings.append(out.embeddings)
                 if want_descriptors:
-                    from service.analysis.descriptors import duplicate_descriptors
-
                     with timer.stage("descriptors"):
                         collected.descriptors.append(
                             await anyio.to_thread.run_sync(
-                                lambda grid=out.feature_grid, px=pixels: duplicate_descriptors(grid, pixels=px)
+                                lambda grid=out.feature_grid, px=pixels: stacked_descriptor_parts(grid, px)
                             )
                         )
                 del pixels
@@ -243,12 +242,21 @@ async def load_and_encode(
     return collected
 
 
-def calibration_rows(chunk_size: int, loaded_before: int, total: int, seed: int) -> np.ndarray:
-    """Rows of one chunk whose copies are planted: a share of ``DEFAULT_COPY_SAMPLE`` in
-    proportion to the chunk's size, drawn with a seed that depends only on the chunk's place."""
-    from service.analysis.duplicate_calibration import DEFAULT_COPY_SAMPLE
+def stacked_descriptor_parts(feature_grid: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """Pixel code | grid code (``descriptor_parts``, unweighted) side by side: the duplicates
+    check chooses their weight per dataset."""
+    from service.analysis.descriptors import descriptor_parts
 
-    want = int(round(DEFAULT_COPY_SAMPLE * chunk_size / max(total, 1)))
+    return np.hstack(descriptor_parts(feature_grid, pixels))
+
+
+def calibration_rows(chunk_size: int, loaded_before: int, total: int, seed: int) -> np.ndarray:
+    """Rows of one chunk whose copies are planted: a share of the sample (``total / 16`` images,
+    between ``MIN_COPY_SAMPLE`` and ``DEFAULT_COPY_SAMPLE``) in proportion to the chunk's size, drawn with a seed that depends only on the chunk's place."""
+    from service.analysis.duplicate_calibration import DEFAULT_COPY_SAMPLE, MIN_COPY_SAMPLE
+
+    sample = min(DEFAULT_COPY_SAMPLE, max(MIN_COPY_SAMPLE, total // 16))
+    want = int(round(sample * chunk_size / max(total, 1)))
     want = min(chunk_size, max(want, 1 if chunk_size else 0))
     rng = np.random.default_rng([seed, loaded_before])
     return np.sort(rng.choice(chunk_size, size=want, replace=False)) if want else np.zeros(0, np.int64)
@@ -259,7 +267,6 @@ async def plant_calibration_copies(
 ) -> None:
     """Plant copies of a few of this chunk's images, encode them and keep their descriptors
     (``service.analysis.duplicate_calibration``); the chunk's rows are appended after this."""
-    from service.analysis.descriptors import duplicate_descriptors
     from service.analysis.duplicate_calibration import plant_copies
 
     base = len(collected.loaded)
@@ -269,7 +276,7 @@ async def plant_calibration_copies(
     copies, _source = await anyio.to_thread.run_sync(lambda: plant_copies(pixels[rows], seed=seed))
     out = await encoder.encode(copies, with_grid=True)
     descriptors = await anyio.to_thread.run_sync(
-        lambda: duplicate_descriptors(out.feature_grid, pixels=copies)
+        lambda: stacked_descriptor_parts(out.feature_grid, copies)
     )
     collected.planted_rows.extend(int(base + r) for r in rows)
     collected.planted_descriptors.append(descriptors)

@@ -195,6 +195,29 @@ def grid_codes(feature_grid: np.ndarray, orientation: np.ndarray | None = None) 
     return _l2(projected.reshape(n, GRID_CODE_DIM)).astype(np.float32)
 
 
+def descriptor_parts(feature_grid: np.ndarray, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(pixel codes N x 35, grid codes N x 576), each unit rows, in one canonical orientation;
+    ``fuse_descriptor_parts`` weighs them into descriptors."""
+    grid = _validate_grid(feature_grid)
+    pixels = _validate_pixels(pixels, grid.shape[0])
+    pix, orientation = pixel_codes(pixels)
+    return pix.astype(np.float32), grid_codes(grid, orientation)
+
+
+def fuse_descriptor_parts(
+    pixel_part: np.ndarray, grid_part: np.ndarray, pixel_weight: float = PIXEL_WEIGHT
+) -> np.ndarray:
+    """Unit descriptors whose dot product is ``w cos_pixel + (1 - w) cos_grid``."""
+    if not 0.0 <= pixel_weight <= 1.0:
+        raise InvalidInput(
+            f"pixel_weight must be in [0, 1], got {pixel_weight}", field="pixel_weight"
+        )
+    out = np.concatenate(
+        [np.sqrt(pixel_weight) * pixel_part, np.sqrt(1.0 - pixel_weight) * grid_part], axis=1
+    )
+    return _l2(out).astype(np.float32)
+
+
 def duplicate_descriptors(
     feature_grid: np.ndarray,
     *,
@@ -231,9 +254,5 @@ def duplicate_descriptors(
         )
     if pixels is None:
         return grid_codes(grid)
-    pixels = _validate_pixels(pixels, grid.shape[0])
-    pix, orientation = pixel_codes(pixels)
-    grd = grid_codes(grid, orientation)
-    # weighted concatenation of unit parts: cos = w cos_pix + (1 - w) cos_grid
-    out = np.concatenate([np.sqrt(pixel_weight) * pix, np.sqrt(1.0 - pixel_weight) * grd], axis=1)
-    return _l2(out).astype(np.float32)
+    pix, grd = descriptor_parts(grid, pixels)
+    return fuse_descriptor_parts(pix, grd, pixel_weight)

@@ -42,13 +42,18 @@ from service.errors import InvalidInput
 
 COPY_KINDS: tuple[str, ...] = ("jpeg", "half_size", "crop", "brightness", "mirror")
 DEFAULT_MAX_FALSE_RATE = 0.001
-DEFAULT_COPY_SAMPLE = 64
+DEFAULT_COPY_SAMPLE = 64  # images whose copies are planted (at most; total / 16, >= 16)
+MIN_COPY_SAMPLE = 16
 DEFAULT_NEIGHBOUR_SAMPLE = 4000
 # The cut is never below this: under it "near copies" stop meaning anything for any descriptor.
 MIN_THRESHOLD = 0.5
 # Fewer loaded images than this: no calibration (the default threshold is used, and said so).
 MIN_CALIBRATION_ITEMS = 50
 GAP_QUANTILE = 0.75
+# Pixel-code weights tried per dataset (``descriptors.fuse_descriptor_parts``): 0.85 is the
+# photo benchmark's choice; on Fashion-MNIST the grid code blurs products in the same pose
+# together and the pixel code alone separates copies (``bench.encoder_quality``).
+CANDIDATE_PIXEL_WEIGHTS = (1.0, 0.85, 0.6)
 
 
 class ThresholdCalibration(msgspec.Struct, omit_defaults=True):
@@ -56,6 +61,7 @@ class ThresholdCalibration(msgspec.Struct, omit_defaults=True):
 
     method: str  # "calibrated", "caller", or "default" (too few items to calibrate)
     threshold: float
+    pixel_weight: float | None = None  # weight of the pixel code in the descriptor's cosine
     max_false_rate: float | None = None
     estimated_precision: float | None = None
     estimated_recall: float | None = None  # share of planted copies found at the threshold

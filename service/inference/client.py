@@ -1,7 +1,7 @@
 """Async Triton client for the image encoder (``tritonclient.grpc.aio``).
 
 ``TritonEncoder.encode(images)`` turns a uint8 N x 224 x 224 x 3 array into L2-normalised
-embeddings (N x 1280), ImageNet logits (N x 1000) and, when asked, the 3 x 3 feature grid the
+embeddings (N x 2024), ImageNet logits (N x 1000) and, when asked, the 3 x 3 feature grid the
 duplicate descriptor is built from. It splits the batch into Triton requests of
 ``batch_size``, keeps at most ``max_inflight`` of them in flight, gives each call a deadline,
 and retries UNAVAILABLE with jittered exponential backoff a bounded number of times. gRPC errors
@@ -29,7 +29,7 @@ from service.errors import (
 )
 
 IMAGE_SIZE = 224
-EMBEDDING_DIM = 1280
+EMBEDDING_DIM = 2024  # multi-stage readout: pooled stages 3-7 (744) + head (1280)
 NUM_IMAGENET_CLASSES = 1000
 T = TypeVar("T")
 
@@ -43,7 +43,7 @@ _NOT_READY_HINTS = ("not found", "unknown model", "is not ready", "unavailable")
 class EncodeResult:
     """Outputs of the encoder for N images (rows in input order)."""
 
-    embeddings: np.ndarray  # float32 N x 1280, each row L2-normalised
+    embeddings: np.ndarray  # float32 N x 2024, each row L2-normalised
     logits: np.ndarray  # float32 N x 1000
     feature_grid: np.ndarray | None = None  # float32 N x 1280 x 3 x 3 when requested
 

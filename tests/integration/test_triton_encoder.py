@@ -29,7 +29,7 @@ async def test_chelsea_is_a_cat_through_triton(triton_url):
         result = await encoder.encode(images, with_grid=True)
     finally:
         await encoder.close()
-    assert result.embeddings.shape == (2, 1280) and result.embeddings.dtype == np.float32
+    assert result.embeddings.shape == (2, 2024) and result.embeddings.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(result.embeddings, axis=1), 1.0, rtol=1e-5)
     assert result.logits.shape == (2, 1000)
     assert result.feature_grid.shape == (2, 1280, 3, 3)

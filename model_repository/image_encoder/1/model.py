@@ -13,7 +13,7 @@ import numpy as np
 import onnxruntime as ort
 import triton_python_backend_utils as pb_utils
 
-OUTPUT_NAMES = ("embedding", "logits", "feature_grid", "stages")
+OUTPUT_NAMES = ("embedding", "logits", "feature_grid")
 
 
 def _parameter(config, key, default):
