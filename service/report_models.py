@@ -16,6 +16,7 @@ from service.analysis.mislabels import MislabelsResult
 from service.analysis.outliers import OutliersResult
 from service.analysis.sample_size import SampleSizeResult
 from service.datasets import DatasetRef
+from service.policy import Policy, ReportSummary, Verdict
 
 CheckName = Literal[
     "duplicates", "mislabels", "sample_size", "imbalance", "image_quality", "outliers", "agreement"
@@ -73,6 +74,7 @@ class ReportRequest(msgspec.Struct, forbid_unknown_fields=True):
     dataset: Annotated[DatasetRef, Meta(description="exactly one of items, manifest_uri, archive_uri")]
     checks: Annotated[list[CheckName], Meta(description="checks to run; default: all (agreement when annotations exist)")] | None = None
     options: ReportOptions = msgspec.field(default_factory=ReportOptions)
+    policy: Annotated[Policy, Meta(description="rules the dataset must meet; the report then carries a verdict")] | None = None
 
 
 class DatasetSummary(msgspec.Struct):
@@ -125,3 +127,5 @@ class Report(msgspec.Struct):
     checks: Checks
     check_errors: dict[str, CheckError]
     timings_s: dict[str, float]
+    summary: Annotated[ReportSummary, Meta(description="headline figures; a stable schema (imagelint.summary/1)")] | None = None
+    verdict: Annotated[Verdict, Meta(description="the policy's verdict; null without a policy")] | None = None
