@@ -291,14 +291,19 @@ async def run_report(
     on_progress: Progress | None = None,
     *,
     request_id: str | None = None,
+    resolved: ResolvedDataset | None = None,
 ) -> Report:
-    """Run one report end to end (see the module docstring)."""
+    """Run one report end to end (see the module docstring). ``resolved``: the dataset already
+    resolved (an upload); the report closes it."""
     progress: Progress = on_progress or (lambda _stage, _done, _total: None)
     timer = StageTimer(deps.metrics)
     started = time.perf_counter()
     with timer.stage("resolve"):
         progress("resolve", 0, 1)
-        dataset = await resolve_dataset(request.dataset, fetcher=deps.fetcher, settings=deps.settings)
+        if resolved is None:
+            dataset = await resolve_dataset(request.dataset, fetcher=deps.fetcher, settings=deps.settings)
+        else:
+            dataset = resolved
         progress("resolve", 1, 1)
     with dataset:
         items = dataset.items
