@@ -74,8 +74,9 @@ proto: $(VENV)/.installed
 bench: setup
 	$(BIN)/python -m bench.encode
 
+# `make demo POLICY=clients/python/examples/strict-policy.yaml` gates the report: exit 1 on fail.
 demo: $(VENV)/.installed
-	$(BIN)/python -m service.demo --url http://127.0.0.1:$(PORT)
+	$(BIN)/python -m service.demo --url http://127.0.0.1:$(PORT) $(if $(POLICY),--policy $(POLICY))
 
 clean:
 	rm -rf $(VENV) $(TVENV) $(MODEL) .cache .tools

@@ -265,6 +265,10 @@ async def run_checks(
             errors[name] = CheckError(code=exc.code, detail=exc.detail)
         except ValueError as exc:
             errors[name] = CheckError(code="not_applicable", detail=str(exc))
+        except (ArithmeticError, np.linalg.LinAlgError) as exc:
+            # A numerical failure inside one analysis fails that check, not the whole report.
+            log.exception("check %s failed numerically", name)
+            errors[name] = CheckError(code="numerical_error", detail=f"{type(exc).__name__}: {exc}")
         progress(name, index + 1, len(checks))
     return errors
 
