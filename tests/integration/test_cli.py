@@ -162,6 +162,24 @@ def test_a_manifest_with_filepath_and_class_columns_is_uploaded(server, image_fo
     assert report["verdict"] is None and "no policy given" in run.stdout
 
 
+def test_a_hugging_face_imagefolder_on_disk(server, image_folder, tmp_path):
+    """Flat files per split with metadata.csv (file_name,label), as `datasets` writes them."""
+    hf = tmp_path / "hf"
+    for split in ("train", "test"):
+        (hf / split).mkdir(parents=True)
+        rows = ["file_name,label"]
+        for path in sorted((image_folder / split).rglob("*.png")):
+            (hf / split / f"{path.parent.name}_{path.name}").write_bytes(path.read_bytes())
+            rows.append(f"{path.parent.name}_{path.name},digit-{path.parent.name}")
+        (hf / split / "metadata.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "report.json"
+    run = imagelint("audit", str(hf), "--server", server, "--checks", "imbalance", "--json", str(out), "--no-progress")
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads(out.read_text())
+    assert report["dataset"]["classes"] == {"digit-0": 13, "digit-1": 14, "digit-2": 13}
+    assert report["dataset"]["splits"] == {"test": 10, "train": 30}
+
+
 def test_the_client_installs_into_a_fresh_venv_and_gates(server, image_folder, tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
