@@ -183,8 +183,13 @@ def test_a_hugging_face_imagefolder_on_disk(server, image_folder, tmp_path):
 def test_the_client_installs_into_a_fresh_venv_and_gates(server, image_folder, tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    # A copy of the package: pip builds in the source tree, and tests leave the checkout alone.
+    source = shutil.copytree(
+        REPO_ROOT / "clients" / "python", tmp_path / "client-src",
+        ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"),
+    )  # fmt: skip
     pip = subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "-q", str(REPO_ROOT / "clients" / "python")],
+        [str(venv / "bin" / "pip"), "install", "-q", str(source)],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert pip.returncode == 0, pip.stderr
