@@ -102,19 +102,19 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
 class RuleResult(msgspec.Struct):
     """One rule's evaluation. ``measured`` is null when the rule could not be evaluated."""
 
-    rule: str
+    rule: str  # the Policy field, e.g. max_leaked_items
     check: str  # the check that measures it ("dataset": the dataset summary)
-    outcome: Outcome
-    measured: float | None
-    fail_threshold: float | None
-    warn_threshold: float | None
-    detail: str
+    outcome: Outcome  # pass, warn, fail, error (check failed / not measurable), skipped (not run)
+    measured: float | None  # the value compared with the thresholds
+    fail_threshold: float | None  # the rule's fail threshold, if set
+    warn_threshold: float | None  # the rule's warn threshold, if set
+    detail: str  # a sentence: what was measured, the value, the thresholds (or why not measured)
 
 
 class Verdict(msgspec.Struct):
     """The gate: the worst rule outcome (error and skipped count as ``Policy.unevaluated``)."""
 
-    outcome: VerdictOutcome
+    outcome: VerdictOutcome  # pass, warn or fail
     failed: list[str]  # rules whose outcome made the verdict fail
     warned: list[str]  # rules whose outcome is warn (or unevaluated with unevaluated="warn")
     rules: list[RuleResult]
@@ -124,30 +124,30 @@ class ReportSummary(msgspec.Struct):
     """Headline figures of a report (schema ``imagelint.summary/1``: fields are only ever added).
     A figure is null when its check was not run or failed."""
 
-    schema: str
-    items: int
-    loaded: int
-    failed_items: int
-    failed_rate: float
-    labelled: int
-    classes: int
+    schema: str  # "imagelint.summary/1"
+    items: int  # items in the dataset reference
+    loaded: int  # items fetched and decoded
+    failed_items: int  # items that could not be fetched or decoded
+    failed_rate: float  # failed_items / items
+    labelled: int  # items with a label
+    classes: int  # distinct labels
     min_class_count: int | None  # fewest loaded images of a class (imbalance), else of the reference
-    smallest_class: str | None
-    imbalance_ratio: float | None
-    duplicate_groups: int | None
+    smallest_class: str | None  # the class with min_class_count images
+    imbalance_ratio: float | None  # largest / smallest class count (imbalance)
+    duplicate_groups: int | None  # groups of copies (duplicates)
     duplicate_items: int | None  # droppable copies
-    leaked_items: int | None
-    label_conflicts: int | None
-    label_issues: int | None
+    leaked_items: int | None  # members of duplicate groups spanning splits
+    label_conflicts: int | None  # duplicate groups whose copies disagree on the label
+    label_issues: int | None  # confident-learning label issues (mislabels)
     label_issue_rate: float | None  # label_issues / judged items
-    label_health: float | None
-    probe_accuracy: float | None
-    outliers: int | None
-    quality_flagged: int | None
+    label_health: float | None  # estimated share of correct labels, trace of the joint
+    probe_accuracy: float | None  # out-of-sample accuracy on the given labels
+    outliers: int | None  # outlying images (outliers)
+    quality_flagged: int | None  # images with an image-quality flag
     predicted_accuracy_2x: float | None  # the curve's accuracy at twice the current training size
-    accuracy_asymptote: float | None
+    accuracy_asymptote: float | None  # the chosen curve's accuracy with unlimited data
     images_needed: float | None  # training images for options.sample_size.target_accuracy
-    checks_failed: list[str]
+    checks_failed: list[str]  # checks listed in check_errors
     verdict: VerdictOutcome | None = None  # set when the request carried a policy
 
 
