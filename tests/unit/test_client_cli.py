@@ -153,3 +153,37 @@ def test_columns_argument():
     assert parse_columns(None) is None
     with pytest.raises(ValueError, match="FIELD=COLUMN"):
         parse_columns("filepath")
+
+
+def test_busy_server_is_retried_after_retry_after_and_a_refusal_is_not(capsys):
+    import json as jsonlib
+
+    import httpx
+
+    from imagelint_client.cli import build_parser, run_audit
+
+    verdict = {"outcome": "fail", "failed": ["max_leaked_items"], "warned": [],
+               "rules": [rule("max_leaked_items", "fail", 2.0, 0.0)]}  # fmt: skip
+    seen: list[dict] = []
+
+    def busy_then_report(request: httpx.Request) -> httpx.Response:
+        seen.append(jsonlib.loads(request.content))
+        if len(seen) == 1:
+            return httpx.Response(429, headers={"Retry-After": "0"}, json={"code": "too_many_requests", "detail": "busy"})
+        lines = [{"event": "progress", "stage": "load", "done": 1, "total": 1}, {"event": "report", "report": report(verdict)}]
+        return httpx.Response(200, content="\n".join(jsonlib.dumps(line) for line in lines).encode())
+
+    args = build_parser().parse_args(["audit", "https://h/m.csv", "--server", "http://imagelint.test", "--no-progress"])
+    assert run_audit(args, transport=httpx.MockTransport(busy_then_report)) == 1
+    assert len(seen) == 2 and seen[1] == {"dataset": {"manifest_uri": "https://h/m.csv"}}
+    assert "failed max_leaked_items" in capsys.readouterr().out
+
+    calls = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(400, json={"code": "invalid_request", "detail": "bad", "field": "policy"})
+
+    assert run_audit(args, transport=httpx.MockTransport(refuse)) == 2
+    assert len(calls) == 1
+    assert "400 invalid_request: bad (field policy)" in capsys.readouterr().err

@@ -109,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--fail-on-warn", action="store_true", help="exit 1 on a warn verdict too")
     audit.add_argument("--no-progress", action="store_true", help="do not print progress")
     audit.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for the report")
+    audit.add_argument("--retries", type=int, default=3,
+                       help="retries when the server is busy (429) or not ready (503), after its Retry-After")
     return parser
 
 
@@ -128,7 +130,10 @@ def _error(message: str) -> int:
     return EXIT_ERROR
 
 
-def run_audit(args: argparse.Namespace) -> int:
+MAX_RETRY_WAIT_S = 60.0
+
+
+def run_audit(args: argparse.Namespace, *, transport: httpx.BaseTransport | None = None) -> int:
     try:
         policy = load_policy(args.policy) if args.policy else None
         options = _options(args.options)
@@ -137,17 +142,33 @@ def run_audit(args: argparse.Namespace) -> int:
         return _error(str(exc))
     checks = [c.strip() for c in args.checks.split(",") if c.strip()] if args.checks else None
     progress = ProgressPrinter(sys.stderr, enabled=not args.no_progress)
+
+    def note(message: str) -> None:
+        if not args.no_progress:
+            print(message, file=sys.stderr, flush=True)
+
     try:
-        with RestClient(args.server, api_key=args.api_key, timeout=args.timeout) as client:
-            result = client.audit(
-                args.target,
-                checks=checks,
-                options=options,
-                policy=policy,
-                columns=columns,
-                manifest_format=args.manifest_format,
-                on_progress=progress,
-            )
+        with RestClient(
+            args.server, api_key=args.api_key, timeout=args.timeout, transport=transport, on_upload=note
+        ) as client:
+            for attempt in range(args.retries + 1):
+                try:
+                    result = client.audit(
+                        args.target,
+                        checks=checks,
+                        options=options,
+                        policy=policy,
+                        columns=columns,
+                        manifest_format=args.manifest_format,
+                        on_progress=progress,
+                    )
+                    break
+                except ApiError as exc:
+                    if not exc.retryable or attempt == args.retries:
+                        raise
+                    wait = min(exc.retry_after if exc.retry_after is not None else 10.0, MAX_RETRY_WAIT_S)
+                    note(f"server answered {exc.status} ({exc.problem.get('code', '')}); retrying in {wait:.0f}s")
+                    time.sleep(wait)
     except TargetError as exc:
         progress.finish()
         return _error(str(exc))

@@ -31,10 +31,16 @@ UPLOAD_CHUNK = 1024 * 1024
 class ApiError(Exception):
     """A problem+json answer from the API (or an NDJSON ``error`` event)."""
 
-    def __init__(self, status: int, problem: dict[str, Any]):
+    def __init__(self, status: int, problem: dict[str, Any], retry_after: float | None = None):
         super().__init__(f"{status} {problem.get('code', '')}: {problem.get('detail', '')}")
         self.status = status
         self.problem = problem
+        self.retry_after = retry_after  # seconds, from a 429/503's Retry-After header
+
+    @property
+    def retryable(self) -> bool:
+        """Busy (429) or not ready (503): the same request may succeed later."""
+        return self.status in (429, 503)
 
 
 class RestClient:
@@ -47,7 +53,9 @@ class RestClient:
         api_key: str | None = None,
         timeout: float = 900.0,
         transport: httpx.BaseTransport | None = None,
+        on_upload: Callable[[str], None] | None = None,
     ):
+        self._on_upload = on_upload
         headers = {"X-API-Key": api_key} if api_key else {}
         self._http = httpx.Client(
             base_url=base_url, headers=headers, timeout=timeout, transport=transport
@@ -71,7 +79,12 @@ class RestClient:
                 problem = {"detail": response.text[:500]}
             if not isinstance(problem, dict):
                 problem = {"detail": str(problem)[:500]}
-            raise ApiError(response.status_code, problem)
+            retry_after = response.headers.get("retry-after", "")
+            raise ApiError(
+                response.status_code,
+                problem,
+                float(retry_after) if retry_after.replace(".", "", 1).isdigit() else None,
+            )
         return response.json()
 
     def ready(self) -> bool:
@@ -176,6 +189,10 @@ class RestClient:
         manifest_format = kwargs.pop("manifest_format", None)
         resolved = resolve_target(str(target))
         with resolved.open() as body:
+            if self._on_upload is not None and body is not None:
+                size = os.fstat(body.fileno()).st_size
+                what = f"{resolved.folder} (zipped)" if resolved.folder is not None else str(resolved.path)
+                self._on_upload(f"uploading {what}: {size / 1e6:.1f} MB")
             if resolved.kind == "reference":
                 dataset = dict(resolved.reference or {})
                 if columns and "manifest_uri" in dataset:
