@@ -17,10 +17,11 @@ export TRITON_GRPC_PORT TRITON_HTTP_PORT TRITON_METRICS_PORT
 .PHONY: setup run test unit integration lint bench demo model proto clean fashion-mnist
 
 # --- environments --------------------------------------------------------------------------
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
 	$(BIN)/pip install -q -e ".[dev,export]"
+	$(BIN)/pip install -q -e clients/python
 	touch $@
 
 $(TVENV)/.installed: model_repository/requirements-triton.txt
@@ -63,7 +64,7 @@ integration: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/integration
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check service tests bench model_repository deploy
+	$(BIN)/ruff check service tests bench model_repository deploy clients
 	$(BIN)/python -m tests.deploy
 
 # Regenerate proto/imagelint/v1 and the committed stubs from the msgspec Structs.
@@ -73,8 +74,9 @@ proto: $(VENV)/.installed
 bench: setup
 	$(BIN)/python -m bench.encode
 
+# `make demo POLICY=clients/python/examples/strict-policy.yaml` gates the report: exit 1 on fail.
 demo: $(VENV)/.installed
-	$(BIN)/python -m service.demo --url http://127.0.0.1:$(PORT)
+	$(BIN)/python -m service.demo --url http://127.0.0.1:$(PORT) $(if $(POLICY),--policy $(POLICY))
 
 clean:
 	rm -rf $(VENV) $(TVENV) $(MODEL) .cache .tools

@@ -157,6 +157,8 @@ def summarise(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from imagelint_client import AuditResult, load_policy
+    from imagelint_client.outputs import summary_text
     from service.client import ApiError, RestClient
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -164,7 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-root", type=Path, default=Path(os.environ.get("IMAGELINT_DATA_ROOT", "demo-data")))
     parser.add_argument("--out", type=Path, default=Path("reports/demo-report.json"))
     parser.add_argument("--api-key", default=os.environ.get("IMAGELINT_API_KEY"))
+    parser.add_argument(
+        "--policy", type=Path,
+        help="policy file (YAML/JSON): exit 1 when the verdict is fail, listing the failed rules",
+    )
     args = parser.parse_args(argv)
+    policy = load_policy(args.policy) if args.policy else None
 
     manifest, _planted = build_demo_dataset(args.data_root)
     print(f"dataset written: {manifest}")
@@ -173,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             report = client.report(
                 {"manifest_uri": manifest.as_uri()},
                 options=DEMO_OPTIONS,
+                policy=policy,
                 on_progress=lambda e: print(f"  {e.get('stage')}: {e.get('done')}/{e.get('total')}", flush=True),
             )
     except ApiError as exc:
@@ -182,7 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(report, indent=2))
     print(f"report written: {args.out}\n")
     print(summarise(report))
-    return 0
+    if policy is None:
+        return 0
+    result = AuditResult.from_report(report)
+    print()
+    print(summary_text(result))
+    return 1 if result.outcome == "fail" else 0
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from service.images.fetch import redact_uri
 from service.images.loader import FailedItem, LoadedItem, load_images
 from service.inference import TritonEncoder
 from service.metrics import Metrics
+from service.policy import evaluate_policy, summarise_report
 from service.report_models import (
     CheckError,
     Checks,
@@ -51,7 +52,7 @@ from service.report_models import (
 from service.settings import Settings
 
 log = logging.getLogger("imagelint.pipeline")
-REPORT_SCHEMA_VERSION = "1.0"
+REPORT_SCHEMA_VERSION = "1.1"  # 1.1: summary and verdict
 ALL_CHECKS = ("duplicates", "mislabels", "sample_size", "imbalance", "image_quality", "outliers", "agreement")
 IMAGE_FREE_CHECKS = frozenset({"imbalance", "agreement"})
 LOAD_CHUNK = 256
@@ -313,6 +314,10 @@ async def run_checks(
             errors[name] = CheckError(code=exc.code, detail=exc.detail)
         except ValueError as exc:
             errors[name] = CheckError(code="not_applicable", detail=str(exc))
+        except (ArithmeticError, np.linalg.LinAlgError) as exc:
+            # A numerical failure inside one analysis fails that check, not the whole report.
+            log.exception("check %s failed numerically", name)
+            errors[name] = CheckError(code="numerical_error", detail=f"{type(exc).__name__}: {exc}")
         progress(name, index + 1, len(checks))
     return errors
 
@@ -339,14 +344,19 @@ async def run_report(
     on_progress: Progress | None = None,
     *,
     request_id: str | None = None,
+    resolved: ResolvedDataset | None = None,
 ) -> Report:
-    """Run one report end to end (see the module docstring)."""
+    """Run one report end to end (see the module docstring). ``resolved``: the dataset already
+    resolved (an upload); the report closes it."""
     progress: Progress = on_progress or (lambda _stage, _done, _total: None)
     timer = StageTimer(deps.metrics)
     started = time.perf_counter()
     with timer.stage("resolve"):
         progress("resolve", 0, 1)
-        dataset = await resolve_dataset(request.dataset, fetcher=deps.fetcher, settings=deps.settings)
+        if resolved is None:
+            dataset = await resolve_dataset(request.dataset, fetcher=deps.fetcher, settings=deps.settings)
+        else:
+            dataset = resolved
         progress("resolve", 1, 1)
     with dataset:
         items = dataset.items
@@ -368,17 +378,28 @@ async def run_report(
     if deps.metrics is not None:
         for kind, count in findings(ctx.results).items():
             deps.metrics.findings.labels(kind).inc(count)
+    dataset_summary = summarise_dataset(items, len(collected.loaded), len(collected.failed))
+    checks_out = Checks(**ctx.results)
+    summary = summarise_report(dataset_summary, checks_out, check_errors)
+    verdict = None
+    if request.policy is not None:
+        verdict = evaluate_policy(
+            request.policy, summary, checks_out, checks_run=checks, check_errors=check_errors
+        )
+        summary.verdict = verdict.outcome
     return Report(
         schema_version=REPORT_SCHEMA_VERSION,
         request_id=request_id or uuid.uuid4().hex,
         model=ModelInfo(name=deps.settings.triton_model, version=deps.settings.triton_model_version or "1"),
-        dataset=summarise_dataset(items, len(collected.loaded), len(collected.failed)),
+        dataset=dataset_summary,
         checks_run=checks,
         failed_items=[
             FailedItemOut(id=f.item.id, uri=redact_uri(f.item.uri), code=f.code, detail=f.detail)
             for f in collected.failed
         ],
-        checks=Checks(**ctx.results),
+        checks=checks_out,
         check_errors=check_errors,
         timings_s=timer.timings,
+        summary=summary,
+        verdict=verdict,
     )

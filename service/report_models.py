@@ -16,6 +16,8 @@ from service.analysis.mislabels import MislabelsResult
 from service.analysis.outliers import OutliersResult
 from service.analysis.sample_size import SampleSizeResult
 from service.datasets import DatasetRef
+from service.datasets.model import ManifestFormat
+from service.policy import Policy, ReportSummary, Verdict
 
 CheckName = Literal[
     "duplicates", "mislabels", "sample_size", "imbalance", "image_quality", "outliers", "agreement"
@@ -74,6 +76,19 @@ class ReportRequest(msgspec.Struct, forbid_unknown_fields=True):
     dataset: Annotated[DatasetRef, Meta(description="exactly one of items, manifest_uri, archive_uri")]
     checks: Annotated[list[CheckName], Meta(description="checks to run; default: all (agreement when annotations exist)")] | None = None
     options: ReportOptions = msgspec.field(default_factory=ReportOptions)
+    policy: Annotated[Policy, Meta(description="rules the dataset must meet; the report then carries a verdict")] | None = None
+
+
+class UploadReportRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The ``request`` query parameter (JSON) of ``POST /v1/reports/upload``: the report request
+    without ``dataset`` (the body is the dataset), plus what the body is."""
+
+    kind: Annotated[Literal["archive", "manifest"], Meta(description="archive: a zip/tar in ImageFolder (or Hugging Face imagefolder) layout; manifest: a manifest whose URIs are absolute")] = "archive"
+    manifest_format: Annotated[ManifestFormat, Meta(description="format of an uploaded manifest; guessed from its content if absent")] | None = None
+    columns: Annotated[dict[str, str], Meta(description="as DatasetRef.columns, for an uploaded manifest")] | None = None
+    checks: list[CheckName] | None = None
+    options: ReportOptions = msgspec.field(default_factory=ReportOptions)
+    policy: Policy | None = None
 
 
 class DatasetSummary(msgspec.Struct):
@@ -126,3 +141,5 @@ class Report(msgspec.Struct):
     checks: Checks
     check_errors: dict[str, CheckError]
     timings_s: dict[str, float]
+    summary: Annotated[ReportSummary, Meta(description="headline figures; a stable schema (imagelint.summary/1)")] | None = None
+    verdict: Annotated[Verdict, Meta(description="the policy's verdict; null without a policy")] | None = None

@@ -1,5 +1,10 @@
 """``POST /v1/reports``: one request, one full report (JSON), or NDJSON progress then the report.
 
+``POST /v1/reports/upload``: the same, for a dataset sent as the request body (a zip/tar
+ImageFolder archive, e.g. a local folder the CLI zipped, or a manifest), streamed to the scratch
+directory under ``max_archive_bytes`` (``max_manifest_bytes`` for a manifest); the rest of the
+report request travels as JSON in the ``request`` query parameter.
+
 Bounded load: at most ``max_concurrent_reports`` run per replica; more get 429 with
 Retry-After. The JSON form has a server-side deadline (504 ``deadline_exceeded``); a client that
 disconnects cancels its report (both forms).
@@ -10,19 +15,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import uuid
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 import anyio
 import msgspec
 from litestar import Controller, Request, post
 from litestar.datastructures import State
+from litestar.params import Parameter
 from litestar.response import Stream
 
 from service.api.problems import error_body, internal_error_body, problem_responses
-from service.errors import DeadlineExceeded, ImagelintError, TooManyRequests
+from service.datasets import DatasetRef, ResolvedDataset
+from service.datasets.manifest import guess_manifest_format
+from service.datasets.resolve import new_scratch_dir, resolve_archive_file, resolve_manifest_bytes
+from service.errors import (
+    DeadlineExceeded,
+    ImagelintError,
+    InvalidDataset,
+    InvalidRequest,
+    PayloadTooLarge,
+    TooManyRequests,
+)
 from service.pipeline import Dependencies, run_report
-from service.report_models import Report, ReportRequest
+from service.report_models import Report, ReportRequest, UploadReportRequest
+from service.settings import Settings
 
 NDJSON = "application/x-ndjson"
 log = logging.getLogger("imagelint.reports")
@@ -95,20 +114,80 @@ class ReportsController(Controller):
         # With Accept: application/x-ndjson an ``NDJSONStream`` is returned instead; the
         # annotation documents the JSON form, which is what OpenAPI clients validate.
         slots: ReportSlots = state.report_slots
+        slots.acquire()  # taken now, so 429 comes back before the work (or the stream) starts
+        return await self._respond(request, state, data, None)
+
+    @post(
+        "/upload",
+        summary="Audit a dataset sent as the request body (archive or manifest)",
+        description=(
+            "The body is a zip or tar archive in ImageFolder layout (`label/file`, "
+            "`split/label/file`, or a Hugging Face imagefolder with `metadata.csv`/`metadata.jsonl`) "
+            "or, with `kind: manifest`, a manifest. The query parameter `request` holds the rest "
+            "of the report request as JSON: `{kind?, manifest_format?, columns?, checks?, options?, "
+            "policy?}`. Answers like `POST /v1/reports` (JSON, or NDJSON with "
+            "`Accept: application/x-ndjson`)."
+        ),
+        status_code=200,
+        request_max_body_size=None,  # capped while streaming: max_archive_bytes / max_manifest_bytes
+        responses=problem_responses(400, 401, 413, 422, 429, 503, 504),
+    )
+    async def create_upload_report(
+        self,
+        request: Request,
+        state: State,
+        request_json: Annotated[
+            str | None,
+            Parameter(query="request", description="JSON: the report request without `dataset`"),
+        ] = None,
+    ) -> Report:
+        try:
+            upload = msgspec.json.decode((request_json or "{}").encode(), type=UploadReportRequest)
+        except msgspec.ValidationError as exc:
+            raise InvalidRequest(f"request: {exc}", field="request") from exc
+        except msgspec.DecodeError as exc:
+            raise InvalidRequest(f"request is not JSON: {exc}", field="request") from exc
+        settings = state.settings
+        slots: ReportSlots = state.report_slots
+        slots.acquire()  # before the upload is read: a 429 costs the caller no upload
+        try:
+            resolved = await receive_upload(request, upload, settings)
+            if upload.kind == "archive":
+                ref = DatasetRef(archive_uri="upload:archive")
+            else:
+                ref = DatasetRef(manifest_uri="upload:manifest", columns=upload.columns)
+            data = ReportRequest(dataset=ref, checks=upload.checks, options=upload.options, policy=upload.policy)
+        except BaseException:
+            slots.release()
+            raise
+        return await self._respond(request, state, data, resolved)
+
+    async def _respond(
+        self, request: Request, state: State, data: ReportRequest, resolved: ResolvedDataset | None
+    ) -> Report:
+        """JSON or NDJSON; the caller has acquired a report slot, released here or by the stream."""
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         if NDJSON in request.headers.get("accept", ""):
-            slots.acquire()  # taken now, so 429 comes back before the stream starts
             return NDJSONStream(
-                self._stream(data, state, request_id),
+                self._stream(data, state, request_id, resolved),
                 headers={"X-Request-Id": request_id, "Cache-Control": "no-store"},
             )
-        with slots.take():
-            return await self._run_json(request, data, state, request_id)
+        try:
+            return await self._run_json(request, data, state, request_id, resolved)
+        finally:
+            state.report_slots.release()
+            if resolved is not None:
+                resolved.close()
 
-    async def _run_json(self, request: Request, data: ReportRequest, state: State, request_id: str) -> Report:
+    async def _run_json(
+        self, request: Request, data: ReportRequest, state: State, request_id: str,
+        resolved: ResolvedDataset | None = None,
+    ) -> Report:  # fmt: skip
         metrics = state.metrics
         metrics.reports_in_flight.inc()
-        work = asyncio.create_task(run_report(data, Dependencies.from_state(state), request_id=request_id))
+        work = asyncio.create_task(
+            run_report(data, Dependencies.from_state(state), request_id=request_id, resolved=resolved)
+        )
         watcher = asyncio.create_task(_wait_for_disconnect(request))
         try:
             done, _ = await asyncio.wait(
@@ -138,7 +217,9 @@ class ReportsController(Controller):
                 task.cancel()
             await asyncio.gather(work, watcher, return_exceptions=True)
 
-    async def _stream(self, data: ReportRequest, state: State, request_id: str) -> AsyncIterator[bytes]:
+    async def _stream(
+        self, data: ReportRequest, state: State, request_id: str, resolved: ResolvedDataset | None = None
+    ) -> AsyncIterator[bytes]:
         """Progress lines then the report; the caller has acquired a report slot, released here."""
         metrics = state.metrics
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
@@ -151,7 +232,9 @@ class ReportsController(Controller):
 
         async def produce() -> None:
             try:
-                report = await run_report(data, Dependencies.from_state(state), on_progress, request_id=request_id)
+                report = await run_report(
+                    data, Dependencies.from_state(state), on_progress, request_id=request_id, resolved=resolved
+                )
                 queue.put_nowait(encode.encode({"event": "report", "report": report}) + b"\n")
                 metrics.reports.labels("ok").inc()
             except ImagelintError as exc:
@@ -177,3 +260,35 @@ class ReportsController(Controller):
             task.cancel()
             with anyio.CancelScope(shield=True):
                 await asyncio.gather(task, return_exceptions=True)
+            if resolved is not None:
+                resolved.close()
+
+
+async def receive_upload(request: Request, upload: UploadReportRequest, settings: Settings) -> ResolvedDataset:
+    """Stream the body to the scratch directory (capped) and resolve it as an archive or manifest."""
+    field = "body"
+    cap = settings.max_archive_bytes if upload.kind == "archive" else settings.max_manifest_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > cap:
+        raise PayloadTooLarge(f"the uploaded {upload.kind} is {int(declared):,} bytes; the limit is {cap:,}", field=field)
+    scratch = new_scratch_dir(settings)
+    try:
+        target = scratch / "upload.download"
+        written = 0
+        with target.open("wb") as out:
+            async for chunk in request.stream():
+                written += len(chunk)
+                if written > cap:
+                    raise PayloadTooLarge(f"the uploaded {upload.kind} is over {cap:,} bytes", field=field)
+                out.write(chunk)
+        if written == 0:
+            raise InvalidDataset(f"the request body is empty; send the {upload.kind} as the body", field=field)
+        if upload.kind == "archive":
+            return await resolve_archive_file(target, scratch, settings=settings, field=field)
+        data = target.read_bytes()
+        shutil.rmtree(scratch, ignore_errors=True)
+        fmt = upload.manifest_format or guess_manifest_format("", data)
+        return await resolve_manifest_bytes(data, fmt=fmt, columns=upload.columns, settings=settings, field=field)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise

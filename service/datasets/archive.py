@@ -1,7 +1,16 @@
 """ImageFolder archives (zip, or tar optionally gzip/bz2/xz) -> ``Item``s plus extracted files.
 
 Layout: ``label/file`` or ``split/label/file``; one folder wrapping everything (the way a
-folder is usually zipped) is stripped. Members whose extension is not an image's
+folder is usually zipped) is stripped.
+
+Hugging Face ``imagefolder`` layout: when the archive holds ``metadata.csv`` or
+``metadata.jsonl`` files, the items are their rows instead. ``file_name`` (or another uri alias,
+see ``manifest.FIELD_ALIASES``) is relative to the metadata file's folder; the label comes from a
+``label`` column (or an alias: ``class``, ``category``, ...), else from the image's parent folder
+below the metadata file; the split from a ``split`` column, else from the first folder of the
+metadata file's path named like a split (``train``, ``validation``, ``test``, ...). A row naming
+a file the archive lacks is an item failing with ``not_found``; images no metadata file lists
+are not audited (as in ``datasets.load_dataset("imagefolder")``). Members whose extension is not an image's
 (``IMAGE_EXTENSIONS``), hidden files and ``__MACOSX/`` are skipped.
 
 Refused (the whole archive, ``InvalidDataset`` naming the member, or ``PayloadTooLarge``):
@@ -91,9 +100,19 @@ def extract_image_folder(
                 f"{limits.max_unpacked_bytes:,}",
                 field=field,
             )
-        layout = _layout([m.name for m in images], field)
-        items: list[Item] = []
+        metadata = [m for m in members if _is_metadata(m.name)]
         local: dict[str, LocalSource] = {}
+        if metadata:
+            layout, missing = _metadata_layout(reader, metadata, {m.name for m in images}, limits, field)
+            if not layout and not missing:
+                raise InvalidDataset("the archive's metadata files list no images", field=field)
+            images = [m for m in images if m.name in layout]
+        else:
+            layout, missing = _layout([m.name for m in images], field), {}
+        items: list[Item] = []
+        for name, (split, label) in missing.items():
+            items.append(Item(id=name, uri=f"archive:{name}", label=label, split=split))
+            local[name] = ItemError("not_found", "the metadata names a file the archive does not hold")
         unpacked = 0
         # Archive order: a compressed tar is read front to back once more, never seeked around.
         for position, member in enumerate(images):
@@ -151,7 +170,89 @@ def _is_image(name: str) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS
 
 
-def _layout(names: list[str], field: str) -> dict[str, tuple[str | None, str]]:
+METADATA_NAMES = frozenset({"metadata.csv", "metadata.jsonl"})
+
+
+def _is_metadata(name: str) -> bool:
+    path = PurePosixPath(name)
+    if any(part.startswith(".") or part == "__MACOSX" for part in path.parts):
+        return False
+    return path.name.lower() in METADATA_NAMES
+
+
+def _metadata_rows(data: bytes, name: str, field: str) -> list[dict[str, object]]:
+    import csv
+    import io
+
+    import msgspec
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidDataset(f"archive member {name!r} is not UTF-8", field=field) from exc
+    if name.lower().endswith(".csv"):
+        try:
+            return [dict(row) for row in csv.DictReader(io.StringIO(text, newline=""), strict=True)]
+        except csv.Error as exc:
+            raise InvalidDataset(f"archive member {name!r}: {exc}", field=field) from exc
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                row = msgspec.json.decode(line)
+            except msgspec.DecodeError as exc:
+                raise InvalidDataset(f"archive member {name!r} line {number}: {exc}", field=field) from exc
+            if not isinstance(row, dict):
+                raise InvalidDataset(f"archive member {name!r} line {number}: not an object", field=field)
+            rows.append(row)
+    return rows
+
+
+def _metadata_layout(
+    reader, metadata: list[_Member], image_names: set[str], limits: ArchiveLimits, field: str
+) -> tuple[dict[str, tuple[str | None, str | None]], dict[str, tuple[str | None, str | None]]]:
+    """Hugging Face imagefolder metadata -> (member name -> (split, label)) for listed images
+    that exist, and the same for listed names the archive lacks."""
+    from service.datasets.manifest import columns_for
+
+    layout: dict[str, tuple[str | None, str | None]] = {}
+    missing: dict[str, tuple[str | None, str | None]] = {}
+    for meta in sorted(metadata, key=lambda m: m.name):
+        if meta.size > limits.max_member_bytes:
+            raise PayloadTooLarge(f"archive member {meta.name!r} is over {limits.max_member_bytes:,} bytes", field=field)
+        with reader.open(meta) as source:
+            data = source.read(limits.max_member_bytes + 1)
+        rows = _metadata_rows(data, meta.name, field)
+        if not rows:
+            continue
+        base = PurePosixPath(meta.name).parent
+        folder_split = next(
+            (normalize_split(part) for part in base.parts if part.lower() in SPLIT_ALIASES), None
+        )
+        keys = list(dict.fromkeys(str(k) for row in rows for k in row))  # JSONL rows may differ
+        mapping = columns_for(keys, None, where=f"archive member {meta.name!r}", field=field)
+        for number, row in enumerate(rows, start=1):
+            values = {str(k).strip().lower(): v for k, v in row.items()}
+            file_name = values.get(mapping["uri"])
+            if not isinstance(file_name, str) or not file_name.strip():
+                raise InvalidDataset(f"archive member {meta.name!r} row {number}: {mapping['uri']} is empty", field=field)
+            name = check_member_name((base / file_name.strip()).as_posix(), field)
+            label = values.get(mapping["label"]) if "label" in mapping else None
+            if label is None or label == "":
+                parent = PurePosixPath(name).parent
+                label = parent.name if parent != base and parent.name else None
+            split = values.get(mapping["split"]) if "split" in mapping else None
+            entry = (
+                normalize_split(str(split)) if split not in (None, "") else folder_split,
+                None if label is None else str(label).strip() or None,
+            )
+            if name in layout or name in missing:
+                raise InvalidDataset(f"archive member {meta.name!r} row {number}: {name!r} is listed twice", field=field)
+            (layout if name in image_names else missing)[name] = entry
+    return layout, missing
+
+
+def _layout(names: list[str], field: str) -> dict[str, tuple[str | None, str | None]]:
     """Member name -> (split, label) for label/file or split/label/file (+ one wrapper)."""
     parts = {name: PurePosixPath(name).parts for name in names}
     depths = {len(p) for p in parts.values()}
@@ -163,7 +264,7 @@ def _layout(names: list[str], field: str) -> dict[str, tuple[str | None, str]]:
         # One folder around everything: wrapper/label/file or wrapper/split/label/file.
         if depth == 4 or (depth == 3 and only_top.lower() not in SPLIT_ALIASES):
             strip = 1
-    layout: dict[str, tuple[str | None, str]] = {}
+    layout: dict[str, tuple[str | None, str | None]] = {}
     depth_seen: int | None = None
     for name, p in parts.items():
         p = p[strip:]

@@ -14,6 +14,7 @@ from msgspec import Meta
 from service.errors import ItemError
 
 ManifestFormat = Literal["jsonl", "csv", "json"]
+ITEM_FIELDS = ("uri", "id", "label", "split", "annotations")
 
 
 class AnnotationIn(msgspec.Struct, omit_defaults=True):
@@ -84,6 +85,16 @@ class DatasetRef(msgspec.Struct, omit_defaults=True):
         ManifestFormat | None,
         Meta(description="Manifest format; guessed from the URI's extension or content if absent."),
     ] = None
+    columns: Annotated[
+        dict[str, str] | None,
+        Meta(
+            description="Which manifest column (CSV) or key (JSONL/JSON) holds each item field, "
+            'e.g. {"uri": "filepath", "label": "class"}; fields: uri, id, label, split, '
+            "annotations. Unmapped fields are looked for under their own name, then common "
+            "aliases (uri: url, filepath, path, image, file_name, ...; label: class, category, "
+            "target, ...)."
+        ),
+    ] = None
 
     def __post_init__(self) -> None:
         given = [
@@ -96,6 +107,12 @@ class DatasetRef(msgspec.Struct, omit_defaults=True):
             raise ValueError(f"give exactly one of items, manifest_uri, archive_uri (got: {shown})")
         if self.manifest_format is not None and self.manifest_uri is None:
             raise ValueError("manifest_format applies only with manifest_uri")
+        if self.columns is not None:
+            if self.manifest_uri is None:
+                raise ValueError("columns applies only with manifest_uri")
+            unknown = sorted(set(self.columns) - set(ITEM_FIELDS))
+            if unknown:
+                raise ValueError(f"columns: unknown item fields {unknown}; valid: {list(ITEM_FIELDS)}")
 
 
 class Item(msgspec.Struct, frozen=True, omit_defaults=True):

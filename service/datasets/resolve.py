@@ -11,7 +11,7 @@ from pathlib import Path
 from service.datasets.archive import ArchiveLimits, extract_image_folder
 from service.datasets.items import items_from_inputs
 from service.datasets.manifest import guess_manifest_format, parse_manifest
-from service.datasets.model import DatasetRef, ResolvedDataset
+from service.datasets.model import DatasetRef, ManifestFormat, ResolvedDataset
 from service.errors import InvalidDataset, ItemError, PayloadTooLarge
 from service.images.fetch import Fetcher, redact_uri
 from service.settings import Settings
@@ -91,6 +91,7 @@ async def _resolve_manifest(
         max_items=settings.max_items,
         max_uri_length=settings.max_uri_length,
         field=field,
+        columns=ref.columns,
     )
     return ResolvedDataset(items=items, source="manifest")
 
@@ -99,16 +100,36 @@ async def _resolve_archive(
     uri: str, fetcher: Fetcher, settings: Settings, field: str
 ) -> ResolvedDataset:
     _check_uri_length(uri, settings, field)
-    scratch_root = Path(settings.scratch_dir) if settings.scratch_dir else None
-    if scratch_root is not None:
-        scratch_root.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="imagelint-archive-", dir=scratch_root))
+    scratch = new_scratch_dir(settings)
     try:
         download = scratch / "archive.download"
         try:
             await fetcher.fetch_to_file(uri, download, max_bytes=settings.max_archive_bytes)
         except ItemError as exc:
             raise _fetch_problem("archive", uri, exc, settings.max_archive_bytes, field) from exc
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return await resolve_archive_file(download, scratch, settings=settings, field=field)
+
+
+def new_scratch_dir(settings: Settings) -> Path:
+    """A fresh directory under ``settings.scratch_dir`` (or the system temp) for one dataset."""
+    scratch_root = Path(settings.scratch_dir) if settings.scratch_dir else None
+    if scratch_root is not None:
+        scratch_root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="imagelint-archive-", dir=scratch_root))
+
+
+async def resolve_archive_file(
+    download: Path, scratch: Path, *, settings: Settings, field: str
+) -> ResolvedDataset:
+    """Extract an archive already on disk (``download``, inside ``scratch``) into items.
+
+    The returned dataset owns ``scratch`` (deleted when it is closed); on error ``scratch`` is
+    deleted here.
+    """
+    try:
         members = scratch / "members"
         members.mkdir()
         limits = ArchiveLimits(
@@ -129,6 +150,23 @@ async def _resolve_archive(
         shutil.rmtree(scratch, ignore_errors=True)
         raise
     return ResolvedDataset(items=items, source="archive", local_files=local, scratch=scratch)
+
+
+async def resolve_manifest_bytes(
+    data: bytes, *, fmt: ManifestFormat, columns: dict[str, str] | None, settings: Settings, field: str
+) -> ResolvedDataset:
+    """Parse an uploaded manifest (no base URI: its URIs must be absolute)."""
+    items = await asyncio.to_thread(
+        parse_manifest,
+        data,
+        fmt=fmt,
+        base_uri=None,
+        max_items=settings.max_items,
+        max_uri_length=settings.max_uri_length,
+        field=field,
+        columns=columns,
+    )
+    return ResolvedDataset(items=items, source="manifest")
 
 
 def _check_uri_length(uri: str, settings: Settings, field: str) -> None:

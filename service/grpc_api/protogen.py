@@ -67,6 +67,7 @@ MODULE_FILES: tuple[tuple[str, str], ...] = (
     ("service.datasets", "dataset"),
     ("service.analysis", "analysis"),
     ("service.report_models", "report"),
+    ("service.policy", "report"),
     ("service.api", "checks"),
     ("service.grpc_api", "dataset_quality"),
 )

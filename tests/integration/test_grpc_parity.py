@@ -60,11 +60,25 @@ def comparable(report: dict) -> dict:
     return {k: v for k, v in report.items() if k not in {"request_id", "timings_s"}}
 
 
+# A policy with every kind of rule outcome on the demo dataset (the verdict travels on both).
+POLICY = {
+    "max_failed_items": {"fail": 0},
+    "max_leaked_items": {"fail": 100, "warn": 0},
+    "min_images_per_class": {"fail": 2},
+    "min_predicted_accuracy": {"at_images": 1000, "fail": 0.5},
+    "unevaluated": "warn",
+}
+
+
 def test_the_same_report_over_rest_and_grpc(api):
     events: list[dict] = []
-    over_grpc = api["grpc"].report(api["dataset"], checks=CHECKS, options=DEMO_OPTIONS, on_progress=events.append)
-    over_rest = api["rest"].report(api["dataset"], checks=CHECKS, options=DEMO_OPTIONS)
+    over_grpc = api["grpc"].report(
+        api["dataset"], checks=CHECKS, options=DEMO_OPTIONS, policy=POLICY, on_progress=events.append
+    )
+    over_rest = api["rest"].report(api["dataset"], checks=CHECKS, options=DEMO_OPTIONS, policy=POLICY)
     assert differences(comparable(over_rest), comparable(over_grpc)) == []
+    assert over_grpc["verdict"]["outcome"] == "fail" and "max_failed_items" in over_grpc["verdict"]["failed"]
+    assert over_grpc["summary"]["schema"] == "imagelint.summary/1"
     # The comparison covered real content: every check, failed items, per-class numbers.
     assert over_grpc["checks_run"] == CHECKS and set(over_grpc["checks"]) == set(CHECKS)
     failed = {item["id"] for item in over_grpc["failed_items"]}

@@ -48,7 +48,7 @@ def demo_report(api, demo):
 def test_report_envelope(demo_report, demo):
     _, _, planted = demo
     report = demo_report
-    assert report["schema_version"] == "1.0"
+    assert report["schema_version"] == "1.1"
     assert len(report["request_id"]) == 32
     assert report["model"]["name"] == "image_encoder"
     ds = report["dataset"]

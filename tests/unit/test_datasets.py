@@ -171,8 +171,8 @@ def test_csv_bad_lines_are_named():
         parse(header + "https://h/a.jpg,cat\nhttps://h/b.jpg,dog,extra\n", "csv")
     with pytest.raises(InvalidDataset, match="manifest line 2: uri is missing"):
         parse(header + ",cat\n", "csv")
-    with pytest.raises(InvalidDataset, match="header has no 'uri' column"):
-        parse("path,label\nx,y\n", "csv")
+    with pytest.raises(InvalidDataset, match="line 1: no column holds the image URI"):
+        parse("name,label\nx,y\n", "csv")
     with pytest.raises(InvalidDataset, match="manifest line 2: annotations is not a JSON array"):
         parse("uri,annotations\nhttps://h/a.jpg,cat\n", "csv")
     with pytest.raises(InvalidDataset, match="not UTF-8"):
@@ -189,6 +189,46 @@ def test_json_manifest_forms_and_errors():
         parse('[{"uri": "a"}, {"uri": 5}]', "json")
     with pytest.raises(InvalidDataset, match="duplicate id '0' at manifest item \\[0\\]"):
         parse('[{"uri": "a"}, {"uri": "b", "id": "0"}]', "json")
+
+
+def test_csv_columns_are_found_by_common_names():
+    items = parse("filepath,class,subset\nhttps://h/a.jpg,cat,training\nhttps://h/b.jpg,dog,\n", "csv")
+    assert [(i.uri, i.label, i.split) for i in items] == [
+        ("https://h/a.jpg", "cat", "train"),
+        ("https://h/b.jpg", "dog", None),
+    ]
+    # HF imagefolder's metadata.csv names: file_name, label.
+    items = parse("File_Name,Label\nhttps://h/a.jpg,3\n", "csv")
+    assert (items[0].uri, items[0].label) == ("https://h/a.jpg", "3")
+    # "uri" itself wins over an alias; an explicit mapping wins over both.
+    items = parse("uri,path,label\nhttps://h/u.jpg,https://h/p.jpg,x\n", "csv")
+    assert items[0].uri == "https://h/u.jpg"
+    items = parse(
+        "uri,path,kind\nhttps://h/u.jpg,https://h/p.jpg,x\n", "csv",
+        columns={"uri": "PATH", "label": "kind"},
+    )  # fmt: skip
+    assert (items[0].uri, items[0].label) == ("https://h/p.jpg", "x")
+    with pytest.raises(InvalidDataset, match="columns maps label to 'klass', which is not there"):
+        parse("uri,label\nhttps://h/a.jpg,x\n", "csv", columns={"label": "klass"})
+
+
+def test_jsonl_and_json_keys_are_mapped_too():
+    lines = '{"image": "https://h/a.jpg", "target": 3, "image_id": 7}\n{"image": "https://h/b.jpg", "target": 4}\n'
+    items = parse(lines, "jsonl")
+    assert [(i.id, i.uri, i.label) for i in items] == [("7", "https://h/a.jpg", "3"), ("1", "https://h/b.jpg", "4")]
+    items = parse('[{"src": "https://h/a.jpg", "y": "cat"}]', "json", columns={"uri": "src", "label": "y"})
+    assert (items[0].uri, items[0].label) == ("https://h/a.jpg", "cat")
+    with pytest.raises(InvalidDataset, match="manifest line 1: no column holds the image URI"):
+        parse('{"picture": "https://h/a.jpg"}\n', "jsonl")
+
+
+def test_columns_in_the_dataset_reference_are_checked():
+    ref = decode_ref({"manifest_uri": "https://h/m.csv", "columns": {"uri": "filepath"}})
+    assert ref.columns == {"uri": "filepath"}
+    with pytest.raises(msgspec.ValidationError, match="unknown item fields \\['colour'\\]"):
+        decode_ref({"manifest_uri": "https://h/m.csv", "columns": {"colour": "c"}})
+    with pytest.raises(msgspec.ValidationError, match="columns applies only with manifest_uri"):
+        decode_ref({"archive_uri": "https://h/a.zip", "columns": {"uri": "c"}})
 
 
 def test_manifest_item_limit():

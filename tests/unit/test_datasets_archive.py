@@ -252,3 +252,42 @@ async def test_resolve_archive_extracts_to_scratch_and_cleans_up(tmp_path):
                 DatasetRef(archive_uri=f"file://{root}/ds.zip"), fetcher=fetcher, settings=few
             )
         assert list(scratch.iterdir()) == []
+
+
+def test_hugging_face_imagefolder_metadata(tmp_path):
+    archive = make_zip(
+        tmp_path / "hf.zip",
+        {
+            "ds/train/metadata.csv": b"file_name,label,caption\na.png,cat,x\nsub/b.png,dog,y\ngone.png,cat,z\n",
+            "ds/train/a.png": b"a",
+            "ds/train/sub/b.png": b"b",
+            "ds/train/unlisted.png": b"u",
+            "ds/validation/metadata.jsonl": b'{"file_name": "kitten/c.png"}\n{"file_name": "d.png", "label": 3}\n',
+            "ds/validation/kitten/c.png": b"c",
+            "ds/validation/d.png": b"d",
+        },
+    )
+    items, local = extract(tmp_path, archive)
+    got = {(i.id, i.label, i.split) for i in items}
+    assert got == {
+        ("ds/train/a.png", "cat", "train"),
+        ("ds/train/sub/b.png", "dog", "train"),
+        ("ds/train/gone.png", "cat", "train"),
+        ("ds/validation/kitten/c.png", "kitten", "val"),  # no label column: the parent folder
+        ("ds/validation/d.png", "3", "val"),
+    }
+    assert isinstance(local["ds/train/gone.png"], ItemError) and local["ds/train/gone.png"].code == "not_found"
+    assert Path(local["ds/train/a.png"]).read_bytes() == b"a"
+    assert "ds/train/unlisted.png" not in local  # not listed: not audited
+
+
+def test_hugging_face_metadata_errors_name_the_member(tmp_path):
+    archive = make_zip(tmp_path / "a.zip", {"metadata.csv": b"caption\nhello\n", "a.png": b"a"})
+    with pytest.raises(InvalidDataset, match="'metadata.csv': no column holds the image URI"):
+        extract(tmp_path, archive)
+    archive = make_zip(tmp_path / "b.zip", {"metadata.csv": b"file_name\n../x.png\n", "a.png": b"a"})
+    with pytest.raises(InvalidDataset, match="escapes the archive"):
+        extract(tmp_path, archive)
+    archive = make_zip(tmp_path / "c.zip", {"metadata.csv": b"file_name\na.png\na.png\n", "a.png": b"a"})
+    with pytest.raises(InvalidDataset, match="listed twice"):
+        extract(tmp_path, archive)

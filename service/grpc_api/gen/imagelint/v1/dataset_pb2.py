@@ -25,19 +25,23 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aimagelint/v1/dataset.proto\x12\x0cimagelint.v1\x1a\x1cgoogle/protobuf/struct.proto\">\n\x10\x41nnotationInList\x12*\n\x06values\x18\x01 \x03(\x0b\x32\x1a.imagelint.v1.AnnotationIn\"\xb9\x01\n\nDatasetRef\x12#\n\x05items\x18\x01 \x03(\x0b\x32\x14.imagelint.v1.ItemIn\x12\x19\n\x0cmanifest_uri\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x18\n\x0b\x61rchive_uri\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x1c\n\x0fmanifest_format\x18\x04 \x01(\tH\x02\x88\x01\x01\x42\x0f\n\r_manifest_uriB\x0e\n\x0c_archive_uriB\x12\n\x10_manifest_format\"\xa6\x01\n\x06ItemIn\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\"\n\x02id\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x12\n\x05label\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05split\x18\x04 \x01(\tH\x01\x88\x01\x01\x12/\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32\x1a.imagelint.v1.AnnotationInB\x08\n\x06_labelB\x08\n\x06_split\"C\n\x0c\x41nnotationIn\x12\r\n\x05label\x18\x01 \x01(\t\x12\x16\n\tannotator\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\x0c\n\n_annotatorb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aimagelint/v1/dataset.proto\x12\x0cimagelint.v1\x1a\x1cgoogle/protobuf/struct.proto\">\n\x10\x41nnotationInList\x12*\n\x06values\x18\x01 \x03(\x0b\x32\x1a.imagelint.v1.AnnotationIn\"\xa1\x02\n\nDatasetRef\x12#\n\x05items\x18\x01 \x03(\x0b\x32\x14.imagelint.v1.ItemIn\x12\x19\n\x0cmanifest_uri\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x18\n\x0b\x61rchive_uri\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x1c\n\x0fmanifest_format\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x36\n\x07\x63olumns\x18\x05 \x03(\x0b\x32%.imagelint.v1.DatasetRef.ColumnsEntry\x1a.\n\x0c\x43olumnsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0f\n\r_manifest_uriB\x0e\n\x0c_archive_uriB\x12\n\x10_manifest_format\"\xa6\x01\n\x06ItemIn\x12\x0b\n\x03uri\x18\x01 \x01(\t\x12\"\n\x02id\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x12\n\x05label\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05split\x18\x04 \x01(\tH\x01\x88\x01\x01\x12/\n\x0b\x61nnotations\x18\x05 \x03(\x0b\x32\x1a.imagelint.v1.AnnotationInB\x08\n\x06_labelB\x08\n\x06_split\"C\n\x0c\x41nnotationIn\x12\r\n\x05label\x18\x01 \x01(\t\x12\x16\n\tannotator\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\x0c\n\n_annotatorb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'imagelint.v1.dataset_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_DATASETREF_COLUMNSENTRY']._loaded_options = None
+  _globals['_DATASETREF_COLUMNSENTRY']._serialized_options = b'8\001'
   _globals['_ANNOTATIONINLIST']._serialized_start=74
   _globals['_ANNOTATIONINLIST']._serialized_end=136
   _globals['_DATASETREF']._serialized_start=139
-  _globals['_DATASETREF']._serialized_end=324
-  _globals['_ITEMIN']._serialized_start=327
-  _globals['_ITEMIN']._serialized_end=493
-  _globals['_ANNOTATIONIN']._serialized_start=495
-  _globals['_ANNOTATIONIN']._serialized_end=562
+  _globals['_DATASETREF']._serialized_end=428
+  _globals['_DATASETREF_COLUMNSENTRY']._serialized_start=329
+  _globals['_DATASETREF_COLUMNSENTRY']._serialized_end=375
+  _globals['_ITEMIN']._serialized_start=431
+  _globals['_ITEMIN']._serialized_end=597
+  _globals['_ANNOTATIONIN']._serialized_start=599
+  _globals['_ANNOTATIONIN']._serialized_end=666
 # @@protoc_insertion_point(module_scope)

@@ -14,16 +14,25 @@ class AnnotationInList(_message.Message):
     def __init__(self, values: _Optional[_Iterable[_Union[AnnotationIn, _Mapping]]] = ...) -> None: ...
 
 class DatasetRef(_message.Message):
-    __slots__ = ("items", "manifest_uri", "archive_uri", "manifest_format")
+    __slots__ = ("items", "manifest_uri", "archive_uri", "manifest_format", "columns")
+    class ColumnsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     MANIFEST_URI_FIELD_NUMBER: _ClassVar[int]
     ARCHIVE_URI_FIELD_NUMBER: _ClassVar[int]
     MANIFEST_FORMAT_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[ItemIn]
     manifest_uri: str
     archive_uri: str
     manifest_format: str
-    def __init__(self, items: _Optional[_Iterable[_Union[ItemIn, _Mapping]]] = ..., manifest_uri: _Optional[str] = ..., archive_uri: _Optional[str] = ..., manifest_format: _Optional[str] = ...) -> None: ...
+    columns: _containers.ScalarMap[str, str]
+    def __init__(self, items: _Optional[_Iterable[_Union[ItemIn, _Mapping]]] = ..., manifest_uri: _Optional[str] = ..., archive_uri: _Optional[str] = ..., manifest_format: _Optional[str] = ..., columns: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ItemIn(_message.Message):
     __slots__ = ("uri", "id", "label", "split", "annotations")
