@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ImageQualityThresholds(_message.Message):
-    __slots__ = ("min_side", "max_aspect_ratio", "dark_brightness", "bright_brightness", "min_entropy", "min_blur", "flag_grayscale")
+    __slots__ = ("min_side", "max_aspect_ratio", "dark_brightness", "bright_brightness", "min_entropy", "min_blur", "flag_grayscale", "dataset_fact_share", "relative_iqr_factor", "min_items_relative")
     MIN_SIDE_FIELD_NUMBER: _ClassVar[int]
     MAX_ASPECT_RATIO_FIELD_NUMBER: _ClassVar[int]
     DARK_BRIGHTNESS_FIELD_NUMBER: _ClassVar[int]
@@ -16,6 +16,9 @@ class ImageQualityThresholds(_message.Message):
     MIN_ENTROPY_FIELD_NUMBER: _ClassVar[int]
     MIN_BLUR_FIELD_NUMBER: _ClassVar[int]
     FLAG_GRAYSCALE_FIELD_NUMBER: _ClassVar[int]
+    DATASET_FACT_SHARE_FIELD_NUMBER: _ClassVar[int]
+    RELATIVE_IQR_FACTOR_FIELD_NUMBER: _ClassVar[int]
+    MIN_ITEMS_RELATIVE_FIELD_NUMBER: _ClassVar[int]
     min_side: int
     max_aspect_ratio: float
     dark_brightness: float
@@ -23,10 +26,13 @@ class ImageQualityThresholds(_message.Message):
     min_entropy: float
     min_blur: float
     flag_grayscale: bool
-    def __init__(self, min_side: _Optional[int] = ..., max_aspect_ratio: _Optional[float] = ..., dark_brightness: _Optional[float] = ..., bright_brightness: _Optional[float] = ..., min_entropy: _Optional[float] = ..., min_blur: _Optional[float] = ..., flag_grayscale: _Optional[bool] = ...) -> None: ...
+    dataset_fact_share: float
+    relative_iqr_factor: float
+    min_items_relative: int
+    def __init__(self, min_side: _Optional[int] = ..., max_aspect_ratio: _Optional[float] = ..., dark_brightness: _Optional[float] = ..., bright_brightness: _Optional[float] = ..., min_entropy: _Optional[float] = ..., min_blur: _Optional[float] = ..., flag_grayscale: _Optional[bool] = ..., dataset_fact_share: _Optional[float] = ..., relative_iqr_factor: _Optional[float] = ..., min_items_relative: _Optional[int] = ...) -> None: ...
 
 class DuplicatesResult(_message.Message):
-    __slots__ = ("n_items", "threshold", "method", "exact_byte_groups", "exact_pixel_groups", "near_pair_count", "near_pairs", "groups", "droppable", "leakage", "label_conflicts", "outliers")
+    __slots__ = ("n_items", "threshold", "method", "exact_byte_groups", "exact_pixel_groups", "near_pair_count", "near_pairs", "groups", "droppable", "leakage", "label_conflicts", "outliers", "calibration", "note")
     N_ITEMS_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
@@ -39,6 +45,8 @@ class DuplicatesResult(_message.Message):
     LEAKAGE_FIELD_NUMBER: _ClassVar[int]
     LABEL_CONFLICTS_FIELD_NUMBER: _ClassVar[int]
     OUTLIERS_FIELD_NUMBER: _ClassVar[int]
+    CALIBRATION_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
     n_items: int
     threshold: float
     method: str
@@ -51,7 +59,9 @@ class DuplicatesResult(_message.Message):
     leakage: Leakage
     label_conflicts: _containers.RepeatedCompositeFieldContainer[LabelConflict]
     outliers: OutliersResult
-    def __init__(self, n_items: _Optional[int] = ..., threshold: _Optional[float] = ..., method: _Optional[str] = ..., exact_byte_groups: _Optional[_Iterable[_Union[_common_pb2.StringList, _Mapping]]] = ..., exact_pixel_groups: _Optional[_Iterable[_Union[_common_pb2.StringList, _Mapping]]] = ..., near_pair_count: _Optional[int] = ..., near_pairs: _Optional[_Iterable[_Union[NearPair, _Mapping]]] = ..., groups: _Optional[_Iterable[_Union[DuplicateGroup, _Mapping]]] = ..., droppable: _Optional[int] = ..., leakage: _Optional[_Union[Leakage, _Mapping]] = ..., label_conflicts: _Optional[_Iterable[_Union[LabelConflict, _Mapping]]] = ..., outliers: _Optional[_Union[OutliersResult, _Mapping]] = ...) -> None: ...
+    calibration: ThresholdCalibration
+    note: str
+    def __init__(self, n_items: _Optional[int] = ..., threshold: _Optional[float] = ..., method: _Optional[str] = ..., exact_byte_groups: _Optional[_Iterable[_Union[_common_pb2.StringList, _Mapping]]] = ..., exact_pixel_groups: _Optional[_Iterable[_Union[_common_pb2.StringList, _Mapping]]] = ..., near_pair_count: _Optional[int] = ..., near_pairs: _Optional[_Iterable[_Union[NearPair, _Mapping]]] = ..., groups: _Optional[_Iterable[_Union[DuplicateGroup, _Mapping]]] = ..., droppable: _Optional[int] = ..., leakage: _Optional[_Union[Leakage, _Mapping]] = ..., label_conflicts: _Optional[_Iterable[_Union[LabelConflict, _Mapping]]] = ..., outliers: _Optional[_Union[OutliersResult, _Mapping]] = ..., calibration: _Optional[_Union[ThresholdCalibration, _Mapping]] = ..., note: _Optional[str] = ...) -> None: ...
 
 class NearPair(_message.Message):
     __slots__ = ("a", "b", "similarity")
@@ -147,6 +157,41 @@ class Outlier(_message.Message):
     rank: int
     nearest: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, id: _Optional[str] = ..., score: _Optional[float] = ..., rank: _Optional[int] = ..., nearest: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ThresholdCalibration(_message.Message):
+    __slots__ = ("method", "threshold", "pixel_weight", "max_false_rate", "estimated_precision", "estimated_recall", "estimated_false_match_rate", "matched_rate", "planted_copies", "neighbour_sample", "recall_by_copy", "note")
+    class RecallByCopyEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    PIXEL_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    MAX_FALSE_RATE_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_PRECISION_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_RECALL_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_FALSE_MATCH_RATE_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_RATE_FIELD_NUMBER: _ClassVar[int]
+    PLANTED_COPIES_FIELD_NUMBER: _ClassVar[int]
+    NEIGHBOUR_SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    RECALL_BY_COPY_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    method: str
+    threshold: float
+    pixel_weight: float
+    max_false_rate: float
+    estimated_precision: float
+    estimated_recall: float
+    estimated_false_match_rate: float
+    matched_rate: float
+    planted_copies: int
+    neighbour_sample: int
+    recall_by_copy: _containers.ScalarMap[str, float]
+    note: str
+    def __init__(self, method: _Optional[str] = ..., threshold: _Optional[float] = ..., pixel_weight: _Optional[float] = ..., max_false_rate: _Optional[float] = ..., estimated_precision: _Optional[float] = ..., estimated_recall: _Optional[float] = ..., estimated_false_match_rate: _Optional[float] = ..., matched_rate: _Optional[float] = ..., planted_copies: _Optional[int] = ..., neighbour_sample: _Optional[int] = ..., recall_by_copy: _Optional[_Mapping[str, float]] = ..., note: _Optional[str] = ...) -> None: ...
 
 class MislabelsResult(_message.Message):
     __slots__ = ("n_items", "n_judged", "rank_by", "top_fraction", "label_health", "issue_count", "candidates", "classes", "confusable_pairs", "learnability", "too_small_classes", "k_neighbours")
@@ -624,7 +669,7 @@ class MinorityGrouping(_message.Message):
     def __init__(self, label: _Optional[str] = ..., nearest_frequent: _Optional[str] = ..., similarity: _Optional[float] = ..., group: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ImageQualityResult(_message.Message):
-    __slots__ = ("n_items", "n_flagged", "counts", "items", "thresholds")
+    __slots__ = ("n_items", "n_flagged", "counts", "items", "thresholds", "dataset_facts", "listed_all")
     class CountsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -637,12 +682,16 @@ class ImageQualityResult(_message.Message):
     COUNTS_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     THRESHOLDS_FIELD_NUMBER: _ClassVar[int]
+    DATASET_FACTS_FIELD_NUMBER: _ClassVar[int]
+    LISTED_ALL_FIELD_NUMBER: _ClassVar[int]
     n_items: int
     n_flagged: int
     counts: _containers.ScalarMap[str, int]
     items: _containers.RepeatedCompositeFieldContainer[ItemQuality]
     thresholds: ImageQualityThresholds
-    def __init__(self, n_items: _Optional[int] = ..., n_flagged: _Optional[int] = ..., counts: _Optional[_Mapping[str, int]] = ..., items: _Optional[_Iterable[_Union[ItemQuality, _Mapping]]] = ..., thresholds: _Optional[_Union[ImageQualityThresholds, _Mapping]] = ...) -> None: ...
+    dataset_facts: _containers.RepeatedCompositeFieldContainer[DatasetFact]
+    listed_all: bool
+    def __init__(self, n_items: _Optional[int] = ..., n_flagged: _Optional[int] = ..., counts: _Optional[_Mapping[str, int]] = ..., items: _Optional[_Iterable[_Union[ItemQuality, _Mapping]]] = ..., thresholds: _Optional[_Union[ImageQualityThresholds, _Mapping]] = ..., dataset_facts: _Optional[_Iterable[_Union[DatasetFact, _Mapping]]] = ..., listed_all: _Optional[bool] = ...) -> None: ...
 
 class ItemQuality(_message.Message):
     __slots__ = ("id", "flags")
@@ -651,6 +700,16 @@ class ItemQuality(_message.Message):
     id: str
     flags: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, id: _Optional[str] = ..., flags: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DatasetFact(_message.Message):
+    __slots__ = ("flag", "share", "detail")
+    FLAG_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    flag: str
+    share: float
+    detail: str
+    def __init__(self, flag: _Optional[str] = ..., share: _Optional[float] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class AgreementResult(_message.Message):
     __slots__ = ("n_items", "n_annotated", "n_multi", "labels", "annotators", "mean_agreement", "fleiss_kappa", "ties", "disputed_count", "full_disagreement_count", "consensus", "disputed", "pairwise", "per_annotator", "given_label_disagreements")

@@ -89,10 +89,12 @@ class ImbalanceOptions(_message.Message):
     def __init__(self, beta: _Optional[float] = ..., target: _Optional[str] = ...) -> None: ...
 
 class ImageQualityOptions(_message.Message):
-    __slots__ = ("thresholds",)
+    __slots__ = ("thresholds", "list_all")
     THRESHOLDS_FIELD_NUMBER: _ClassVar[int]
+    LIST_ALL_FIELD_NUMBER: _ClassVar[int]
     thresholds: _analysis_pb2.ImageQualityThresholds
-    def __init__(self, thresholds: _Optional[_Union[_analysis_pb2.ImageQualityThresholds, _Mapping]] = ...) -> None: ...
+    list_all: bool
+    def __init__(self, thresholds: _Optional[_Union[_analysis_pb2.ImageQualityThresholds, _Mapping]] = ..., list_all: _Optional[bool] = ...) -> None: ...
 
 class Policy(_message.Message):
     __slots__ = ("max_failed_items", "max_failed_rate", "max_leaked_items", "max_duplicate_items", "max_label_conflicts", "max_label_issue_rate", "min_label_health", "min_probe_accuracy", "min_images_per_class", "max_imbalance_ratio", "max_outliers", "max_quality_flagged", "min_predicted_accuracy", "unevaluated")
