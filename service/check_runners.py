@@ -65,15 +65,34 @@ def run_sample_size(ctx: CheckContext) -> Any:
 
     rows = require_labels(ctx, "sample_size")
     opts = ctx.options.sample_size
+    loaded = ctx.collected.loaded
+    labels = [loaded[i].label for i in rows]
     return estimate_sample_size(
         ctx.embeddings[rows],
-        [ctx.collected.loaded[i].label for i in rows],
+        labels,
         fractions=opts.fractions or DEFAULT_FRACTIONS,
         repeats=opts.repeats,
         target_accuracy=opts.target_accuracy,
         target_recall=opts.target_recall,
         seed=ctx.options.seed,
+        eval_mask=evaluation_split_mask([loaded[i].split for i in rows], labels),
     )
+
+
+EVALUATION_SPLITS = frozenset({"test", "val", "validation", "valid", "dev"})
+
+
+def evaluation_split_mask(splits: list[str | None], labels: list[Any]) -> np.ndarray | None:
+    """Items of the dataset's own evaluation split (test/val/...), when every class has both
+    evaluation and training items; else ``None`` (the curve holds out its own split)."""
+    mask = np.array([s is not None and s.lower() in EVALUATION_SPLITS for s in splits], bool)
+    if not mask.any() or mask.all():
+        return None
+    labels_arr = np.array([str(label) for label in labels])
+    train_classes, eval_classes = set(labels_arr[~mask]), set(labels_arr[mask])
+    if train_classes != set(labels_arr) or not eval_classes:
+        return None
+    return mask
 
 
 def split_descriptor_parts(parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

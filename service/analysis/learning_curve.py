@@ -217,6 +217,25 @@ def measure_learning_curve(
     ).curve
 
 
+def _given_holdout(
+    y: np.ndarray, k: int, eval_mask: np.ndarray, classes: list[str]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(evaluation indices, pool indices per class) from the caller's evaluation items."""
+    mask = np.asarray(eval_mask, dtype=bool)
+    if mask.shape != y.shape:
+        raise InvalidInput(f"eval_mask has {mask.size} entries for {y.size} items", field="eval_mask")
+    if not mask.any() or mask.all():
+        raise InvalidInput("eval_mask must hold evaluation and training items", field="eval_mask")
+    pool_by_class = [np.flatnonzero((y == c) & ~mask) for c in range(k)]
+    empty = [classes[c] for c in range(k) if pool_by_class[c].size == 0]
+    if empty:
+        raise InvalidInput(
+            f"classes with no training item outside the evaluation split: {empty[:10]}",
+            field="eval_mask",
+        )
+    return np.flatnonzero(mask), pool_by_class
+
+
 def run_learning_curve(
     embeddings: np.ndarray,
     labels: Sequence[object] | np.ndarray,
@@ -226,8 +245,15 @@ def run_learning_curve(
     eval_fraction: float = DEFAULT_EVAL_FRACTION,
     max_dims: int | None = DEFAULT_MAX_DIMS,
     seed: int = 0,
+    eval_mask: np.ndarray | None = None,
 ) -> CurveRun:
-    """``measure_learning_curve`` plus the per-item correctness the bootstrap needs."""
+    """``measure_learning_curve`` plus the per-item correctness the bootstrap needs.
+
+    ``eval_mask`` (booleans, one per item) names the evaluation items — a dataset's own
+    test/val split — instead of a stratified holdout of ``eval_fraction``: the pool is then the
+    other items (the training split), so the curve answers "how does accuracy on *your* test
+    set grow with more training images". Every class needs a pool item.
+    """
     classes, y = encode_labels(labels)
     x = validate_embeddings(embeddings, len(y))
     fracs = validate_fractions(fractions)
@@ -260,7 +286,10 @@ def run_learning_curve(
         )
 
     rng = np.random.default_rng(seed)
-    eval_idx, pool_by_class = _stratified_holdout(y, k, eval_fraction, rng)
+    if eval_mask is not None:
+        eval_idx, pool_by_class = _given_holdout(y, k, eval_mask, classes)
+    else:
+        eval_idx, pool_by_class = _stratified_holdout(y, k, eval_fraction, rng)
     pool_idx = np.concatenate(pool_by_class)
     row_of = {int(item): row for row, item in enumerate(pool_idx)}
     rows_by_class = [np.array([row_of[int(i)] for i in idx]) for idx in pool_by_class]

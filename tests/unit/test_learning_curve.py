@@ -129,3 +129,18 @@ def test_single_threaded_blas_restores_the_limits():
             assert set(blas_threads()) == {1}
         assert set(blas_threads()) == {1}  # still held by the outer caller
     assert blas_threads() == before
+
+
+def test_the_datasets_own_test_split_is_the_evaluation_set(data):
+    from service.analysis.learning_curve import run_learning_curve
+
+    x, y = data
+    mask = np.zeros(len(y), bool)
+    mask[::4] = True  # every 4th item is "test"
+    run = run_learning_curve(x, y, fractions=(0.2, 0.5), repeats=2, eval_mask=mask, seed=0)
+    assert run.curve.n_eval == mask.sum() and run.curve.n_pool == (~mask).sum()
+    np.testing.assert_array_equal(run.eval_labels, y[mask])
+    with pytest.raises(InvalidInput, match="no training item"):
+        run_learning_curve(x, y, fractions=(0.2, 0.5), eval_mask=(y == 0), seed=0)
+    result = estimate_sample_size(x, y, fractions=(0.2, 0.5), repeats=2, eval_mask=mask)
+    assert result.curve.n_eval == mask.sum()
