@@ -50,6 +50,9 @@ DEFAULT_K_NEIGHBOURS = 10
 DEFAULT_MIN_CLASS_SIZE = 5
 DEFAULT_CONFLICT_PENALTY = 0.5
 DEFAULT_MAX_PAIRS = 10
+DEFAULT_TARGET_PRECISION = 0.8
+# Below this out-of-sample accuracy the noise estimate is said to be bounded by the model's.
+WEAK_MODEL_ACCURACY = 0.9
 RANKINGS = ("combined", "self_confidence", "normalized_margin", "neighbour_agreement")
 NEEDS_EMBEDDINGS = frozenset({"combined", "neighbour_agreement"})
 
@@ -109,6 +112,24 @@ class Learnability(msgspec.Struct, omit_defaults=True):
     penalty: float | None = None  # the probe's L2 penalty per training item
 
 
+class LabelIssueList(msgspec.Struct, omit_defaults=True):
+    """The list to act on: relabel or review these items.
+
+    Built from the ranking: items whose predicted class differs from the given label, most
+    suspicious first, as long as the list's expected precision — the mean probability, under the
+    model, that each listed label is wrong (``1 - p[i, given]``) — stays at or above
+    ``target_precision``. The expectation assumes calibrated probabilities; ``note`` says when
+    the model is too weak to separate label errors from its own mistakes.
+    """
+
+    ids: list[str]  # item ids (row numbers as strings when no ids were given)
+    count: int
+    expected_precision: float | None
+    target_precision: float
+    suggested_labels: list[str] = []
+    note: str | None = None
+
+
 class MislabelsResult(msgspec.Struct, omit_defaults=True):
     n_items: int
     n_judged: int
@@ -122,6 +143,8 @@ class MislabelsResult(msgspec.Struct, omit_defaults=True):
     learnability: Learnability
     too_small_classes: list[str] = msgspec.field(default_factory=list)
     k_neighbours: int | None = None
+    label_issues: LabelIssueList | None = None
+    noise_note: str | None = None
 
 
 def align_class_columns(
@@ -236,6 +259,7 @@ def rank_label_issues(
     min_class_size: int = DEFAULT_MIN_CLASS_SIZE,
     max_pairs: int = DEFAULT_MAX_PAIRS,
     max_components: int = OOS_MAX_COMPONENTS,
+    target_precision: float = DEFAULT_TARGET_PRECISION,
     seed: int = 0,
 ) -> MislabelsResult:
     """Rank items by how likely their label is wrong, with suggested labels and noise estimates.
@@ -275,6 +299,8 @@ def rank_label_issues(
     max_components : int
         Cap on the principal components of the whitened space the probe and the neighbour
         search use (``min(max_components, 3 sqrt(n))``; 0 uses the raw embeddings).
+    target_precision : float in (0, 1)
+        Expected precision the act-on list (``label_issues``) must keep.
     seed : int
         Seed of the probe's folds and solver.
 
@@ -306,6 +332,10 @@ def rank_label_issues(
         )
     if k_neighbours < 1:
         raise InvalidInput(f"k_neighbours must be >= 1; got {k_neighbours}", field="k_neighbours")
+    if not 0.0 < target_precision < 1.0:
+        raise InvalidInput(
+            f"target_precision must lie in (0, 1); got {target_precision}", field="target_precision"
+        )
     if min_class_size < 1:
         raise InvalidInput(
             f"min_class_size must be >= 1; got {min_class_size}", field="min_class_size"
@@ -441,7 +471,22 @@ def rank_label_issues(
         )
         for j in range(m)
     ]
+    issue_list = act_on_list(
+        p, y, ranking, judged_item, names=names, ids=ids, target_precision=target_precision
+    )
+    noise_note = None
+    if learn.accuracy < WEAK_MODEL_ACCURACY:
+        noise_note = (
+            f"the {source['source']} reproduces {learn.accuracy:.1%} of the given labels: label "
+            f"errors and its own mistakes look alike, so the estimated noise "
+            f"(1 - label_health = {1 - health:.3f}) is an upper bound, and the act-on list keeps "
+            "only the items it is most sure of"
+        )
+    if issue_list.note is None and noise_note is not None:
+        issue_list = msgspec.structs.replace(issue_list, note=noise_note)
     return MislabelsResult(
+        label_issues=issue_list,
+        noise_note=noise_note,
         n_items=n,
         n_judged=int(judged_rows.size),
         rank_by=rank_by,
@@ -454,6 +499,36 @@ def rank_label_issues(
         learnability=learn,
         too_small_classes=[names[j] for j in range(m) if present[j] and not judged_class[j]],
         k_neighbours=k,
+    )
+
+
+def act_on_list(
+    p: np.ndarray,
+    y: np.ndarray,
+    ranking: np.ndarray,
+    judged: np.ndarray,
+    *,
+    names: Sequence[str],
+    ids: Sequence[str] | None,
+    target_precision: float = DEFAULT_TARGET_PRECISION,
+) -> LabelIssueList:
+    """The longest most-suspicious-first prefix of disagreeing items whose expected precision
+    (mean ``1 - p[i, y_i]``) is at least ``target_precision`` (see ``LabelIssueList``)."""
+    predicted = p.argmax(axis=1)
+    rows = np.flatnonzero(judged & (predicted != y))
+    rows = rows[np.argsort(ranking[rows], kind="stable")]
+    wrong = 1.0 - p[rows, y[rows]]
+    running = np.cumsum(wrong) / np.arange(1, rows.size + 1) if rows.size else np.zeros(0)
+    ok = np.flatnonzero(running >= target_precision)
+    take = int(ok[-1]) + 1 if ok.size else 0
+    chosen = rows[:take]
+    return LabelIssueList(
+        ids=[ids[i] if ids is not None else str(int(i)) for i in chosen],
+        count=int(take),
+        expected_precision=round(float(running[take - 1]), 4) if take else None,
+        target_precision=target_precision,
+        suggested_labels=[names[predicted[i]] for i in chosen],
+        note=None if take else "no item is suspicious enough for the target precision",
     )
 
 

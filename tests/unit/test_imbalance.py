@@ -251,3 +251,12 @@ def test_clear_errors(call, message, field):
     with pytest.raises(InvalidInput, match=message) as info:
         call()
     assert info.value.field == field
+
+
+def test_balanced_set_gets_no_resampling_plan_but_an_imbalanced_one_does():
+    from service.analysis.imbalance import analyse_imbalance
+
+    balanced = analyse_imbalance(["a"] * 104 + ["b"] * 100 + ["c"] * 101)
+    assert balanced.resampling is None and "balanced" in balanced.balanced_note
+    skewed = analyse_imbalance(["a"] * 160 + ["b"] * 100)
+    assert skewed.resampling is not None and skewed.balanced_note is None

@@ -218,3 +218,23 @@ def test_label_and_class_errors():
         rank_label_issues([0, 4], class_names=NAMES, logits=np.zeros((2, 4)))
     with pytest.raises(InvalidInput, match="distinct"):
         rank_label_issues([0, 1], class_names=["a", "a"], logits=np.zeros((2, 2)))
+
+
+def test_act_on_list_keeps_the_prefix_with_the_expected_precision():
+    from service.analysis.mislabels import act_on_list
+
+    # five items labelled 0; the model's p[i, 0]: three clear errors, one coin flip, one agreement
+    p = np.array([[0.02, 0.98], [0.05, 0.95], [0.10, 0.90], [0.45, 0.55], [0.9, 0.1]])
+    y = np.zeros(5, dtype=np.int64)
+    ranking = p[:, 0].copy()  # self-confidence: lowest first
+    out = act_on_list(p, y, ranking, np.ones(5, bool), names=["a", "b"], ids=list("vwxyz"),
+                      target_precision=0.8)  # fmt: skip
+    # prefix means of 1 - p[i, 0]: 0.98, 0.965, 0.943, 0.845 -> all four disagreeing items
+    assert out.ids == ["v", "w", "x", "y"] and out.count == 4
+    assert out.expected_precision == pytest.approx((0.98 + 0.95 + 0.90 + 0.55) / 4, abs=1e-4)
+    assert out.suggested_labels == ["b"] * 4
+    strict = act_on_list(p, y, ranking, np.ones(5, bool), names=["a", "b"], ids=None,
+                         target_precision=0.95)  # fmt: skip
+    assert strict.ids == ["0", "1"] and strict.expected_precision == pytest.approx(0.965)
+    none = act_on_list(p[4:], y[4:], ranking[4:], np.ones(1, bool), names=["a", "b"], ids=None)
+    assert none.count == 0 and none.expected_precision is None and "no item" in none.note
