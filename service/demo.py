@@ -26,12 +26,10 @@ RARE_CLASS, RARE_COUNT = 9, 4
 # (true digit, index within its class) -> the wrong label given: well-separated digit pairs.
 FLIPS = {(0, 1): "7", (3, 2): "1", (6, 3): "2", (8, 5): "4"}
 # A few hundred images: the learning curve starts at 10 % (the default 5 % needs >= 500 items).
-# Rendered 8x8 digits are low-detail: distinct samples of one class are nearly identical at the
-# duplicate descriptor's resolution, and the default threshold (chosen on photos) chains them into
-# one group; 0.97 keeps only the copies (measured on this dataset: 26 pairs instead of 2,774).
+# The near-duplicate threshold is calibrated on the dataset itself (planted copies): round 1
+# needed 0.97 here because the photo-tuned default chained distinct digits into one group.
 DEMO_OPTIONS = {
     "sample_size": {"fractions": [0.1, 0.2, 0.35, 0.5], "target_accuracy": 0.95},
-    "duplicates": {"threshold": 0.97},
 }
 HOSTILE_URL = "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
 

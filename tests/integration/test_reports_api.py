@@ -80,7 +80,12 @@ def test_planted_duplicates_and_leak_are_found(demo_report, demo):
     assert any(set(planted["leak"]) <= g for g in groups)
     assert set(planted["leak"]) <= set(dup["leakage"]["items"])
     assert max(len(g) for g in groups) <= 6  # no chaining of distinct images into one blob
-    assert dup["droppable"] == sum(len(g) - 1 for g in groups)
+    assert dup["droppable"] == sum(len(g["drop"]) for g in dup["groups"])
+    # the threshold was calibrated on the demo's own images, not taken from a constant
+    calibration = dup["calibration"]
+    assert calibration["method"] == "calibrated" and calibration["planted_copies"] > 0
+    assert dup["threshold"] == calibration["threshold"]
+    assert 0.0 < calibration["estimated_recall"] <= 1.0
 
 
 def test_flipped_labels_are_top_candidates_with_the_true_label(demo_report, demo):

@@ -35,7 +35,7 @@ def test_far_items_are_flagged_and_ranked_farthest_first():
     assert [o.id for o in r.outliers] == ["img42", "img10"]
     assert [o.rank for o in r.outliers] == [1, 2]
     assert r.outliers[0].score > r.outliers[1].score > r.fence
-    assert r.fence == pytest.approx(r.q3 + 1.5 * (r.q3 - r.q1))
+    assert r.fence == pytest.approx(r.q3 + 3.0 * (r.q3 - r.q1))  # the outer fence by default
     assert r.q1 <= r.median <= r.q3 < r.fence
     assert len(r.outliers[0].nearest) == 3 and "img42" not in r.outliers[0].nearest
 
