@@ -14,7 +14,7 @@ TRITON_HTTP_PORT ?= 8002
 TRITON_METRICS_PORT ?= 8003
 export TRITON_GRPC_PORT TRITON_HTTP_PORT TRITON_METRICS_PORT
 
-.PHONY: setup run test unit integration lint bench demo model proto clean
+.PHONY: setup run test unit integration lint bench demo model proto clean openapi-assets
 
 # --- environments --------------------------------------------------------------------------
 $(VENV)/.installed: pyproject.toml
@@ -44,7 +44,15 @@ $(PROMTOOL):
 	cp .tools/deb/x/usr/bin/promtool $(PROMTOOL)
 	rm -rf .tools/deb
 
-setup: $(VENV)/.installed $(TVENV)/.installed $(MODEL) $(PROMTOOL)
+# The API docs' UIs (Swagger UI, ReDoc, Scalar), vendored from the npm registry: /schema loads offline.
+OPENAPI_ASSETS := service/api/openapi_assets/.vendored
+$(OPENAPI_ASSETS): deploy/openapi_assets.sh
+	bash deploy/openapi_assets.sh service/api/openapi_assets
+	touch $@
+
+openapi-assets: $(OPENAPI_ASSETS)
+
+setup: $(VENV)/.installed $(TVENV)/.installed $(MODEL) $(PROMTOOL) $(OPENAPI_ASSETS)
 
 # --- the two commands ----------------------------------------------------------------------
 run: setup
