@@ -14,7 +14,7 @@ TRITON_HTTP_PORT ?= 8002
 TRITON_METRICS_PORT ?= 8003
 export TRITON_GRPC_PORT TRITON_HTTP_PORT TRITON_METRICS_PORT
 
-.PHONY: setup run test unit integration lint bench demo model proto clean openapi-assets
+.PHONY: setup run test unit integration lint bench demo model proto clean openapi-assets chromium
 
 # --- environments --------------------------------------------------------------------------
 $(VENV)/.installed: pyproject.toml
@@ -52,7 +52,12 @@ $(OPENAPI_ASSETS): deploy/openapi_assets.sh
 
 openapi-assets: $(OPENAPI_ASSETS)
 
-setup: $(VENV)/.installed $(TVENV)/.installed $(MODEL) $(PROMTOOL) $(OPENAPI_ASSETS)
+# Headless Chromium for the browser tests (review page, API docs): Debian's package, driven by
+# Playwright for Python with executable_path (no browser download).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null)
+
+setup: $(VENV)/.installed $(TVENV)/.installed $(MODEL) $(PROMTOOL) $(OPENAPI_ASSETS) chromium
 
 # --- the two commands ----------------------------------------------------------------------
 run: setup

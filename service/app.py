@@ -30,6 +30,7 @@ from service.api.embeddings import EmbeddingsController
 from service.api.health import HealthController, ReadinessCache
 from service.api.problems import EXCEPTION_HANDLERS
 from service.api.reports import ReportsController, ReportSlots
+from service.api.review import ReportExportController
 from service.grpc_api.server import grpc_lifespan
 from service.images.fetch import Fetcher
 from service.inference import TritonEncoder
@@ -43,6 +44,7 @@ CONTROLLERS: list[type] = [
     HealthController,
     EmbeddingsController,
     ReportsController,
+    ReportExportController,
     SampleSizeCheckController,
     ImbalanceCheckController,
     MislabelsCheckController,

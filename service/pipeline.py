@@ -48,6 +48,7 @@ from service.report_models import (
     ReportOptions,
     ReportRequest,
 )
+from service.review.thumbnails import ReviewMaterial, make_thumbnail
 from service.settings import Settings
 
 log = logging.getLogger("imagelint.pipeline")
@@ -163,8 +164,10 @@ async def load_and_encode(
     deps: Dependencies,
     timer: StageTimer,
     progress: Progress,
+    thumbnails: dict[str, bytes] | None = None,
 ) -> Collected:
-    """Load items chunk by chunk and encode each chunk while the next one loads."""
+    """Load items chunk by chunk and encode each chunk while the next one loads; with
+    ``thumbnails`` (a dict to fill), also a small JPEG per loaded item for the review page."""
     items = dataset.items
     total = len(items)
     want_descriptors = "duplicates" in checks
@@ -222,6 +225,12 @@ async def load_and_encode(
                                 lambda grid=out.feature_grid, px=pixels: duplicate_descriptors(grid, pixels=px)
                             )
                         )
+                if thumbnails is not None:
+                    with timer.stage("thumbnails"):
+                        made = await anyio.to_thread.run_sync(
+                            lambda rows=ok: [make_thumbnail(r.pixels, r.facts.width, r.facts.height) for r in rows]
+                        )
+                    thumbnails.update((r.item.id, jpeg) for r, jpeg in zip(ok, made, strict=True))
                 del pixels
             encoded += len(results)
             progress("infer", encoded, total)
@@ -290,8 +299,10 @@ async def run_report(
     on_progress: Progress | None = None,
     *,
     request_id: str | None = None,
+    review: ReviewMaterial | None = None,
 ) -> Report:
-    """Run one report end to end (see the module docstring)."""
+    """Run one report end to end (see the module docstring). With ``review``, the dataset's items
+    and the thumbnails of the items the findings mention are left there for the review page."""
     progress: Progress = on_progress or (lambda _stage, _done, _total: None)
     timer = StageTimer(deps.metrics)
     started = time.perf_counter()
@@ -303,7 +314,10 @@ async def run_report(
         items = dataset.items
         checks = requested_checks(request.checks, has_annotations=any(i.annotations for i in items))
         if any(c not in IMAGE_FREE_CHECKS for c in checks):
-            collected = await load_and_encode(dataset, checks, request.options, deps, timer, progress)
+            collected = await load_and_encode(
+                dataset, checks, request.options, deps, timer, progress,
+                thumbnails=review.thumbnails if review is not None else None,
+            )
         else:
             collected = Collected(loaded=list(items))
     ctx = CheckContext(
@@ -319,7 +333,7 @@ async def run_report(
     if deps.metrics is not None:
         for kind, count in findings(ctx.results).items():
             deps.metrics.findings.labels(kind).inc(count)
-    return Report(
+    report = Report(
         schema_version=REPORT_SCHEMA_VERSION,
         request_id=request_id or uuid.uuid4().hex,
         model=ModelInfo(name=deps.settings.triton_model, version=deps.settings.triton_model_version or "1"),
@@ -333,3 +347,9 @@ async def run_report(
         check_errors=check_errors,
         timings_s=timer.timings,
     )
+    if review is not None:
+        from service.review.findings import finding_ids
+
+        review.items = list(items)
+        review.keep_only(finding_ids(report))
+    return report

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 
 import anyio
 import msgspec
-from litestar import Controller, Request, post
+from litestar import Controller, Request, Response, post
 from litestar.datastructures import State
 from litestar.response import Stream
 
@@ -72,6 +72,12 @@ async def _wait_for_disconnect(request: Request) -> None:
             return
 
 
+def wants_html(request: Request) -> bool:
+    """``Accept: text/html`` without JSON first: a browser, or a caller asking for the page."""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "application/json" not in accept.split(",")[0]
+
+
 class ReportsController(Controller):
     path = "/v1/reports"
     tags = ["reports"]
@@ -102,13 +108,52 @@ class ReportsController(Controller):
                 self._stream(data, state, request_id),
                 headers={"X-Request-Id": request_id, "Cache-Control": "no-store"},
             )
+        if wants_html(request):
+            return await self._view(request, state, data)
         with slots.take():
             return await self._run_json(request, data, state, request_id)
 
-    async def _run_json(self, request: Request, data: ReportRequest, state: State, request_id: str) -> Report:
+    @post(
+        "/view",
+        summary="Audit a dataset and look at it: the review page",
+        description=(
+            "The same request as `POST /v1/reports` (also reached there with `Accept: text/html`); "
+            "the answer is one self-contained HTML page (inline CSS, `data:` thumbnails, no script, "
+            "a strict Content-Security-Policy) showing the findings with thumbnails made while "
+            "loading, and the cleaned manifests and findings CSV as downloads."
+        ),
+        status_code=200,
+        media_type="text/html",
+        responses=problem_responses(400, 401, 413, 422, 429, 503, 504),
+    )
+    async def view_report(self, request: Request, state: State, data: ReportRequest) -> Response[str]:
+        return await self._view(request, state, data)
+
+    async def _view(self, request: Request, state: State, data: ReportRequest) -> Response[str]:
+        from service.review import ReviewMaterial, render_review_page
+        from service.review.page import REVIEW_PAGE_HEADERS
+
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        review = ReviewMaterial()
+        with state.report_slots.take():
+            report = await self._run_json(request, data, state, request_id, review=review)
+        page = await anyio.to_thread.run_sync(
+            lambda: render_review_page(report, review.items, review.thumbnails)
+        )
+        return Response(
+            page,
+            media_type="text/html; charset=utf-8",
+            headers={**REVIEW_PAGE_HEADERS, "X-Request-Id": request_id},
+        )
+
+    async def _run_json(
+        self, request: Request, data: ReportRequest, state: State, request_id: str, *, review=None
+    ) -> Report:
         metrics = state.metrics
         metrics.reports_in_flight.inc()
-        work = asyncio.create_task(run_report(data, Dependencies.from_state(state), request_id=request_id))
+        work = asyncio.create_task(
+            run_report(data, Dependencies.from_state(state), request_id=request_id, review=review)
+        )
         watcher = asyncio.create_task(_wait_for_disconnect(request))
         try:
             done, _ = await asyncio.wait(
