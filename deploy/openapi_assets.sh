@@ -26,6 +26,10 @@ mkdir -p "$DEST.tmp"/{swagger,redoc,scalar}
 sw="$work/swagger-ui-dist-5.35.0/package"
 cp "$sw/swagger-ui-bundle.js" "$sw/swagger-ui-standalone-preset.js" "$sw/swagger-ui.css" "$sw/LICENSE" "$DEST.tmp/swagger/"
 cp "$work/redoc-2.5.4/package/bundles/redoc.standalone.js" "$work/redoc-2.5.4/package/LICENSE" "$DEST.tmp/redoc/"
+# ReDoc's side menu shows the Redocly logo from their CDN (no option turns it off): point it at an
+# empty data: URI, which fails to decode, and ReDoc then hides the image.
+sed -i 's#"https://cdn.redoc.ly/redoc/logo-mini.svg"#"data:,"#' "$DEST.tmp/redoc/redoc.standalone.js"
+! grep -q "cdn.redoc.ly/redoc/logo-mini" "$DEST.tmp/redoc/redoc.standalone.js"
 cp "$work/scalar-api-reference-1.46.4/package/dist/browser/standalone.js" "$DEST.tmp/scalar/"
 echo "@scalar/api-reference 1.46.4, MIT licence (package.json)" > "$DEST.tmp/scalar/LICENSE"
 rm -rf "$DEST"

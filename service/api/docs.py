@@ -150,7 +150,14 @@ def openapi_config(version: str) -> OpenAPIConfig:
                 js_url=asset + "scalar/standalone.js",
                 css_url=asset + "docs.css",
                 favicon=NO_FAVICON,
-                options={"withDefaultFonts": False, "hideClientButton": True, "telemetry": False},
+                # No web fonts, no Scalar Agent (it calls Scalar's registry), no hosted client.
+                options={
+                    "withDefaultFonts": False,
+                    "hideClientButton": True,
+                    "telemetry": False,
+                    "agent": {"disabled": True},
+                    "showToolbar": "never",
+                },
             ),
             LocalSwagger(
                 js_url=asset + "swagger/swagger-ui-bundle.js",

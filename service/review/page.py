@@ -57,15 +57,17 @@ table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{border-bottom:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:middle}
 th{color:var(--muted);font-weight:600;background:#fafbfd}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-.strip{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start;padding:8px 0;border-bottom:1px dashed var(--line)}
-.strip .meta{min-width:150px;max-width:220px;font-size:12px;color:var(--muted)}
+.strip{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start;padding:6px 0;border-bottom:1px dashed var(--line)}
+.strips{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));column-gap:18px}
+.strip .meta{width:110px;font-size:12px;color:var(--muted)}
 .gallery{display:flex;flex-wrap:wrap;gap:10px}
-figure{margin:0;width:112px;font-size:11px;overflow-wrap:anywhere}
+figure{margin:0;width:108px;font-size:11px;overflow-wrap:anywhere}
 figure img,figure .noimg{display:block;width:96px;height:96px;object-fit:contain;background:#eef1f6;border:1px solid var(--line);border-radius:4px}
 figure .noimg{display:flex;align-items:center;justify-content:center;color:var(--muted)}
 figcaption{margin-top:3px}
 figcaption .id{font-weight:600;color:var(--ink)}
-.uri{color:var(--muted);font-size:11px;overflow-wrap:anywhere}
+.uri{color:var(--muted);font-size:10px;display:block;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:108px}
+td .uri,td.uri{max-width:420px;white-space:normal;overflow-wrap:anywhere}
 .badge{display:inline-block;border-radius:3px;padding:0 5px;font-size:11px;font-weight:700;color:#fff;background:var(--muted)}
 .badge.keep{background:var(--keep)}.badge.drop{background:var(--drop)}.badge.relabel{background:var(--warn)}
 .pair{display:flex;gap:10px;align-items:center;padding:6px 0;border-bottom:1px dashed var(--line)}
@@ -125,14 +127,14 @@ class _Context:
         item = self.items.get(item_id)
         thumb = self.thumbnails.get(item_id)
         image = (
-            f'<img src="{_data_uri("image/jpeg", thumb)}" alt="{e(item_id)}" loading="lazy">'
+            f'<img src="{_data_uri("image/jpeg", thumb)}" alt="{e(item_id)}">'
             if thumb
             else '<div class="noimg">no image</div>'
         )
         label = f"{e(item.label)} · {e(item.split or '')}" if item else ""
         badge_html = f' <span class="badge {e(badge)}">{e(badge)}</span>' if badge else ""
         extra = f"<br>{caption}" if caption else ""
-        uri = f'<br><span class="uri">{e(item.uri)}</span>' if item else ""
+        uri = f'<span class="uri" title="{e(item.uri)}">{e(item.uri)}</span>' if item else ""
         return (
             f'<figure data-id="{e(item_id)}">{image}<figcaption><span class="id">{e(item_id)}</span>'
             f"{badge_html}<br>{label}{extra}{uri}</figcaption></figure>"
@@ -351,7 +353,7 @@ def _duplicates(dup: Mapping[str, Any] | None, ctx: _Context) -> str:
             f"({e(', '.join(c['members']))})</li>"
             for c in conflicts[: ctx.limits.max_entries]
         ) + "</ul>"
-    return intro + ctx.paged(strips, what="groups") + extra
+    return intro + ctx.paged(strips, cls="strips", what="groups") + extra
 
 
 def _leakage(dup: Mapping[str, Any] | None, ctx: _Context) -> str:
