@@ -67,7 +67,7 @@ figure .noimg{display:flex;align-items:center;justify-content:center;color:var(-
 figcaption{margin-top:3px}
 figcaption .id{font-weight:600;color:var(--ink)}
 .uri{color:var(--muted);font-size:10px;display:block;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:108px}
-td .uri,td.uri{max-width:420px;white-space:normal;overflow-wrap:anywhere}
+td.uri{max-width:420px;white-space:normal;overflow-wrap:anywhere}
 .badge{display:inline-block;border-radius:3px;padding:0 5px;font-size:11px;font-weight:700;color:#fff;background:var(--muted)}
 .badge.keep{background:var(--keep)}.badge.drop{background:var(--drop)}.badge.relabel{background:var(--warn)}
 .pair{display:flex;gap:10px;align-items:center;padding:6px 0;border-bottom:1px dashed var(--line)}
@@ -182,13 +182,14 @@ def render_review_page(
     ctx = _Context(items, thumbnails or {}, limits or PageLimits())
     checks = rep.get("checks") or {}
     sections = [
+        # Findings people act on first, then the dataset's shape, then the downloads.
         ("summary", "Summary", _summary(rep)),
-        ("classes", "Classes and splits", _classes(rep, ctx)),
         ("duplicates", "Duplicates", _duplicates(checks.get("duplicates"), ctx)),
         ("leakage", "Leakage across splits", _leakage(checks.get("duplicates"), ctx)),
         ("labels", "Label issues", _label_issues(checks.get("mislabels"), ctx)),
-        ("quality", "Image quality", _quality(rep, checks.get("image_quality"), ctx)),
         ("outliers", "Outliers", _outliers(checks.get("outliers"), ctx)),
+        ("quality", "Image quality", _quality(rep, checks.get("image_quality"), ctx)),
+        ("classes", "Classes and splits", _classes(rep, ctx)),
         ("curve", "Learning curve", _learning_curve(checks.get("sample_size"))),
         ("weights", "Imbalance weights", _weights(checks.get("imbalance"))),
         ("agreement", "Annotator agreement", _agreement(checks.get("agreement"), ctx)),
@@ -330,7 +331,7 @@ def _duplicates(dup: Mapping[str, Any] | None, ctx: _Context) -> str:
     groups = dup.get("groups") or []
     intro = (
         f"<p>{len(groups)} groups of copies; <b>{_fmt(dup.get('droppable'))}</b> items can be dropped "
-        f"(one kept per group). Near-copy threshold {_fmt(dup.get('threshold'))} ({e(dup.get('method'))}).</p>"
+        f"(one kept per group). Near-copy threshold {_fmt(dup.get('threshold'))} ({e(dup.get('method'))} search).</p>"
     )
     if not groups:
         return intro
@@ -527,7 +528,7 @@ def _learning_curve(ss: Mapping[str, Any] | None) -> str:
     svg.append("</svg>")
     notes = [
         f"model <b>{e(ss.get('chosen_model'))}</b> ({e(chosen.get('formula'))}); {e(ss.get('choice_reason'))}",
-        f"current training items: {_fmt(ss.get('n_current'))}",
+        f"current training items: {_fmt(ss.get('n_current'), 0)}",
     ]
     if target:
         if target.get("reachable") and target.get("n_needed"):
@@ -536,7 +537,8 @@ def _learning_curve(ss: Mapping[str, Any] | None) -> str:
                 f"({_fmt(target.get('confidence'), 2)} interval {_fmt(target.get('ci_low'), 0)}–{_fmt(target.get('ci_high'), 0)})"
             )
         else:
-            notes.append(f"accuracy {_fmt(target.get('target'), 2)}: not reachable on this curve. {e(target.get('note'))}")
+            why = target.get("note") or "not reachable on this curve"
+            notes.append(f"accuracy {_fmt(target.get('target'), 2)}: {e(why)}")
     preds = ss.get("predictions") or []
     table = ""
     if preds:

@@ -114,6 +114,8 @@ def review_page(browser, api, demo):
     csp = response.headers.get("content-security-policy", "")
     watched.page.screenshot(path=str(OUT / "review-page-full.png"), full_page=True)
     watched.page.screenshot(path=str(OUT / "review-page.png"))
+    watched.page.set_viewport_size({"width": 1280, "height": 1000})
+    watched.page.screenshot(path=str(OUT / "review-page-readme.png"))
     (OUT / "demo-review.html").write_text(watched.page.content())
     yield watched, planted, csp
     watched.close()
