@@ -15,9 +15,11 @@ NDJSON form of ``POST /v1/reports``.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from litestar import Litestar, Request
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, ScalarRenderPlugin, SwaggerRenderPlugin
@@ -35,6 +37,7 @@ from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.auth import PROTECTED_PREFIX
+from service.struct_docs import source_comments
 
 ASSETS_DIR = Path(__file__).with_name("openapi_assets")
 STATIC_DIR = Path(__file__).with_name("static")
@@ -183,6 +186,7 @@ def assets_router():
 
 def complete_openapi(openapi: OpenAPI) -> OpenAPI:
     """Add what handlers cannot declare one by one (idempotent; mutates and returns ``openapi``)."""
+    _describe_components(openapi)
     for path, item in (openapi.paths or {}).items():
         for method in ("get", "post", "put", "delete", "patch"):
             operation: Operation | None = getattr(item, method, None)
@@ -197,7 +201,42 @@ def complete_openapi(openapi: OpenAPI) -> OpenAPI:
                     response.headers = headers
             if operation.operation_id == "createReport":
                 _declare_ndjson(operation)
+            if operation.operation_id == "exportReport":
+                _declare_exports(operation)
     return openapi
+
+
+def _service_structs() -> dict[str, type]:
+    """The service's Structs by class name (names that two Structs share are left out)."""
+    found: dict[str, list[type]] = {}
+    stack = list(msgspec.Struct.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.__module__.startswith("service."):
+            found.setdefault(cls.__name__, []).append(cls)
+    return {name: classes[0] for name, classes in found.items() if len(set(classes)) == 1}
+
+
+def _describe_components(openapi: OpenAPI) -> None:
+    """Schema and property descriptions from Struct docstrings and trailing field comments,
+    where no ``Meta(description=...)`` gave one (the analysis result Structs document their fields
+    with comments, which the ``.proto`` files already use)."""
+    schemas = (openapi.components.schemas if openapi.components else None) or {}
+    structs = _service_structs()
+    for name, schema in schemas.items():
+        cls = structs.get(name)
+        if cls is None or not isinstance(schema, Schema):
+            continue
+        doc = inspect.getdoc(cls) if cls.__doc__ else None
+        if not schema.description and doc and doc != inspect.getdoc(msgspec.Struct):
+            schema.description = doc
+        comments = source_comments(cls)
+        names = {f.encode_name: f.name for f in msgspec.structs.fields(cls)}
+        for prop_name, prop in (schema.properties or {}).items():
+            text = comments.get(names.get(prop_name, prop_name))
+            if text and hasattr(prop, "description") and not prop.description:
+                prop.description = text
 
 
 def _declare_ndjson(operation: Operation) -> None:
@@ -215,6 +254,18 @@ def _declare_ndjson(operation: Operation) -> None:
         )
     )
     ok.description = "The report (JSON), or with `Accept: application/x-ndjson` progress events then the report."
+
+
+def _declare_exports(operation: Operation) -> None:
+    ok = (operation.responses or {}).get("200")
+    if ok is None or isinstance(ok, dict):
+        return
+    text = Schema(type=OpenAPIType.STRING)
+    ok.content = {
+        "application/x-ndjson": OpenAPIMediaType(schema=text),
+        "text/csv": OpenAPIMediaType(schema=text),
+    }
+    ok.description = "The file, as an attachment (JSON Lines or CSV)."
 
 
 def complete_openapi_on_startup(app: Litestar) -> None:

@@ -239,3 +239,19 @@ def test_export_route_gives_the_cleaned_manifest(api, demo):
     assert findings.headers["content-type"].startswith("text/csv")
     assert findings.text.splitlines()[0] == "id,uri,label,split,check,finding,action,suggested_label,score,detail"
     assert any(line.startswith("photo-chelsea,file://") and ",outlier," in line for line in findings.text.splitlines())
+
+
+def test_accept_html_on_reports_gives_the_same_page(api, demo):
+    _, manifest, planted = demo
+    body = {"dataset": {"manifest_uri": manifest.as_uri()}, "options": DEMO_OPTIONS}
+    response = httpx.post(f"{api}/v1/reports", json=body, headers={"accept": "text/html"}, timeout=600)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    page = response.text
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+    for photo in planted["outliers"]:
+        assert f'<figure data-id="{photo}"><img src="data:image/jpeg;base64,' in page
+    json_report = httpx.post(f"{api}/v1/reports", json=body, timeout=600)
+    assert json_report.headers["content-type"].startswith("application/json")
+    assert "thumbnails" not in json_report.json()["timings_s"]  # no thumbnails made for JSON
