@@ -47,6 +47,7 @@ $(PROMTOOL):
 # The API docs' UIs (Swagger UI, ReDoc, Scalar), vendored from the npm registry: /schema loads offline.
 OPENAPI_ASSETS := service/api/openapi_assets/.vendored
 $(OPENAPI_ASSETS): deploy/openapi_assets.sh
+	@command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null)
 	bash deploy/openapi_assets.sh service/api/openapi_assets
 	touch $@
 
