@@ -97,6 +97,20 @@ class RestClient:
         """``POST /v1/checks/{name}`` (duplicates, mislabels, sample-size, imbalance)."""
         return self._checked(self._http.post(f"/v1/checks/{name}", json=payload))
 
+    def review_page(
+        self, dataset: dict[str, Any], *, checks: Iterable[str] | None = None, options: dict[str, Any] | None = None
+    ) -> str:
+        """``POST /v1/reports/view``: the report as one self-contained HTML page."""
+        body: dict[str, Any] = {"dataset": dataset}
+        if checks is not None:
+            body["checks"] = list(checks)
+        if options:
+            body["options"] = options
+        response = self._http.post("/v1/reports/view", json=body)
+        if response.status_code >= 400:
+            self._checked(response)
+        return response.text
+
 
 # --- gRPC ------------------------------------------------------------------------------------
 

@@ -255,3 +255,16 @@ def test_accept_html_on_reports_gives_the_same_page(api, demo):
     json_report = httpx.post(f"{api}/v1/reports", json=body, timeout=600)
     assert json_report.headers["content-type"].startswith("application/json")
     assert "thumbnails" not in json_report.json()["timings_s"]  # no thumbnails made for JSON
+
+
+def test_make_demo_writes_the_report_and_its_review_page(api, demo, tmp_path, capsys):
+    from service.demo import main
+
+    root, _, planted = demo
+    out = tmp_path / "reports" / "demo-report.json"
+    assert main(["--url", api, "--data-root", str(root), "--out", str(out)]) == 0
+    page = (tmp_path / "reports" / "demo-review.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+    assert all(f'data-id="{photo}"' in page for photo in planted["outliers"])
+    assert json.loads(out.read_text())["dataset"]["items"] == 370
+    assert "review page:" in capsys.readouterr().out
