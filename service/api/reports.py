@@ -23,6 +23,7 @@ from service.api.problems import error_body, internal_error_body, problem_respon
 from service.errors import DeadlineExceeded, ImagelintError, TooManyRequests
 from service.pipeline import Dependencies, run_report
 from service.report_models import Report, ReportRequest
+from service.review.thumbnails import ReviewMaterial
 
 NDJSON = "application/x-ndjson"
 log = logging.getLogger("imagelint.reports")
@@ -130,7 +131,7 @@ class ReportsController(Controller):
         return await self._view(request, state, data)
 
     async def _view(self, request: Request, state: State, data: ReportRequest) -> Response[str]:
-        from service.review import ReviewMaterial, render_review_page
+        from service.review import render_review_page
         from service.review.page import REVIEW_PAGE_HEADERS
 
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
@@ -147,7 +148,13 @@ class ReportsController(Controller):
         )
 
     async def _run_json(
-        self, request: Request, data: ReportRequest, state: State, request_id: str, *, review=None
+        self,
+        request: Request,
+        data: ReportRequest,
+        state: State,
+        request_id: str,
+        *,
+        review: ReviewMaterial | None = None,
     ) -> Report:
         metrics = state.metrics
         metrics.reports_in_flight.inc()
