@@ -7,6 +7,7 @@
 #   docker build --target triton -t imagelint-triton:0.1.0 .   # Triton + the model repository
 #
 # Stages:
+#   openapi-assets  Swagger UI, ReDoc and Scalar from the npm registry (pinned, digests checked)
 #   api-build     venv with the runtime dependencies and the `service` package (pip only here)
 #   model-export  exports EfficientNet-Lite0 to ONNX with the `export` extra (torch, CPU wheel)
 #   triton        the official Triton container + numpy<2 + onnxruntime-gpu + model repository
@@ -27,6 +28,13 @@
 # Ubuntu 24.04 with Python 3.12, for which numpy 1.26 and onnxruntime-gpu have wheels. Turing (T4) and newer GPUs; driver R575+, or the R535/R545
 # data-centre drivers through CUDA forward compatibility.
 
+# --- openapi-assets: the API docs' JavaScript, served by the API itself (no CDN) ------------
+# node:22-slim: an LTS line with npm; only the vendored files leave this stage.
+FROM node:22-bookworm-slim AS openapi-assets
+WORKDIR /src
+COPY deploy/openapi_assets.sh ./deploy/
+RUN bash deploy/openapi_assets.sh /out/openapi_assets
+
 # --- api-build: the runtime virtual environment ----------------------------------------------
 FROM python:3.11-slim-trixie AS api-build
 ENV PIP_NO_CACHE_DIR=1 \
@@ -37,6 +45,7 @@ RUN python -m venv /opt/venv
 # README.m[d]: copied when present (setuptools only warns without it).
 COPY pyproject.toml README.m[d] ./
 COPY service ./service
+COPY --from=openapi-assets /out/openapi_assets ./service/api/openapi_assets
 # Runtime dependencies only (no extras); compile bytecode now: the API's root fs is read-only.
 RUN /opt/venv/bin/pip install --no-cache-dir . \
     && /opt/venv/bin/python -m compileall -q /opt/venv/lib

@@ -14,7 +14,7 @@ TRITON_HTTP_PORT ?= 8002
 TRITON_METRICS_PORT ?= 8003
 export TRITON_GRPC_PORT TRITON_HTTP_PORT TRITON_METRICS_PORT
 
-.PHONY: setup run test unit integration lint bench demo model proto clean fashion-mnist
+.PHONY: setup run test unit integration lint bench demo model proto clean fashion-mnist openapi-assets chromium
 
 # --- environments --------------------------------------------------------------------------
 $(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
@@ -45,7 +45,21 @@ $(PROMTOOL):
 	cp .tools/deb/x/usr/bin/promtool $(PROMTOOL)
 	rm -rf .tools/deb
 
-setup: $(VENV)/.installed $(TVENV)/.installed $(MODEL) $(PROMTOOL)
+# The API docs' UIs (Swagger UI, ReDoc, Scalar), vendored from the npm registry: /schema loads offline.
+OPENAPI_ASSETS := service/api/openapi_assets/.vendored
+$(OPENAPI_ASSETS): deploy/openapi_assets.sh
+	@command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null)
+	bash deploy/openapi_assets.sh service/api/openapi_assets
+	touch $@
+
+openapi-assets: $(OPENAPI_ASSETS)
+
+# Headless Chromium for the browser tests (review page, API docs): Debian's package, driven by
+# Playwright for Python with executable_path (no browser download).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null)
+
+setup: $(VENV)/.installed $(TVENV)/.installed $(MODEL) $(PROMTOOL) $(OPENAPI_ASSETS) chromium
 
 # --- the two commands ----------------------------------------------------------------------
 run: setup

@@ -13,8 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.auth import api_key_guard
@@ -22,10 +20,17 @@ from service.api.checks_duplicates import DuplicatesCheckController
 from service.api.checks_imbalance import ImbalanceCheckController
 from service.api.checks_mislabels import MislabelsCheckController
 from service.api.checks_sample_size import SampleSizeCheckController
+from service.api.docs import (
+    assets_router,
+    complete_openapi_on_startup,
+    docs_csp_middleware,
+    openapi_config,
+)
 from service.api.embeddings import EmbeddingsController
 from service.api.health import HealthController, ReadinessCache
 from service.api.problems import EXCEPTION_HANDLERS
 from service.api.reports import ReportsController, ReportSlots
+from service.api.review import ReportExportController
 from service.grpc_api.server import grpc_lifespan
 from service.images.fetch import Fetcher
 from service.inference import TritonEncoder
@@ -39,6 +44,7 @@ CONTROLLERS: list[type] = [
     HealthController,
     EmbeddingsController,
     ReportsController,
+    ReportExportController,
     SampleSizeCheckController,
     ImbalanceCheckController,
     MislabelsCheckController,
@@ -107,22 +113,16 @@ def create_app(settings: Settings | None = None, *, encoder: TritonEncoder | Non
 
     cors = CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None
     return Litestar(
-        route_handlers=CONTROLLERS,
+        route_handlers=[*CONTROLLERS, assets_router()],
+        on_startup=[complete_openapi_on_startup],
         lifespan=[lifespan, grpc_lifespan],  # gRPC starts after the Triton client, stops before it
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[metrics_middleware],
+        middleware=[metrics_middleware, docs_csp_middleware],
         guards=[api_key_guard],
         cors_config=cors,
         request_max_body_size=settings.max_body_bytes,
         state=_initial_state(settings, metrics),
-        openapi_config=OpenAPIConfig(
-            title="imagelint",
-            version=VERSION,
-            description="Audits image-classification datasets: duplicates and leakage, "
-            "mislabels, sample size, class imbalance, image quality and outliers.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
-        ),
+        openapi_config=openapi_config(VERSION),
     )
 
 

@@ -22,7 +22,6 @@ from imagelint_client.rest import ApiError, RestClient
 
 __all__ = ["ApiError", "GrpcApiError", "GrpcClient", "RestClient", "grpc_error"]
 
-
 # --- gRPC ------------------------------------------------------------------------------------
 
 GRPC_TO_HTTP = {

@@ -181,12 +181,16 @@ def main(argv: list[str] | None = None) -> int:
                 policy=policy,
                 on_progress=lambda e: print(f"  {e.get('stage')}: {e.get('done')}/{e.get('total')}", flush=True),
             )
+            print("  review page ...", flush=True)
+            page = client.review_page({"manifest_uri": manifest.as_uri()}, options=DEMO_OPTIONS)
     except ApiError as exc:
         print(f"the service answered {exc}", file=sys.stderr)
         return 1
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
-    print(f"report written: {args.out}\n")
+    review = args.out.with_name(args.out.stem.removesuffix("-report") + "-review.html")
+    review.write_text(page)
+    print(f"report written: {args.out}; review page: {review}\n")
     print(summarise(report))
     if policy is None:
         return 0

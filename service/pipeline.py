@@ -49,6 +49,7 @@ from service.report_models import (
     ReportOptions,
     ReportRequest,
 )
+from service.review.thumbnails import ReviewMaterial, make_thumbnail
 from service.settings import Settings
 
 log = logging.getLogger("imagelint.pipeline")
@@ -169,8 +170,10 @@ async def load_and_encode(
     deps: Dependencies,
     timer: StageTimer,
     progress: Progress,
+    thumbnails: dict[str, bytes] | None = None,
 ) -> Collected:
-    """Load items chunk by chunk and encode each chunk while the next one loads."""
+    """Load items chunk by chunk and encode each chunk while the next one loads; with
+    ``thumbnails`` (a dict to fill), also a small JPEG per loaded item for the review page."""
     items = dataset.items
     total = len(items)
     want_descriptors = "duplicates" in checks
@@ -232,6 +235,12 @@ async def load_and_encode(
                                 lambda grid=out.feature_grid, px=pixels: stacked_descriptor_parts(grid, px)
                             )
                         )
+                if thumbnails is not None:
+                    with timer.stage("thumbnails"):
+                        made = await anyio.to_thread.run_sync(
+                            lambda rows=ok: [make_thumbnail(r.pixels, r.facts.width, r.facts.height) for r in rows]
+                        )
+                    thumbnails.update((r.item.id, jpeg) for r, jpeg in zip(ok, made, strict=True))
                 del pixels
             encoded += len(results)
             progress("infer", encoded, total)
@@ -345,9 +354,11 @@ async def run_report(
     *,
     request_id: str | None = None,
     resolved: ResolvedDataset | None = None,
+    review: ReviewMaterial | None = None,
 ) -> Report:
     """Run one report end to end (see the module docstring). ``resolved``: the dataset already
-    resolved (an upload); the report closes it."""
+    resolved (an upload); the report closes it. With ``review``, the dataset's items and the
+    thumbnails of the items the findings mention are left there for the review page."""
     progress: Progress = on_progress or (lambda _stage, _done, _total: None)
     timer = StageTimer(deps.metrics)
     started = time.perf_counter()
@@ -362,7 +373,10 @@ async def run_report(
         items = dataset.items
         checks = requested_checks(request.checks, has_annotations=any(i.annotations for i in items))
         if any(c not in IMAGE_FREE_CHECKS for c in checks):
-            collected = await load_and_encode(dataset, checks, request.options, deps, timer, progress)
+            collected = await load_and_encode(
+                dataset, checks, request.options, deps, timer, progress,
+                thumbnails=review.thumbnails if review is not None else None,
+            )
         else:
             collected = Collected(loaded=list(items))
     ctx = CheckContext(
@@ -387,7 +401,7 @@ async def run_report(
             request.policy, summary, checks_out, checks_run=checks, check_errors=check_errors
         )
         summary.verdict = verdict.outcome
-    return Report(
+    report = Report(
         schema_version=REPORT_SCHEMA_VERSION,
         request_id=request_id or uuid.uuid4().hex,
         model=ModelInfo(name=deps.settings.triton_model, version=deps.settings.triton_model_version or "1"),
@@ -403,3 +417,9 @@ async def run_report(
         summary=summary,
         verdict=verdict,
     )
+    if review is not None:
+        from service.review.findings import finding_ids
+
+        review.items = list(items)
+        review.keep_only(finding_ids(report))
+    return report

@@ -205,7 +205,10 @@ def _power_solve(target: float, a: float, b: float) -> float:
     # a x^b = T  <=>  x = (T / a)^(1/b); a non-increasing curve never reaches a higher target.
     if a <= 0.0 or b <= 0.0:
         return np.inf
-    return float((target / a) ** (1.0 / b))
+    try:
+        return float((target / a) ** (1.0 / b))
+    except OverflowError:  # a nearly flat curve: the target lies beyond any representable n
+        return np.inf
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Annotated
 
 import anyio
 import msgspec
-from litestar import Controller, Request, post
+from litestar import Controller, Request, Response, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.response import Stream
@@ -41,6 +41,7 @@ from service.errors import (
 )
 from service.pipeline import Dependencies, run_report
 from service.report_models import Report, ReportRequest, UploadReportRequest
+from service.review.thumbnails import ReviewMaterial
 from service.settings import Settings
 
 NDJSON = "application/x-ndjson"
@@ -89,6 +90,12 @@ async def _wait_for_disconnect(request: Request) -> None:
         message = await request.receive()
         if message["type"] == "http.disconnect":
             return
+
+
+def wants_html(request: Request) -> bool:
+    """``Accept: text/html`` without JSON first: a browser, or a caller asking for the page."""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "application/json" not in accept.split(",")[0]
 
 
 class ReportsController(Controller):
@@ -172,6 +179,13 @@ class ReportsController(Controller):
                 self._stream(data, state, request_id, resolved),
                 headers={"X-Request-Id": request_id, "Cache-Control": "no-store"},
             )
+        if wants_html(request):
+            try:
+                return await self._view_with_slot(request, state, data, request_id, resolved)
+            finally:
+                state.report_slots.release()
+                if resolved is not None:
+                    resolved.close()
         try:
             return await self._run_json(request, data, state, request_id, resolved)
         finally:
@@ -179,14 +193,63 @@ class ReportsController(Controller):
             if resolved is not None:
                 resolved.close()
 
+    @post(
+        "/view",
+        summary="Audit a dataset and look at it: the review page",
+        description=(
+            "The same request as `POST /v1/reports` (also reached there with `Accept: text/html`); "
+            "the answer is one self-contained HTML page (inline CSS, `data:` thumbnails, no script, "
+            "a strict Content-Security-Policy) showing the findings with thumbnails made while "
+            "loading, and the cleaned manifests and findings CSV as downloads."
+        ),
+        status_code=200,
+        media_type="text/html",
+        responses=problem_responses(400, 401, 413, 422, 429, 503, 504),
+    )
+    async def view_report(self, request: Request, state: State, data: ReportRequest) -> Response[str]:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        state.report_slots.acquire()
+        try:
+            return await self._view_with_slot(request, state, data, request_id, None)
+        finally:
+            state.report_slots.release()
+
+    async def _view_with_slot(
+        self, request: Request, state: State, data: ReportRequest, request_id: str,
+        resolved: ResolvedDataset | None,
+    ) -> Response[str]:  # fmt: skip
+        """The review page; the caller holds a report slot."""
+        from service.review import render_review_page
+        from service.review.page import REVIEW_PAGE_HEADERS
+
+        review = ReviewMaterial()
+        report = await self._run_json(request, data, state, request_id, resolved, review=review)
+        page = await anyio.to_thread.run_sync(
+            lambda: render_review_page(report, review.items, review.thumbnails)
+        )
+        return Response(
+            page,
+            media_type="text/html; charset=utf-8",
+            headers={**REVIEW_PAGE_HEADERS, "X-Request-Id": request_id},
+        )
+
     async def _run_json(
-        self, request: Request, data: ReportRequest, state: State, request_id: str,
+        self,
+        request: Request,
+        data: ReportRequest,
+        state: State,
+        request_id: str,
         resolved: ResolvedDataset | None = None,
-    ) -> Report:  # fmt: skip
+        *,
+        review: ReviewMaterial | None = None,
+    ) -> Report:
         metrics = state.metrics
         metrics.reports_in_flight.inc()
         work = asyncio.create_task(
-            run_report(data, Dependencies.from_state(state), request_id=request_id, resolved=resolved)
+            run_report(
+                data, Dependencies.from_state(state), request_id=request_id, resolved=resolved,
+                review=review,
+            )  # fmt: skip
         )
         watcher = asyncio.create_task(_wait_for_disconnect(request))
         try:

@@ -115,6 +115,24 @@ class RestClient:
         headers = {"Content-Type": "application/json"}
         return self._post_report("/v1/reports", content, headers, {}, on_progress)
 
+    def review_page(
+        self,
+        dataset: dict[str, Any],
+        *,
+        checks: Iterable[str] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> str:
+        """``POST /v1/reports/view``: the report as one self-contained HTML page."""
+        body: dict[str, Any] = {"dataset": dataset}
+        if checks is not None:
+            body["checks"] = list(checks)
+        if options:
+            body["options"] = options
+        response = self._http.post("/v1/reports/view", json=body)
+        if response.status_code >= 400:
+            self._checked(response)
+        return response.text
+
     def upload_report(
         self,
         body: bytes | IO[bytes],

@@ -194,7 +194,7 @@ class ThresholdCalibration(_message.Message):
     def __init__(self, method: _Optional[str] = ..., threshold: _Optional[float] = ..., pixel_weight: _Optional[float] = ..., max_false_rate: _Optional[float] = ..., estimated_precision: _Optional[float] = ..., estimated_recall: _Optional[float] = ..., estimated_false_match_rate: _Optional[float] = ..., matched_rate: _Optional[float] = ..., planted_copies: _Optional[int] = ..., neighbour_sample: _Optional[int] = ..., recall_by_copy: _Optional[_Mapping[str, float]] = ..., note: _Optional[str] = ...) -> None: ...
 
 class MislabelsResult(_message.Message):
-    __slots__ = ("n_items", "n_judged", "rank_by", "top_fraction", "label_health", "issue_count", "candidates", "classes", "confusable_pairs", "learnability", "too_small_classes", "k_neighbours")
+    __slots__ = ("n_items", "n_judged", "rank_by", "top_fraction", "label_health", "issue_count", "candidates", "classes", "confusable_pairs", "learnability", "too_small_classes", "k_neighbours", "label_issues", "noise_note")
     N_ITEMS_FIELD_NUMBER: _ClassVar[int]
     N_JUDGED_FIELD_NUMBER: _ClassVar[int]
     RANK_BY_FIELD_NUMBER: _ClassVar[int]
@@ -207,6 +207,8 @@ class MislabelsResult(_message.Message):
     LEARNABILITY_FIELD_NUMBER: _ClassVar[int]
     TOO_SMALL_CLASSES_FIELD_NUMBER: _ClassVar[int]
     K_NEIGHBOURS_FIELD_NUMBER: _ClassVar[int]
+    LABEL_ISSUES_FIELD_NUMBER: _ClassVar[int]
+    NOISE_NOTE_FIELD_NUMBER: _ClassVar[int]
     n_items: int
     n_judged: int
     rank_by: str
@@ -219,7 +221,9 @@ class MislabelsResult(_message.Message):
     learnability: Learnability
     too_small_classes: _containers.RepeatedScalarFieldContainer[str]
     k_neighbours: int
-    def __init__(self, n_items: _Optional[int] = ..., n_judged: _Optional[int] = ..., rank_by: _Optional[str] = ..., top_fraction: _Optional[float] = ..., label_health: _Optional[float] = ..., issue_count: _Optional[int] = ..., candidates: _Optional[_Iterable[_Union[LabelIssue, _Mapping]]] = ..., classes: _Optional[_Iterable[_Union[ClassLabelNoise, _Mapping]]] = ..., confusable_pairs: _Optional[_Iterable[_Union[ConfusablePair, _Mapping]]] = ..., learnability: _Optional[_Union[Learnability, _Mapping]] = ..., too_small_classes: _Optional[_Iterable[str]] = ..., k_neighbours: _Optional[int] = ...) -> None: ...
+    label_issues: LabelIssueList
+    noise_note: str
+    def __init__(self, n_items: _Optional[int] = ..., n_judged: _Optional[int] = ..., rank_by: _Optional[str] = ..., top_fraction: _Optional[float] = ..., label_health: _Optional[float] = ..., issue_count: _Optional[int] = ..., candidates: _Optional[_Iterable[_Union[LabelIssue, _Mapping]]] = ..., classes: _Optional[_Iterable[_Union[ClassLabelNoise, _Mapping]]] = ..., confusable_pairs: _Optional[_Iterable[_Union[ConfusablePair, _Mapping]]] = ..., learnability: _Optional[_Union[Learnability, _Mapping]] = ..., too_small_classes: _Optional[_Iterable[str]] = ..., k_neighbours: _Optional[int] = ..., label_issues: _Optional[_Union[LabelIssueList, _Mapping]] = ..., noise_note: _Optional[str] = ...) -> None: ...
 
 class LabelIssue(_message.Message):
     __slots__ = ("index", "given_label", "suggested_label", "suggested_probability", "score", "self_confidence", "normalized_margin", "confident_learning", "id", "neighbour_agreement", "duplicate_conflict")
@@ -301,6 +305,22 @@ class Learnability(_message.Message):
     penalty: float
     def __init__(self, source: _Optional[str] = ..., accuracy: _Optional[float] = ..., macro_f1: _Optional[float] = ..., folds: _Optional[int] = ..., components: _Optional[int] = ..., penalty: _Optional[float] = ...) -> None: ...
 
+class LabelIssueList(_message.Message):
+    __slots__ = ("ids", "count", "expected_precision", "target_precision", "suggested_labels", "note")
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_PRECISION_FIELD_NUMBER: _ClassVar[int]
+    TARGET_PRECISION_FIELD_NUMBER: _ClassVar[int]
+    SUGGESTED_LABELS_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    count: int
+    expected_precision: float
+    target_precision: float
+    suggested_labels: _containers.RepeatedScalarFieldContainer[str]
+    note: str
+    def __init__(self, ids: _Optional[_Iterable[str]] = ..., count: _Optional[int] = ..., expected_precision: _Optional[float] = ..., target_precision: _Optional[float] = ..., suggested_labels: _Optional[_Iterable[str]] = ..., note: _Optional[str] = ...) -> None: ...
+
 class SampleSizeResult(_message.Message):
     __slots__ = ("mode", "n_current", "chosen_model", "choice_reason", "points", "fits", "predictions", "target", "classes", "curve")
     MODE_FIELD_NUMBER: _ClassVar[int]
@@ -366,7 +386,7 @@ class CurveFit(_message.Message):
     def __init__(self, model: _Optional[str] = ..., formula: _Optional[str] = ..., converged: _Optional[bool] = ..., a: _Optional[float] = ..., b: _Optional[float] = ..., c: _Optional[float] = ..., asymptote: _Optional[float] = ..., weighted_rss: _Optional[float] = ..., rmse: _Optional[float] = ..., residuals: _Optional[_Iterable[float]] = ..., message: _Optional[str] = ...) -> None: ...
 
 class Prediction(_message.Message):
-    __slots__ = ("multiple", "n", "score", "by_model")
+    __slots__ = ("multiple", "n", "score", "by_model", "low", "high")
     class ByModelEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -378,11 +398,15 @@ class Prediction(_message.Message):
     N_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     BY_MODEL_FIELD_NUMBER: _ClassVar[int]
+    LOW_FIELD_NUMBER: _ClassVar[int]
+    HIGH_FIELD_NUMBER: _ClassVar[int]
     multiple: float
     n: float
     score: float
     by_model: _containers.ScalarMap[str, float]
-    def __init__(self, multiple: _Optional[float] = ..., n: _Optional[float] = ..., score: _Optional[float] = ..., by_model: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    low: float
+    high: float
+    def __init__(self, multiple: _Optional[float] = ..., n: _Optional[float] = ..., score: _Optional[float] = ..., by_model: _Optional[_Mapping[str, float]] = ..., low: _Optional[float] = ..., high: _Optional[float] = ...) -> None: ...
 
 class TargetEstimate(_message.Message):
     __slots__ = ("target", "reachable", "confidence", "n_needed", "additional_needed", "ci_low", "ci_high", "unreachable_share", "bootstrap_replicates", "asymptote", "note")
@@ -477,7 +501,7 @@ class CurvePoint(_message.Message):
     def __init__(self, fraction: _Optional[float] = ..., n: _Optional[float] = ..., repeats: _Optional[int] = ..., accuracy_mean: _Optional[float] = ..., accuracy_std: _Optional[float] = ..., macro_f1_mean: _Optional[float] = ..., macro_f1_std: _Optional[float] = ..., accuracy_scores: _Optional[_Iterable[float]] = ..., class_n: _Optional[_Iterable[float]] = ..., class_recall_mean: _Optional[_Iterable[float]] = ..., class_recall_std: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class ImbalanceResult(_message.Message):
-    __slots__ = ("n_items", "n_classes", "classes", "imbalance_ratio", "normalised_entropy", "minority_rule", "minority_classes", "weights", "beta", "beta_rule", "resampling", "splits", "drift", "hierarchy")
+    __slots__ = ("n_items", "n_classes", "classes", "imbalance_ratio", "normalised_entropy", "minority_rule", "minority_classes", "weights", "beta", "beta_rule", "resampling", "balanced_note", "splits", "drift", "hierarchy")
     N_ITEMS_FIELD_NUMBER: _ClassVar[int]
     N_CLASSES_FIELD_NUMBER: _ClassVar[int]
     CLASSES_FIELD_NUMBER: _ClassVar[int]
@@ -489,6 +513,7 @@ class ImbalanceResult(_message.Message):
     BETA_FIELD_NUMBER: _ClassVar[int]
     BETA_RULE_FIELD_NUMBER: _ClassVar[int]
     RESAMPLING_FIELD_NUMBER: _ClassVar[int]
+    BALANCED_NOTE_FIELD_NUMBER: _ClassVar[int]
     SPLITS_FIELD_NUMBER: _ClassVar[int]
     DRIFT_FIELD_NUMBER: _ClassVar[int]
     HIERARCHY_FIELD_NUMBER: _ClassVar[int]
@@ -503,10 +528,11 @@ class ImbalanceResult(_message.Message):
     beta: float
     beta_rule: str
     resampling: ResamplingPlan
+    balanced_note: str
     splits: _containers.RepeatedCompositeFieldContainer[SplitDistribution]
     drift: _containers.RepeatedCompositeFieldContainer[SplitDrift]
     hierarchy: HierarchySuggestion
-    def __init__(self, n_items: _Optional[int] = ..., n_classes: _Optional[int] = ..., classes: _Optional[_Iterable[_Union[ClassCount, _Mapping]]] = ..., imbalance_ratio: _Optional[float] = ..., normalised_entropy: _Optional[float] = ..., minority_rule: _Optional[str] = ..., minority_classes: _Optional[_Iterable[str]] = ..., weights: _Optional[_Iterable[_Union[ClassWeights, _Mapping]]] = ..., beta: _Optional[float] = ..., beta_rule: _Optional[str] = ..., resampling: _Optional[_Union[ResamplingPlan, _Mapping]] = ..., splits: _Optional[_Iterable[_Union[SplitDistribution, _Mapping]]] = ..., drift: _Optional[_Iterable[_Union[SplitDrift, _Mapping]]] = ..., hierarchy: _Optional[_Union[HierarchySuggestion, _Mapping]] = ...) -> None: ...
+    def __init__(self, n_items: _Optional[int] = ..., n_classes: _Optional[int] = ..., classes: _Optional[_Iterable[_Union[ClassCount, _Mapping]]] = ..., imbalance_ratio: _Optional[float] = ..., normalised_entropy: _Optional[float] = ..., minority_rule: _Optional[str] = ..., minority_classes: _Optional[_Iterable[str]] = ..., weights: _Optional[_Iterable[_Union[ClassWeights, _Mapping]]] = ..., beta: _Optional[float] = ..., beta_rule: _Optional[str] = ..., resampling: _Optional[_Union[ResamplingPlan, _Mapping]] = ..., balanced_note: _Optional[str] = ..., splits: _Optional[_Iterable[_Union[SplitDistribution, _Mapping]]] = ..., drift: _Optional[_Iterable[_Union[SplitDrift, _Mapping]]] = ..., hierarchy: _Optional[_Union[HierarchySuggestion, _Mapping]] = ...) -> None: ...
 
 class ClassCount(_message.Message):
     __slots__ = ("label", "count", "proportion", "minority")
