@@ -14,7 +14,7 @@ TRITON_HTTP_PORT ?= 8002
 TRITON_METRICS_PORT ?= 8003
 export TRITON_GRPC_PORT TRITON_HTTP_PORT TRITON_METRICS_PORT
 
-.PHONY: setup run test unit integration lint bench demo model proto clean fashion-mnist openapi-assets chromium
+.PHONY: setup run test unit integration lint bench demo model proto clean fashion-mnist openapi-assets chromium compare-venv
 
 # --- environments --------------------------------------------------------------------------
 $(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
@@ -106,3 +106,11 @@ $(FASHION_MNIST)/t10k-images-idx3-ubyte.gz:
 	rm -rf .cache/deb-fm
 
 fashion-mnist: $(FASHION_MNIST)/t10k-images-idx3-ubyte.gz
+
+# Comparison tools for the benches only (cleanlab is AGPL: never a product dependency), in their
+# own environment.
+compare-venv: .venv-compare/.installed
+.venv-compare/.installed:
+	$(PY) -m venv .venv-compare
+	.venv-compare/bin/pip install -q --disable-pip-version-check "cleanlab>=2.6,<3" "scikit-learn>=1.5" numpy
+	touch $@

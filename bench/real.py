@@ -152,6 +152,78 @@ def ranking_scores(ranked_ids: list[str], positives: set[str], n_total: int) -> 
     return {"p_at_k": float(p_at_k), "ap": ap}
 
 
+COMPARE_PYTHON = Path(__file__).resolve().parents[1] / ".venv-compare" / "bin" / "python"
+CLEANLAB_SCRIPT = """
+import sys, json, numpy as np
+from cleanlab.filter import find_label_issues
+data = np.load(sys.argv[1])
+ranked = find_label_issues(data["labels"], data["probs"], return_indices_ranked_by="self_confidence")
+print(json.dumps([int(i) for i in ranked]))
+"""
+
+
+def probe_probabilities(manifest: Path, truth: dict, seed: int = 0):
+    """(ids, labels, out-of-sample probabilities) of the train+test items, from embeddings made
+    in-process with the served ONNX graph and the mislabels check's own probe and space."""
+    from bench._common import encode_in_process
+    from bench.real_data import decode_for_encoder
+    from service.analysis.probe import (
+        auto_components,
+        out_of_sample_probabilities,
+        whitened_projection,
+    )
+
+    rows = [json.loads(line) for line in manifest.read_text().splitlines()]
+    images = np.stack([decode_for_encoder(Path(r["uri"][len("file://"):]).read_bytes()) for r in rows])
+    x = encode_in_process(images, outputs=("embedding",))["embedding"]
+    names = sorted({r["label"] for r in rows})
+    y = np.array([names.index(r["label"]) for r in rows])
+    space = whitened_projection(x, components=auto_components(len(y)))
+    oos = out_of_sample_probabilities(space, y, n_classes=len(names), folds=5, seed=seed, components=None)
+    return [r["id"] for r in rows], y, oos.probabilities, x
+
+
+def cleanlab_ranking(labels: np.ndarray, probs: np.ndarray) -> list[int] | None:
+    """cleanlab's ``find_label_issues`` (ranked by self-confidence) in its own venv, or None."""
+    import subprocess
+
+    if not COMPARE_PYTHON.exists():
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "probs.npz"
+        np.savez(path, labels=labels, probs=probs)
+        out = subprocess.run(
+            [str(COMPARE_PYTHON), "-c", CLEANLAB_SCRIPT, str(path)],
+            capture_output=True, text=True, check=True, timeout=600,
+        )  # fmt: skip
+    return json.loads(out.stdout)
+
+
+def held_out_extrapolation(ids: list[str], y: np.ndarray, x: np.ndarray) -> None:
+    """The service's curve on the train split, evaluated on the test split: fit the points up to
+    half the pool, predict the full pool, compare with the accuracy measured there."""
+    from service.analysis.learning_curve import run_learning_curve
+    from service.analysis.sample_size import Observation, fit_sample_size
+
+    test = np.array([i.startswith("test-") or (i.startswith("copy-") and int(i.split("-")[1]) % 2)
+                     for i in ids])  # fmt: skip
+    run = run_learning_curve(x, y, fractions=(0.05, 0.1, 0.2, 0.35, 0.5), eval_mask=test, seed=0)
+    points = run.curve.points
+    observed = [Observation(n=p.n, scores=p.accuracy_scores) for p in points[:-1]]
+    fit = fit_sample_size(observed, bootstrap=0)
+    full = points[-1]
+    by_model = {f.model: f for f in fit.fits}
+    from service.analysis.sample_size import predict_score
+
+    for name, f in by_model.items():
+        if f.converged:
+            predicted = float(predict_score(f, full.n)[()])
+            print(f"   {name}: fitted on n <= {points[-2].n:.0f}, predicts {predicted:.4f} at "
+                  f"n = {full.n:.0f}; measured {full.accuracy_mean:.4f} "
+                  f"(error {100 * (predicted - full.accuracy_mean):+.2f} points)"
+                  + ("  <- chosen" if name == fit.chosen_model else ""))  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", type=int, default=10_000)
@@ -191,9 +263,10 @@ def main(argv: list[str] | None = None) -> int:
                 elapsed = time.perf_counter() - started
         finally:
             triton.stop()
-    if response.status_code != 200:
-        print(f"report failed: {response.status_code} {response.text[:500]}")
-        return 1
+        if response.status_code != 200:
+            print(f"report failed: {response.status_code} {response.text[:500]}")
+            return 1
+        ids, y, probs, x = probe_probabilities(manifest, truth, seed=args.seed)
     report = response.json()
     checks = report["checks"]
     print(f"\nreport: {elapsed:.1f} s, {n_items / elapsed:.1f} images/s; "
@@ -216,10 +289,27 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   act-on list: {len(listed)} items, precision {precision:.3f} "
                   f"(the report expects {issues.get('expected_precision')})")  # fmt: skip
         print("   learnability:", mis.get("learnability"))
+        ours_sc = [ids[i] for i in np.argsort(probs[np.arange(len(y)), y], kind="stable")]
+        sc = ranking_scores(ours_sc, truth["flipped"], n_items)
+        print(f"   self-confidence on the same probe (in-process): P@k {sc['p_at_k']:.3f} "
+              f"AP {sc['ap']:.3f}")  # fmt: skip
+        ranked_cl = cleanlab_ranking(y, probs)
+        if ranked_cl is None:
+            print("   cleanlab: not measured (make compare-venv installs it in .venv-compare)")
+        else:
+            cl = ranking_scores([ids[i] for i in ranked_cl], truth["flipped"], n_items)
+            found = set(ids[i] for i in ranked_cl)
+            precision = len(found & truth["flipped"]) / len(found) if found else 1.0
+            print(f"   cleanlab find_label_issues (same probabilities): P@k {cl['p_at_k']:.3f} "
+                  f"AP {cl['ap']:.3f}; its issue set: {len(found)} items, precision "
+                  f"{precision:.3f}")  # fmt: skip
     if "sample_size" in checks:
         ss = checks["sample_size"]
-        print("\nsample_size:", json.dumps({k: ss.get(k) for k in (
-            "chosen_model", "n_current", "predictions", "note", "asymptote")})[:800])  # fmt: skip
+        print(f"\nsample_size: chosen {ss.get('chosen_model')} ({ss.get('choice_reason')}); "
+              f"n_current {ss.get('n_current')}; predictions "
+              + ", ".join(f"{p['n']:.0f}: {p['score']:.3f} [{p.get('low', 0):.3f}, "
+                          f"{p.get('high', 0):.3f}]" for p in ss.get("predictions", [])))  # fmt: skip
+        held_out_extrapolation(ids, y, x)
     if "image_quality" in checks:
         iq = checks["image_quality"]
         print(f"\nimage_quality: {iq['n_flagged']} of {iq['n_items']} flagged "

@@ -95,10 +95,17 @@ def evaluation_split_mask(splits: list[str | None], labels: list[Any]) -> np.nda
     return mask
 
 
-def split_descriptor_parts(parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from service.analysis.descriptors import PIXEL_CODE_DIM
+def split_descriptor_parts(parts: np.ndarray) -> dict[str, np.ndarray]:
+    """The stacked parts (``pipeline.stacked_descriptor_parts``) by name: pixel codes (6 x 6 and
+    12 x 12 DCT blocks) and the grid code."""
+    from service.analysis.descriptors import FINE_PIXEL_CODE_DIM, PIXEL_CODE_DIM
 
-    return parts[:, :PIXEL_CODE_DIM], parts[:, PIXEL_CODE_DIM:]
+    fine_end = PIXEL_CODE_DIM + FINE_PIXEL_CODE_DIM
+    return {
+        "dct6": parts[:, :PIXEL_CODE_DIM],
+        "dct12": parts[:, PIXEL_CODE_DIM:fine_end],
+        "grid": parts[:, fine_end:],
+    }
 
 
 def calibrated_descriptors(ctx: CheckContext) -> tuple[np.ndarray, Any]:
@@ -112,7 +119,7 @@ def calibrated_descriptors(ctx: CheckContext) -> tuple[np.ndarray, Any]:
         fuse_descriptor_parts,
     )
     from service.analysis.duplicate_calibration import (
-        CANDIDATE_PIXEL_WEIGHTS,
+        CANDIDATE_DESCRIPTORS,
         COPY_KINDS,
         DEFAULT_NEIGHBOUR_SAMPLE,
         MIN_CALIBRATION_ITEMS,
@@ -122,19 +129,20 @@ def calibrated_descriptors(ctx: CheckContext) -> tuple[np.ndarray, Any]:
     )
     from service.analysis.duplicates import exact_groups, exact_units
 
-    pixel_part, grid_part = split_descriptor_parts(ctx.descriptors)
+    parts = split_descriptor_parts(ctx.descriptors)
     given = ctx.options.duplicates.threshold
-    n = pixel_part.shape[0]
+    n = parts["grid"].shape[0]
     planted = ctx.collected.planted_rows
     if given is not None or n < MIN_CALIBRATION_ITEMS or not planted:
-        default = fuse_descriptor_parts(pixel_part, grid_part, PIXEL_WEIGHT)
+        default = fuse_descriptor_parts(parts["dct6"], parts["grid"], PIXEL_WEIGHT)
         if given is not None:
             return default, ThresholdCalibration(
-                method="caller", threshold=float(given), pixel_weight=PIXEL_WEIGHT
+                method="caller", threshold=float(given), pixel_code="dct6", pixel_weight=PIXEL_WEIGHT
             )
         return default, ThresholdCalibration(
             method="default",
             threshold=DEFAULT_NEAR_DUPLICATE_THRESHOLD,
+            pixel_code="dct6",
             pixel_weight=PIXEL_WEIGHT,
             note=f"fewer than {MIN_CALIBRATION_ITEMS} images: the photo-tuned default is used",
         )
@@ -144,20 +152,18 @@ def calibrated_descriptors(ctx: CheckContext) -> tuple[np.ndarray, Any]:
     content = np.where(np.bincount(units, minlength=n)[units] > 1, units, -1)
     rng = np.random.default_rng(ctx.options.seed)
     sample = np.sort(rng.choice(n, size=min(n, DEFAULT_NEIGHBOUR_SAMPLE), replace=False))
-    copy_pixel, copy_grid = split_descriptor_parts(
-        np.concatenate(ctx.collected.planted_descriptors, axis=0)
-    )
+    copy_parts = split_descriptor_parts(np.concatenate(ctx.collected.planted_descriptors, axis=0))
     sources = np.repeat(np.asarray(planted, np.int64), len(COPY_KINDS))
     best = None
-    for weight in CANDIDATE_PIXEL_WEIGHTS:
-        fused = fuse_descriptor_parts(pixel_part, grid_part, weight)
-        copies = fuse_descriptor_parts(copy_pixel, copy_grid, weight)
+    for code, weight in CANDIDATE_DESCRIPTORS:
+        fused = fuse_descriptor_parts(parts[code], parts["grid"], weight)
+        copies = fuse_descriptor_parts(copy_parts[code], copy_parts["grid"], weight)
         first, second = nearest_distinct_similarity(fused, sample, same_content=content)
         positives = np.einsum("ij,ij->i", fused[sources], copies)
         calibration = calibrate_threshold(
             positives, first, second, copy_kinds=list(COPY_KINDS) * len(planted)
         )
-        calibration = msgspec.structs.replace(calibration, pixel_weight=weight)
+        calibration = msgspec.structs.replace(calibration, pixel_code=code, pixel_weight=weight)
         key = (calibration.estimated_recall, calibration.estimated_precision)
         if best is None or key > best[0]:
             best = (key, fused, calibration)

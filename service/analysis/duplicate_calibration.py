@@ -50,10 +50,13 @@ MIN_THRESHOLD = 0.5
 # Fewer loaded images than this: no calibration (the default threshold is used, and said so).
 MIN_CALIBRATION_ITEMS = 50
 GAP_QUANTILE = 0.75
-# Pixel-code weights tried per dataset (``descriptors.fuse_descriptor_parts``): 0.85 is the
-# photo benchmark's choice; on Fashion-MNIST the grid code blurs products in the same pose
-# together and the pixel code alone separates copies (``bench.encoder_quality``).
-CANDIDATE_PIXEL_WEIGHTS = (1.0, 0.85, 0.6)
+# Descriptors tried per dataset, (pixel code, its weight against the grid code): the photo
+# benchmark's choice (6 x 6 DCT, 0.85) and neighbours of it; on Fashion-MNIST the grid code and
+# the coarse pixel code blur products in one pose together, and the fine 12 x 12 code separates
+# copies from look-alikes (``bench.encoder_quality``, ``bench.real``).
+CANDIDATE_DESCRIPTORS: tuple[tuple[str, float], ...] = (
+    ("dct6", 0.85), ("dct6", 0.6), ("dct12", 1.0), ("dct12", 0.85),
+)
 
 
 class ThresholdCalibration(msgspec.Struct, omit_defaults=True):
@@ -61,6 +64,7 @@ class ThresholdCalibration(msgspec.Struct, omit_defaults=True):
 
     method: str  # "calibrated", "caller", or "default" (too few items to calibrate)
     threshold: float
+    pixel_code: str | None = None  # "dct6" or "dct12": the DCT block of the pixel code
     pixel_weight: float | None = None  # weight of the pixel code in the descriptor's cosine
     max_false_rate: float | None = None
     estimated_precision: float | None = None
