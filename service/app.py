@@ -26,6 +26,7 @@ from service.api.embeddings import EmbeddingsController
 from service.api.health import HealthController, ReadinessCache
 from service.api.problems import EXCEPTION_HANDLERS
 from service.api.reports import ReportsController, ReportSlots
+from service.api.request_id import add_request_id_header
 from service.grpc_api.server import grpc_lifespan
 from service.images.fetch import Fetcher
 from service.inference import TritonEncoder
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, *, encoder: TritonEncoder | Non
         lifespan=[lifespan, grpc_lifespan],  # gRPC starts after the Triton client, stops before it
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[metrics_middleware],
+        before_send=[add_request_id_header],
         guards=[api_key_guard],
         cors_config=cors,
         request_max_body_size=settings.max_body_bytes,

@@ -248,9 +248,14 @@ async def classifier_outputs(encoder: TritonEncoder, pixels: np.ndarray, options
 
 
 async def run_checks(
-    checks: list[str], ctx: CheckContext, timer: StageTimer, progress: Progress
+    checks: list[str], ctx: CheckContext, timer: StageTimer, progress: Progress, *, request_id: str = ""
 ) -> dict[str, CheckError]:
-    """Run each check in a worker thread; failures of one check become its ``CheckError``."""
+    """Run each check in a worker thread; failures of one check become its ``CheckError``.
+
+    A typed error or a ``ValueError`` says the check does not apply to this dataset; any other
+    exception is a bug in that check: it is logged with the request id and reported as
+    ``internal_error`` (with the id), and the remaining checks still run.
+    """
     from service.check_runners import CHECK_RUNNERS
 
     errors: dict[str, CheckError] = {}
@@ -264,6 +269,14 @@ async def run_checks(
             errors[name] = CheckError(code=exc.code, detail=exc.detail)
         except ValueError as exc:
             errors[name] = CheckError(code="not_applicable", detail=str(exc))
+        except Exception as exc:
+            log.error("check %s failed (request %s)", name, request_id, exc_info=exc)
+            errors[name] = CheckError(
+                code="internal_error",
+                detail=f"the {name} check failed unexpectedly ({type(exc).__name__}); "
+                "it has been logged with this request id",
+                request_id=request_id or None,
+            )
         progress(name, index + 1, len(checks))
     return errors
 
@@ -293,6 +306,7 @@ async def run_report(
 ) -> Report:
     """Run one report end to end (see the module docstring)."""
     progress: Progress = on_progress or (lambda _stage, _done, _total: None)
+    request_id = request_id or uuid.uuid4().hex
     timer = StageTimer(deps.metrics)
     started = time.perf_counter()
     with timer.stage("resolve"):
@@ -314,14 +328,14 @@ async def run_report(
         descriptors=collected.array("descriptors"),
         classifier_logits=collected.array("classifier_logits"),
     )
-    check_errors = await run_checks(checks, ctx, timer, progress)
+    check_errors = await run_checks(checks, ctx, timer, progress, request_id=request_id)
     timer.timings["total"] = round(time.perf_counter() - started, 4)
     if deps.metrics is not None:
         for kind, count in findings(ctx.results).items():
             deps.metrics.findings.labels(kind).inc(count)
     return Report(
         schema_version=REPORT_SCHEMA_VERSION,
-        request_id=request_id or uuid.uuid4().hex,
+        request_id=request_id,
         model=ModelInfo(name=deps.settings.triton_model, version=deps.settings.triton_model_version or "1"),
         dataset=summarise_dataset(items, len(collected.loaded), len(collected.failed)),
         checks_run=checks,

@@ -96,9 +96,12 @@ class ModelInfo(msgspec.Struct):
     version: str
 
 
-class CheckError(msgspec.Struct):
-    code: str
+class CheckError(msgspec.Struct, omit_defaults=True):
+    """Why one check of a report has no result (the other checks still ran)."""
+
+    code: str  # not_applicable, invalid_input, ... or internal_error (a bug: quote request_id)
     detail: str
+    request_id: str | None = None  # set for internal_error: the id the server logged it under
 
 
 class Checks(msgspec.Struct, omit_defaults=True):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import AsyncIterator
 
 import anyio
@@ -20,6 +19,7 @@ from litestar.datastructures import State
 from litestar.response import Stream
 
 from service.api.problems import error_body, internal_error_body, problem_responses
+from service.api.request_id import request_id_of
 from service.errors import DeadlineExceeded, ImagelintError, TooManyRequests
 from service.pipeline import Dependencies, run_report
 from service.report_models import Report, ReportRequest
@@ -95,7 +95,7 @@ class ReportsController(Controller):
         # With Accept: application/x-ndjson an ``NDJSONStream`` is returned instead; the
         # annotation documents the JSON form, which is what OpenAPI clients validate.
         slots: ReportSlots = state.report_slots
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = request_id_of(request.scope)
         if NDJSON in request.headers.get("accept", ""):
             slots.acquire()  # taken now, so 429 comes back before the stream starts
             return NDJSONStream(
@@ -156,11 +156,13 @@ class ReportsController(Controller):
                 metrics.reports.labels("ok").inc()
             except ImagelintError as exc:
                 metrics.reports.labels(exc.code).inc()
-                queue.put_nowait(encode.encode({"event": "error", "problem": error_body(exc)}) + b"\n")
+                problem = error_body(exc, request_id=request_id)
+                queue.put_nowait(encode.encode({"event": "error", "problem": problem}) + b"\n")
             except Exception:  # reported as a problem, never a stack trace
                 log.exception("report %s failed", request_id)
                 metrics.reports.labels("internal_error").inc()
-                queue.put_nowait(encode.encode({"event": "error", "problem": internal_error_body()}) + b"\n")
+                problem = internal_error_body(request_id=request_id)
+                queue.put_nowait(encode.encode({"event": "error", "problem": problem}) + b"\n")
             finally:
                 queue.put_nowait(None)
 

@@ -1,0 +1,122 @@
+"""Issue 14 over real HTTP and HTTP/2 on loopback (a fake encoder stands in for Triton): one
+check's exception never discards a report, every response and problem carries the request id,
+malformed gRPC requests are INVALID_ARGUMENT (and counted)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from types import SimpleNamespace
+
+import grpc
+import httpx
+import pytest
+
+from service import check_runners
+from service.grpc_api.contract import CHECK_RPCS, SERVICE_FULL_NAME
+from service.settings import Settings
+from tests.live_server import serve
+from tests.unit.test_grpc_server import FakeEncoder, start, write_items
+
+CHECKS = ["imbalance", "image_quality", "outliers"]
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    items = write_items(root)
+    app, port = start(Settings(data_root=str(root), ready_cache_s=0.1), FakeEncoder())
+    with serve(app) as url:
+        yield SimpleNamespace(app=app, url=url, target=f"127.0.0.1:{port}", items=items)
+
+
+def test_one_failing_check_does_not_discard_the_report(api, monkeypatch, caplog):
+    def broken(_ctx):
+        raise OverflowError("(34, 'Numerical result out of range')")
+
+    monkeypatch.setitem(check_runners.CHECK_RUNNERS, "imbalance", broken)
+    with caplog.at_level(logging.ERROR, logger="imagelint.pipeline"):
+        response = httpx.post(
+            f"{api.url}/v1/reports",
+            json={"dataset": {"items": api.items}, "checks": CHECKS},
+            headers={"X-Request-Id": "issue14-check-isolation"},
+            timeout=60,
+        )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["request_id"] == response.headers["x-request-id"] == "issue14-check-isolation"
+    error = report["check_errors"]["imbalance"]
+    assert error["code"] == "internal_error"
+    assert error["request_id"] == "issue14-check-isolation"
+    assert "OverflowError" in error["detail"]
+    assert "imbalance" not in report["checks"]
+    assert report["checks"]["image_quality"]["n_items"] == 15 and report["checks"]["outliers"]["k"] >= 1
+    logged = [r for r in caplog.records if "issue14-check-isolation" in r.getMessage()]
+    assert logged and logged[0].exc_info is not None
+
+
+def test_the_ndjson_stream_isolates_a_failing_check_too(api, monkeypatch):
+    monkeypatch.setitem(check_runners.CHECK_RUNNERS, "outliers", lambda _ctx: 1 / 0)
+    response = httpx.post(
+        f"{api.url}/v1/reports",
+        json={"dataset": {"items": api.items}, "checks": CHECKS},
+        headers={"Accept": "application/x-ndjson"},
+        timeout=60,
+    )
+    last = json.loads(response.text.strip().splitlines()[-1])
+    assert last["event"] == "report"
+    assert last["report"]["check_errors"]["outliers"]["request_id"] == response.headers["x-request-id"]
+    assert last["report"]["checks"]["imbalance"]["n_classes"] == 3
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("GET", "/no/such/route", None, 404),
+        ("POST", "/v1/reports", {"dataset": {}}, 400),
+        ("POST", "/v1/checks/imbalance", {"labels": []}, 422),
+        ("POST", "/v1/reports", {"dataset": {"items": [{"uri": "file:///x.png"}]}, "checks": ["bogus"]}, 400),
+    ],
+)
+def test_every_problem_and_response_carries_the_request_id(api, method, path, body, status):
+    response = httpx.request(method, f"{api.url}{path}", json=body, timeout=30)
+    assert response.status_code == status, response.text
+    rid = response.headers["x-request-id"]
+    assert len(rid) == 32
+    assert response.json()["request_id"] == rid
+
+
+def test_an_unexpected_error_is_a_500_problem_with_the_logged_request_id(api, monkeypatch, caplog):
+    import service.api.reports as reports
+
+    async def explode(*_args, **_kwargs):
+        raise RuntimeError("internal detail that must not leak: 10.0.0.7:8001")
+
+    monkeypatch.setattr(reports, "run_report", explode)
+    with caplog.at_level(logging.ERROR, logger="imagelint.api"):
+        response = httpx.post(f"{api.url}/v1/reports", json={"dataset": {"items": api.items}}, timeout=30)
+    assert response.status_code == 500
+    body = response.json()
+    assert body["code"] == "internal_error" and "10.0.0.7" not in response.text
+    assert body["request_id"] == response.headers["x-request-id"]
+    assert any(body["request_id"] in r.getMessage() for r in caplog.records)
+
+
+def test_a_callers_request_id_is_kept_only_when_well_formed(api):
+    kept = httpx.get(f"{api.url}/health/live", headers={"X-Request-Id": "abc-123"})
+    assert kept.headers["x-request-id"] == "abc-123"
+    replaced = httpx.get(f"{api.url}/health/live", headers={"X-Request-Id": "evil\tvalue" + "x" * 200})
+    assert replaced.headers["x-request-id"] != "evil\tvalue" and len(replaced.headers["x-request-id"]) == 32
+
+
+@pytest.mark.parametrize("payload", [b"\xff\xff\xff\xff", b"\x0a\xff\xff\xff\xff\x0f"])
+def test_malformed_grpc_requests_are_invalid_argument_and_counted(api, payload):
+    method = f"/{SERVICE_FULL_NAME}/{CHECK_RPCS[0].method}"
+    with grpc.insecure_channel(api.target) as channel:
+        call = channel.unary_unary(method, request_serializer=lambda b: b, response_deserializer=lambda b: b)
+        with pytest.raises(grpc.RpcError) as caught:
+            call(payload, timeout=30, metadata=(("x-request-id", "grpc-rid-1"),))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert ("x-request-id", "grpc-rid-1") in tuple(caught.value.trailing_metadata())
+    text = httpx.get(f"{api.url}/metrics").text
+    assert f'imagelint_grpc_requests_total{{code="INVALID_ARGUMENT",method="{method.lstrip("/")}"}}' in text
