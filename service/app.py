@@ -17,6 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.admission import MemoryBudget, check_request_cost
 from service.api.auth import api_key_guard
 from service.api.checks_duplicates import DuplicatesCheckController
 from service.api.checks_imbalance import ImbalanceCheckController
@@ -74,6 +75,35 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+CHECKS_PREFIX = "/v1/checks/"
+
+
+def check_admission_middleware(app: ASGIApp) -> ASGIApp:
+    """``/v1/checks/*`` take their working memory from the shared budget before the body is
+    read (429 when it is in use), and give it back when the response is sent."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(CHECKS_PREFIX):
+            await app(scope, receive, send)
+            return
+        state = scope["app"].state
+        length = None
+        for name, value in scope.get("headers") or ():
+            if name == b"content-length":
+                try:
+                    length = int(value)
+                except ValueError:
+                    length = None
+        budget: MemoryBudget = state.memory_budget
+        taken = budget.try_take(check_request_cost(length, state.settings.max_body_bytes), what="check request")
+        try:
+            await app(scope, receive, send)
+        finally:
+            budget.release(taken)
+
+    return middleware
+
+
 def create_app(settings: Settings | None = None, *, encoder: TritonEncoder | None = None) -> Litestar:
     """Build the API. ``encoder`` lets a caller supply its own Triton client (tests)."""
     settings = settings or get_settings()
@@ -111,7 +141,7 @@ def create_app(settings: Settings | None = None, *, encoder: TritonEncoder | Non
         route_handlers=CONTROLLERS,
         lifespan=[lifespan, grpc_lifespan],  # gRPC starts after the Triton client, stops before it
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[metrics_middleware],
+        middleware=[metrics_middleware, check_admission_middleware],
         before_send=[add_request_id_header],
         guards=[api_key_guard],
         cors_config=cors,
@@ -135,6 +165,7 @@ def _initial_state(settings: Settings, metrics: Metrics):
         {
             "settings": settings,
             "metrics": metrics,
+            "memory_budget": MemoryBudget(settings.memory_budget_bytes),
             "readiness": ReadinessCache(ttl_s=settings.ready_cache_s),
             "report_slots": ReportSlots(settings.max_concurrent_reports),
         }

@@ -32,6 +32,7 @@ from typing import Any
 import anyio
 import numpy as np
 
+from service.admission import MemoryBudget
 from service.datasets import Item, ResolvedDataset, resolve_dataset
 from service.errors import ImagelintError, InvalidRequest
 from service.images.fetch import redact_uri
@@ -68,6 +69,7 @@ class Dependencies:
     fetcher: Any
     pool: Executor
     metrics: Metrics | None = None
+    budget: MemoryBudget | None = None
 
     @classmethod
     def from_state(cls, state: Any) -> Dependencies:
@@ -78,6 +80,7 @@ class Dependencies:
             fetcher=state.fetcher,
             pool=state.decode_pool,
             metrics=state.metrics,
+            budget=getattr(state, "memory_budget", None),
         )
 
 
@@ -187,6 +190,7 @@ async def load_and_encode(
                     settings=deps.settings,
                     on_progress=on_chunk_progress,
                     local_files=dataset.local_files,
+                    budget=deps.budget,
                 )
             await queue.put(results)
         await queue.put(None)
