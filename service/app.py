@@ -17,7 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.admission import MemoryBudget, check_request_cost
+from service.admission import MemoryBudget, check_request_cost, return_large_blocks_to_the_os
 from service.api.auth import api_key_guard
 from service.api.checks_duplicates import DuplicatesCheckController
 from service.api.checks_imbalance import ImbalanceCheckController
@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None, *, encoder: TritonEncoder | Non
     """Build the API. ``encoder`` lets a caller supply its own Triton client (tests)."""
     settings = settings or get_settings()
     metrics = Metrics()
+    return_large_blocks_to_the_os()  # the memory budget counts on freed pixels leaving the process
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

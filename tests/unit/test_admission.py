@@ -85,8 +85,8 @@ def test_try_take_refuses_with_retry_after_when_the_budget_is_in_use():
 
 
 def test_check_cost_follows_the_body_and_assumes_the_largest_without_a_length():
-    assert check_request_cost(10 << 20, 64 << 20) == 4 * (10 << 20)
-    assert check_request_cost(None, 64 << 20) == 4 * (64 << 20)
+    assert check_request_cost(10 << 20, 64 << 20) == 8 * (10 << 20)
+    assert check_request_cost(None, 64 << 20) == 8 * (64 << 20)
     assert check_request_cost(10, 64 << 20) == 1 << 20
 
 
