@@ -116,7 +116,7 @@ async def _resolve_archive(
             max_unpacked_bytes=settings.max_archive_bytes,
             max_member_bytes=settings.fetch_max_bytes,
         )
-        items, local = await asyncio.to_thread(
+        items, local = await fetcher.run_file_work(
             extract_image_folder, download, members, limits=limits, field=field
         )
         download.unlink(missing_ok=True)

@@ -120,3 +120,85 @@ def test_malformed_grpc_requests_are_invalid_argument_and_counted(api, payload):
     assert ("x-request-id", "grpc-rid-1") in tuple(caught.value.trailing_metadata())
     text = httpx.get(f"{api.url}/metrics").text
     assert f'imagelint_grpc_requests_total{{code="INVALID_ARGUMENT",method="{method.lstrip("/")}"}}' in text
+
+
+# --- D2: nothing blocks the loop or the shared pool -----------------------------------------
+
+
+def _release_fifo_readers(fifo) -> None:
+    """Open the FIFO for writing while readers are blocked on it, so they return (cleanup only)."""
+    import os
+
+    for _ in range(64):
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            return  # ENXIO: no reader left
+        os.close(fd)
+
+
+def test_a_fifo_is_refused_without_being_opened(tmp_path):
+    import os
+    import threading
+
+    from service.errors import ItemError
+    from service.images.local_files import read_confined_file
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    outcome = {}
+
+    def read():
+        try:
+            read_confined_file(fifo, max_bytes=100)
+        except ItemError as exc:
+            outcome["code"] = exc.code
+
+    worker = threading.Thread(target=read, daemon=True)
+    worker.start()
+    worker.join(30)
+    try:
+        assert not worker.is_alive(), "reading a FIFO blocked"
+        assert outcome["code"] == "fetch_refused"
+    finally:
+        _release_fifo_readers(fifo)
+
+
+def test_health_and_keyed_routes_answer_during_the_fifo_attack(tmp_path):
+    """D2: a FIFO under the data root as manifest_uri used to wedge one shared worker thread per
+    request; after 6 of them every route (the sync API-key guard ran in that pool) hung."""
+    import concurrent.futures
+    import os
+
+    items = write_items(tmp_path)
+    fifo = tmp_path / "manifest.jsonl"
+    os.mkfifo(fifo)
+    settings = Settings(data_root=str(tmp_path), api_keys=("k",), max_concurrent_reports=16)
+    app, _port = start(settings.with_overrides(), FakeEncoder())
+    key = {"X-API-Key": "k"}
+    attack = {"dataset": {"manifest_uri": fifo.as_uri()}, "checks": ["image_quality"]}
+    with serve(app) as url:
+        try:
+            with concurrent.futures.ThreadPoolExecutor(12) as pool:
+                attacks = [
+                    pool.submit(httpx.post, f"{url}/v1/reports", json=attack, headers=key, timeout=60)
+                    for _ in range(12)
+                ]
+                live = httpx.get(f"{url}/health/live", timeout=60)
+                keyed = httpx.post(
+                    f"{url}/v1/checks/imbalance", json={"labels": ["a", "a", "b"]}, headers=key, timeout=60
+                )
+                answers = [a.result() for a in attacks]
+            assert live.status_code == 200 and keyed.status_code == 200
+            for answer in answers:
+                assert answer.status_code == 400, answer.text
+                assert "fetch_refused" in answer.json()["detail"]
+            # A FIFO as an image is that item's fetch_refused, the others load.
+            report = httpx.post(
+                f"{url}/v1/reports", headers=key, timeout=60,
+                json={"dataset": {"items": [*items[:3], {"id": "pipe", "uri": fifo.as_uri()}]},
+                      "checks": ["image_quality"]},
+            ).json()
+            assert {f["id"]: f["code"] for f in report["failed_items"]} == {"pipe": "fetch_refused"}
+        finally:
+            _release_fifo_readers(fifo)
