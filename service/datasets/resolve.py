@@ -115,6 +115,7 @@ async def _resolve_archive(
             max_members=settings.max_archive_members,
             max_unpacked_bytes=settings.max_archive_bytes,
             max_member_bytes=settings.fetch_max_bytes,
+            max_images=settings.max_items,
         )
         items, local = await fetcher.run_file_work(
             extract_image_folder, download, members, limits=limits, field=field
