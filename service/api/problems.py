@@ -215,6 +215,18 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     )
 
 
+def handle_too_deep(request: Request, exc: RecursionError) -> Response:
+    """A body nested deeper than the decoder's recursion limit (e.g. 1000 levels of ``[``): 400."""
+    return problem(
+        400,
+        "invalid_request",
+        "Invalid request",
+        "the request body is nested too deeply",
+        instance=request.url.path,
+        request_id=request_id_of(request.scope),
+    )
+
+
 def handle_unexpected(request: Request, exc: Exception) -> Response:
     request_id = request_id_of(request.scope)
     log.error("unhandled error on %s (request %s)", request.url.path, request_id, exc_info=exc)
@@ -229,6 +241,7 @@ EXCEPTION_HANDLERS = {
     ImagelintError: handle_imagelint_error,
     ValidationException: handle_validation_error,
     HTTPException: handle_http_exception,
+    RecursionError: handle_too_deep,
     Exception: handle_unexpected,
 }
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 
 import anyio
 import msgspec
-from litestar import Controller, Request, post
+from litestar import Controller, Request, Response, post
 from litestar.datastructures import State
 from litestar.response import Stream
 
@@ -121,8 +121,11 @@ class ReportsController(Controller):
                 metrics.reports.labels("ok").inc()
                 return report
             if watcher in done:
+                # The client is gone: nothing to send, nothing to log as an error (raising here
+                # made the server log a traceback per disconnect).
                 metrics.reports.labels("client_disconnected").inc()
-                raise asyncio.CancelledError("client disconnected")
+                log.info("report %s: client disconnected; cancelled", request_id)
+                return Response(content=b"", status_code=499)  # type: ignore[return-value]
             metrics.reports.labels("deadline_exceeded").inc()
             raise DeadlineExceeded(
                 f"report took longer than {state.settings.report_deadline_s:.0f}s; use the "
@@ -172,6 +175,8 @@ class ReportsController(Controller):
             while (line := await queue.get()) is not None:
                 yield line
         finally:
+            if not task.done():  # the stream was closed before the report: a disconnect
+                metrics.reports.labels("client_disconnected").inc()
             # A disconnect cancels the stream (an anyio cancel scope, which also cancels any
             # await in this block): book-keep first, then cancel the report with it.
             metrics.reports_in_flight.dec()

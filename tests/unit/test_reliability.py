@@ -202,3 +202,97 @@ def test_health_and_keyed_routes_answer_during_the_fifo_attack(tmp_path):
             assert {f["id"]: f["code"] for f in report["failed_items"]} == {"pipe": "fetch_refused"}
         finally:
             _release_fifo_readers(fifo)
+
+
+# --- D6, D12 ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/reports", "[" * 1000 + "]" * 1000),
+        ("/v1/checks/imbalance", '{"labels": ' + "[" * 1000 + "]" * 1000 + "}"),
+        ("/v1/checks/sample-size", '{"a":' * 1000 + "1" + "}" * 1000),
+    ],
+)
+def test_json_nested_1000_deep_is_a_400_not_a_500(api, path, body):
+    response = httpx.post(f"{api.url}{path}", content=body, headers={"Content-Type": "application/json"}, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == "the request body is nested too deeply"
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_disconnects_are_counted_and_not_logged_as_errors(tmp_path):
+    """D12: a JSON-mode disconnect logged an ERROR traceback; NDJSON disconnects went uncounted."""
+    import socket
+    import time
+
+    items = write_items(tmp_path)
+    encoder = FakeEncoder()
+    app, _port = start(Settings(data_root=str(tmp_path)), encoder)
+    records = _Records()
+    watched = [logging.getLogger(n) for n in ("", "uvicorn", "uvicorn.error", "litestar", "imagelint")]
+    for logger in watched:
+        logger.addHandler(records)
+    try:
+        with serve(app) as url:
+            port = int(url.rsplit(":", 1)[1])
+            encoder.gate.clear()  # reports stop at inference until the client has gone
+            for accept in ("application/json", "application/x-ndjson"):
+                body = json.dumps({"dataset": {"items": items}, "checks": ["image_quality"]}).encode()
+                with socket.create_connection(("127.0.0.1", port)) as sock:
+                    sock.sendall(
+                        b"POST /v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        + f"Accept: {accept}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+                    )
+                    if accept.endswith("ndjson"):
+                        sock.recv(1024)  # the stream has started
+                    else:
+                        time.sleep(0.5)  # the report is running (not an assertion on time)
+                metric = f'imagelint_reports_total{{outcome="client_disconnected"}}'
+                expected = 1.0 if accept == "application/json" else 2.0
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    text = httpx.get(f"{url}/metrics").text
+                    if f"{metric} {expected}" in text:
+                        break
+                    time.sleep(0.05)
+                assert f"{metric} {expected}" in text
+            encoder.gate.set()
+            in_flight = httpx.get(f"{url}/metrics").text
+            assert "imagelint_reports_in_flight 0.0" in in_flight
+    finally:
+        for logger in watched:
+            logger.removeHandler(records)
+    errors = [r for r in records.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+
+
+def test_readiness_and_503_bodies_do_not_name_the_inference_server(tmp_path):
+    """D12: /health/ready and the 503 detail exposed Triton's internal address."""
+    from service.app import create_app
+    from service.inference.local_triton import free_port
+
+    items = write_items(tmp_path)
+    port = free_port()
+    hidden = f"127.0.0.1:{port}"  # nothing listens there: Triton is "down"
+    settings = Settings(data_root=str(tmp_path), triton_url=hidden, triton_retries=0, triton_timeout_s=5,
+                        ready_cache_s=0.0, grpc_port=0)
+    with serve(create_app(settings)) as url:
+        ready = httpx.get(f"{url}/health/ready", timeout=30)
+        report = httpx.post(f"{url}/v1/reports", json={"dataset": {"items": items[:2]}}, timeout=60)
+    assert ready.status_code == 503 and report.status_code == 503, report.text
+    for response in (ready, report):
+        assert str(port) not in response.text and "127.0.0.1" not in response.text
+
+
+def test_a_ready_answer_names_the_model_not_the_server(api):
+    assert httpx.get(f"{api.url}/health/ready", timeout=30).json() == {"status": "ready", "model": "image_encoder"}
