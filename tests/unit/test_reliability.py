@@ -257,7 +257,7 @@ def test_disconnects_are_counted_and_not_logged_as_errors(tmp_path):
                         sock.recv(1024)  # the stream has started
                     else:
                         time.sleep(0.5)  # the report is running (not an assertion on time)
-                metric = f'imagelint_reports_total{{outcome="client_disconnected"}}'
+                metric = 'imagelint_reports_total{outcome="client_disconnected"}'
                 expected = 1.0 if accept == "application/json" else 2.0
                 deadline = time.monotonic() + 30
                 while time.monotonic() < deadline:
