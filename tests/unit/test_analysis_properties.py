@@ -22,7 +22,12 @@ from hypothesis import strategies as st
 
 from service.api.checks_duplicates import DuplicatesRequest, run_duplicates
 from service.api.checks_imbalance import ImbalanceRequest, run_imbalance
-from service.api.checks_mislabels import AgreementRequest, MislabelsRequest, run_agreement, run_mislabels
+from service.api.checks_mislabels import (
+    AgreementRequest,
+    MislabelsRequest,
+    run_agreement,
+    run_mislabels,
+)
 from service.api.checks_sample_size import SampleSizeRequest, run_sample_size
 from service.errors import ImagelintError
 
