@@ -36,7 +36,9 @@ def measure(root: Path, uris: list[str], body: bytes, *, budget: int, workers: i
         outcome = hostile_mix(server, uris, body, checks=checks)
         _, peak = server.memory()
     statuses = [r.status_code for r in outcome["checks"]]
+    latencies = sorted(seconds for _, seconds in outcome["health"])
     return {
+        "health_p95_ms": 1000 * latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
         "growth": peak - baseline,
         "peak": peak,
         "report": outcome["report"].status_code,
@@ -65,7 +67,8 @@ def main(argv: list[str] | None = None) -> None:
           f"({len(body) / 2**20:.1f} MB bodies), {args.decode_workers} decode threads")
     for name, run in runs.items():
         print(f"{name:>9}: peak RSS growth {run['growth'] / 2**20:7.0f} MiB (peak {run['peak'] / 2**20:.0f} MiB); "
-              f"report {run['report']}; checks {run['ok']} ok, {run['refused']} refused (429)")
+              f"report {run['report']}; checks {run['ok']} ok, {run['refused']} refused (429); "
+              f"/health/live p95 {run['health_p95_ms']:.0f} ms")
     print(f"memory budget {budget / 2**20:.0f} MiB; unbounded / budget peak growth = "
           f"{runs['unbounded']['growth'] / max(1, runs['budget']['growth']):.2f}x")
 

@@ -27,6 +27,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from service.admission import check_request_cost
 from service.api.auth import key_matches
 from service.api.request_id import REQUEST_ID_HEADER, well_formed_request_id
 from service.errors import ImagelintError
@@ -109,12 +110,21 @@ class DatasetQualityServicer:
     async def check(self, rpc: Rpc, request: bytes, context: grpc.aio.ServicerContext) -> Any:
         request_id = _request_id(context)
         context.set_trailing_metadata(((REQUEST_ID_HEADER, request_id),))
+        budget = getattr(self.state, "memory_budget", None)
+        taken = 0
         try:
+            # The same memory budget as /v1/checks/* (RESOURCE_EXHAUSTED when it is in use).
+            if budget is not None:
+                cost = check_request_cost(len(request), self.state.settings.max_body_bytes)
+                taken = budget.try_take(cost, what="check request")
             data = from_message(_parse(message_class(rpc.request), request), rpc.request)
             result = await anyio.to_thread.run_sync(rpc.run, data, self.state.settings)
             return to_message(result, rpc.response)
         except Exception as exc:  # every error becomes a status, never a stack trace
             await abort(context, exc, request_id=request_id)
+        finally:
+            if taken:
+                budget.release(taken)
 
     async def analyze(self, request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         """Progress events, then the report; a failure ends the stream with its status."""

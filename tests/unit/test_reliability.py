@@ -296,3 +296,28 @@ def test_readiness_and_503_bodies_do_not_name_the_inference_server(tmp_path):
 
 def test_a_ready_answer_names_the_model_not_the_server(api):
     assert httpx.get(f"{api.url}/health/ready", timeout=30).json() == {"status": "ready", "model": "image_encoder"}
+
+
+def test_check_requests_on_both_transports_draw_from_the_shared_budget(api):
+    """D4: check routes had no admission at all; now REST and gRPC take from the budget that
+    decodes use, and get 429 / RESOURCE_EXHAUSTED while it is in use."""
+    from service.client import GrpcApiError, GrpcClient
+
+    budget = api.app.state.memory_budget
+    held = budget.capacity - budget.in_use
+    budget.in_use += held  # what a running decode holds (test-side, between requests)
+    try:
+        rest = httpx.post(f"{api.url}/v1/checks/imbalance", json={"labels": ["a", "b"]}, timeout=30)
+        assert rest.status_code == 429 and rest.headers["retry-after"]
+        with GrpcClient(api.target) as client, pytest.raises(GrpcApiError) as caught:
+            client.check("imbalance", {"labels": ["a", "b"]})
+        assert caught.value.grpc_code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    finally:
+        budget.release(held)
+    assert httpx.post(f"{api.url}/v1/checks/imbalance", json={"labels": ["a", "b"]}, timeout=30).status_code == 200
+    import time
+
+    deadline = time.monotonic() + 10  # released just after the response went out
+    while budget.in_use and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert budget.in_use == 0
