@@ -321,3 +321,32 @@ def test_check_requests_on_both_transports_draw_from_the_shared_budget(api):
     while budget.in_use and time.monotonic() < deadline:
         time.sleep(0.01)
     assert budget.in_use == 0
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def test_a_deep_grpc_value_is_invalid_argument(api):
+    """D9: a google.protobuf.Value nested 300 deep gave UNKNOWN (and was not counted)."""
+    value = _field(3, b"a")  # Value.string_value
+    for _ in range(300):
+        value = _field(6, _field(1, value))  # Value.list_value -> ListValue.values
+    payload = _field(1, value)  # ImbalanceRequest.labels
+    method = f"/{SERVICE_FULL_NAME}/" + next(r.method for r in CHECK_RPCS if r.route == "imbalance")
+    with grpc.insecure_channel(api.target) as channel:
+        call = channel.unary_unary(method, request_serializer=lambda b: b, response_deserializer=lambda b: b)
+        with pytest.raises(grpc.RpcError) as caught:
+            call(payload, timeout=30)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    text = httpx.get(f"{api.url}/metrics").text
+    assert f'imagelint_grpc_requests_total{{code="INVALID_ARGUMENT",method="{method.lstrip("/")}"}}' in text
