@@ -79,7 +79,7 @@ def workdir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def api(triton_url, workdir):
-    settings = Settings(triton_url=triton_url, data_root=str(workdir / "demo-data"))
+    settings = Settings(triton_url=triton_url, data_root=str(workdir / "demo-data"), grpc_port=0)
     with serve(create_app(settings)) as url:
         yield url
 
