@@ -157,3 +157,19 @@ def test_cpu_count_honours_the_cgroup_quota(tmp_path: Path):
     assert _cgroup_cpu_quota(tmp_path) is None
     assert 1 <= available_cpus() <= (len(__import__("os").sched_getaffinity(0)))
     assert Settings(decode_workers=0).decode_worker_count == available_cpus()
+
+
+def test_the_default_budget_leaves_the_chart_limit_a_wide_margin():
+    """The API container's limit in the chart is 3 GiB; the default budget is at most a third of
+    it (measured baseline RSS ~180 MiB, plus report vectors and allocator slack)."""
+    import yaml
+
+    from tests.deploy.checks import CHART_DIR
+
+    values = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
+    limit = values["api"]["resources"]["limits"]["memory"]
+    assert limit.endswith("Gi")
+    limit_bytes = int(limit[:-2]) * 1024**3
+    assert Settings().memory_budget_bytes * 3 <= limit_bytes
+    # The largest image the pixel limit lets through still fits the budget (it runs alone).
+    assert Settings().max_image_pixels * 5 <= Settings().memory_budget_bytes
