@@ -155,11 +155,11 @@ def _cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
 
 
 M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
-MMAP_THRESHOLD_BYTES = 1 << 20
+MMAP_THRESHOLD_BYTES = 4 << 20
 
 
 def return_large_blocks_to_the_os() -> bool:
-    """Make glibc serve every allocation of 1 MiB or more with its own ``mmap`` (so it goes back
+    """Make glibc serve every allocation of 4 MiB or more with its own ``mmap`` (so it goes back
     to the OS when freed); True when set.
 
     Without this, glibc raises its mmap threshold to the size of the last freed block (up to
