@@ -50,7 +50,7 @@ def finite_everywhere(value, path="$") -> None:
             finite_everywhere(v, f"{path}[{i}]")
 
 
-def outcome(run, *args, allowed: tuple[type[BaseException], ...] = (ImagelintError,)) -> None:
+def outcome(run, *args, allowed: tuple[type[BaseException], ...] = (ImagelintError,), label: str = "") -> None:
     """The property: finite JSON, or a typed error. Through a route's ``run_*`` only the
     project's errors count (a bare ValueError there is a 500); the pure analyses may also raise
     ``ValueError`` for arguments the routes validate first."""
@@ -59,9 +59,9 @@ def outcome(run, *args, allowed: tuple[type[BaseException], ...] = (ImagelintErr
     try:
         result = run(*args)
     except allowed as exc:
-        event(f"typed error: {type(exc).__name__}")
+        event(f"{label}typed error: {type(exc).__name__}")
         return
-    event("result")
+    event(f"{label}result")
     finite_everywhere(msgspec.to_builtins(result))
     msgspec.json.encode(result)
 
@@ -222,3 +222,51 @@ def test_the_properties_cover_every_check_route():
 
 if __name__ == "__main__":  # pragma: no cover
     pytest.main([__file__, "-q"])
+
+
+# --- the report's checks, through the same runners the pipeline uses --------------------------
+
+
+def _facts(rng: np.random.Generator, kind: str):
+    from service.images.decode import ImageFacts
+
+    if kind == "identical":
+        values = dict(brightness=0.5, contrast=0.0, blur=0.0, entropy=0.0, width=224, height=224)
+    elif kind == "extreme":
+        values = dict(brightness=float(rng.choice([0.0, 1.0])), contrast=float(rng.choice([0.0, 0.5])),
+                      blur=float(rng.choice([0.0, 1e9])), entropy=float(rng.choice([0.0, 8.0])),
+                      width=int(rng.choice([1, 100_000])), height=int(rng.choice([1, 3])))
+    else:
+        values = dict(brightness=float(rng.uniform()), contrast=float(rng.uniform(0, 0.5)),
+                      blur=float(rng.exponential()), entropy=float(rng.uniform(0, 8)),
+                      width=int(rng.integers(1, 4000)), height=int(rng.integers(1, 4000)))
+    return ImageFacts(format="PNG", mode="RGB", n_bytes=100, sha256=f"{rng.integers(0, 3):064x}",
+                      pixel_hash=f"{rng.integers(0, 3):032x}", dhash=f"{rng.integers(0, 3):016x}",
+                      is_grayscale=bool(rng.integers(0, 2)), **values)
+
+
+@SLOW
+@given(labelled(n_min=1, n_max=40), st.sampled_from(["identical", "extreme", "random"]), st.integers(0, 2**16))
+def test_every_report_check_on_degenerate_collections(data, facts_kind, seed):
+    """What ``run_checks`` calls: each runner gives finite JSON or the typed error / ValueError
+    the pipeline reports as ``check_errors`` (anything else would now be ``internal_error``)."""
+    from service.check_runners import CHECK_RUNNERS
+    from service.datasets.model import Item
+    from service.pipeline import CheckContext, Collected
+    from service.report_models import ReportOptions
+
+    x, labels = data
+    rng = np.random.default_rng(seed)
+    items = [Item(id=f"i{k}", uri=f"https://x.example/{k}.png", label=label,
+                  split=str(rng.choice(["train", "test"])),
+                  annotations=(("a", label), ("b", str(rng.choice(labels)))))
+             for k, label in enumerate(labels)]
+    collected = Collected(loaded=list(items), facts=[_facts(rng, facts_kind) for _ in items])
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    descriptors = (x / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+    options = msgspec.convert({"sample_size": {"fractions": [0.3, 0.6], "repeats": 2}}, ReportOptions)
+    ctx = CheckContext(items=items, collected=collected, options=options, embeddings=x.astype(np.float32),
+                       descriptors=descriptors, classifier_logits=None)
+    for name, runner in CHECK_RUNNERS.items():
+        outcome(lambda runner=runner: runner(ctx), allowed=(ImagelintError, ValueError), label=f"{name}: ")
+        ctx.results.pop(name, None)
