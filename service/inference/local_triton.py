@@ -74,19 +74,31 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    os.setsid()  # its own session and process group: stop() signals the whole group
+def _pdeathsig_setter():
+    """A child-side callable that makes the kernel SIGKILL the child when its parent dies
+    (Linux ``prctl(PR_SET_PDEATHSIG)``), or None elsewhere. libc is resolved here, in the
+    parent: between fork and exec the child only makes the one foreign call (no dlopen, no
+    imports, nothing that could wait on a lock another thread held at fork time)."""
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass  # not Linux: stop() is then the only cleanup
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong]
+    signal_number = int(signal.SIGKILL)
+
+    def die_with_parent() -> None:  # pragma: no cover - runs in the child
+        prctl(PR_SET_PDEATHSIG, signal_number)
+
+    return die_with_parent
 
 
 def spawn_in_group(command: list[str], *, env: dict[str, str] | None = None, stdout=None) -> subprocess.Popen:
-    """Start ``command`` as the leader of a new process group that dies with this process."""
+    """Start ``command`` as the leader of a new session and process group (``stop_group``
+    signals all of it) that the kernel kills if this process dies without stopping it."""
     return subprocess.Popen(
         command, env=env, stdout=stdout, stderr=subprocess.STDOUT if stdout is not None else None,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only setsid and prctl, both async-signal-safe
+        start_new_session=True,
+        preexec_fn=_pdeathsig_setter(),  # noqa: PLW1509 - one prctl call, resolved in the parent
     )
 
 
@@ -319,7 +331,9 @@ class TritonSupervisor:
 
     Backoff between attempts doubles from ``backoff_s`` up to ``max_backoff_s``; after
     ``max_failures`` restarts in a row that did not come up, it gives up (logged) and
-    ``gave_up`` is set. ``restarts`` counts successful restarts.
+    ``gave_up`` is set. ``restarts`` counts successful restarts. A server it restarted is tied
+    to its thread (the kernel's parent-death signal follows the thread that forked), so it is
+    also killed when the supervisor stops: stop the supervisor only when stopping the server.
     """
 
     server: LocalTriton
