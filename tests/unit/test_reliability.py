@@ -350,3 +350,11 @@ def test_a_deep_grpc_value_is_invalid_argument(api):
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     text = httpx.get(f"{api.url}/metrics").text
     assert f'imagelint_grpc_requests_total{{code="INVALID_ARGUMENT",method="{method.lstrip("/")}"}}' in text
+
+
+def test_the_python_client_quotes_the_request_id(api):
+    from service.client import ApiError, RestClient
+
+    with RestClient(api.url) as client, pytest.raises(ApiError) as caught:
+        client.report({"items": api.items[:2]}, checks=["bogus"])
+    assert caught.value.request_id and f"(request id {caught.value.request_id})" in str(caught.value)
