@@ -15,6 +15,7 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.admission import MemoryBudget, check_request_cost, return_large_blocks_to_the_os
 from service.api.auth import api_key_guard
 from service.api.checks_duplicates import DuplicatesCheckController
 from service.api.checks_imbalance import ImbalanceCheckController
@@ -30,6 +31,7 @@ from service.api.embeddings import EmbeddingsController
 from service.api.health import HealthController, ReadinessCache
 from service.api.problems import EXCEPTION_HANDLERS
 from service.api.reports import ReportsController, ReportSlots
+from service.api.request_id import add_request_id_header
 from service.api.review import ReportExportController
 from service.grpc_api.server import grpc_lifespan
 from service.images.fetch import Fetcher
@@ -79,10 +81,40 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+CHECKS_PREFIX = "/v1/checks/"
+
+
+def check_admission_middleware(app: ASGIApp) -> ASGIApp:
+    """``/v1/checks/*`` take their working memory from the shared budget before the body is
+    read (429 when it is in use), and give it back when the response is sent."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(CHECKS_PREFIX):
+            await app(scope, receive, send)
+            return
+        state = scope["app"].state
+        length = None
+        for name, value in scope.get("headers") or ():
+            if name == b"content-length":
+                try:
+                    length = int(value)
+                except ValueError:
+                    length = None
+        budget: MemoryBudget = state.memory_budget
+        taken = budget.try_take(check_request_cost(length, state.settings.max_body_bytes), what="check request")
+        try:
+            await app(scope, receive, send)
+        finally:
+            budget.release(taken)
+
+    return middleware
+
+
 def create_app(settings: Settings | None = None, *, encoder: TritonEncoder | None = None) -> Litestar:
     """Build the API. ``encoder`` lets a caller supply its own Triton client (tests)."""
     settings = settings or get_settings()
     metrics = Metrics()
+    return_large_blocks_to_the_os()  # the memory budget counts on freed pixels leaving the process
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -117,7 +149,8 @@ def create_app(settings: Settings | None = None, *, encoder: TritonEncoder | Non
         on_startup=[complete_openapi_on_startup],
         lifespan=[lifespan, grpc_lifespan],  # gRPC starts after the Triton client, stops before it
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[metrics_middleware, docs_csp_middleware],
+        middleware=[metrics_middleware, docs_csp_middleware, check_admission_middleware],
+        before_send=[add_request_id_header],
         guards=[api_key_guard],
         cors_config=cors,
         request_max_body_size=settings.max_body_bytes,
@@ -133,6 +166,7 @@ def _initial_state(settings: Settings, metrics: Metrics):
         {
             "settings": settings,
             "metrics": metrics,
+            "memory_budget": MemoryBudget(settings.memory_budget_bytes),
             "readiness": ReadinessCache(ttl_s=settings.ready_cache_s),
             "report_slots": ReportSlots(settings.max_concurrent_reports),
         }

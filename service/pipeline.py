@@ -32,6 +32,7 @@ from typing import Any
 import anyio
 import numpy as np
 
+from service.admission import MemoryBudget
 from service.datasets import Item, ResolvedDataset, resolve_dataset
 from service.errors import ImagelintError, InvalidRequest
 from service.images.fetch import redact_uri
@@ -70,6 +71,7 @@ class Dependencies:
     fetcher: Any
     pool: Executor
     metrics: Metrics | None = None
+    budget: MemoryBudget | None = None
 
     @classmethod
     def from_state(cls, state: Any) -> Dependencies:
@@ -80,6 +82,7 @@ class Dependencies:
             fetcher=state.fetcher,
             pool=state.decode_pool,
             metrics=state.metrics,
+            budget=getattr(state, "memory_budget", None),
         )
 
 
@@ -197,6 +200,7 @@ async def load_and_encode(
                     settings=deps.settings,
                     on_progress=on_chunk_progress,
                     local_files=dataset.local_files,
+                    budget=deps.budget,
                 )
             await queue.put(results)
         await queue.put(None)
@@ -307,9 +311,14 @@ async def classifier_outputs(encoder: TritonEncoder, pixels: np.ndarray, options
 
 
 async def run_checks(
-    checks: list[str], ctx: CheckContext, timer: StageTimer, progress: Progress
+    checks: list[str], ctx: CheckContext, timer: StageTimer, progress: Progress, *, request_id: str = ""
 ) -> dict[str, CheckError]:
-    """Run each check in a worker thread; failures of one check become its ``CheckError``."""
+    """Run each check in a worker thread; failures of one check become its ``CheckError``.
+
+    A typed error or a ``ValueError`` says the check does not apply to this dataset; any other
+    exception is a bug in that check: it is logged with the request id and reported as
+    ``internal_error`` (with the id), and the remaining checks still run.
+    """
     from service.check_runners import CHECK_RUNNERS
 
     errors: dict[str, CheckError] = {}
@@ -323,10 +332,14 @@ async def run_checks(
             errors[name] = CheckError(code=exc.code, detail=exc.detail)
         except ValueError as exc:
             errors[name] = CheckError(code="not_applicable", detail=str(exc))
-        except (ArithmeticError, np.linalg.LinAlgError) as exc:
-            # A numerical failure inside one analysis fails that check, not the whole report.
-            log.exception("check %s failed numerically", name)
-            errors[name] = CheckError(code="numerical_error", detail=f"{type(exc).__name__}: {exc}")
+        except Exception as exc:
+            log.error("check %s failed (request %s)", name, request_id, exc_info=exc)
+            errors[name] = CheckError(
+                code="internal_error",
+                detail=f"the {name} check failed unexpectedly ({type(exc).__name__}); "
+                "it has been logged with this request id",
+                request_id=request_id or None,
+            )
         progress(name, index + 1, len(checks))
     return errors
 
@@ -360,6 +373,7 @@ async def run_report(
     resolved (an upload); the report closes it. With ``review``, the dataset's items and the
     thumbnails of the items the findings mention are left there for the review page."""
     progress: Progress = on_progress or (lambda _stage, _done, _total: None)
+    request_id = request_id or uuid.uuid4().hex
     timer = StageTimer(deps.metrics)
     started = time.perf_counter()
     with timer.stage("resolve"):
@@ -387,7 +401,7 @@ async def run_report(
         descriptors=collected.array("descriptors"),
         classifier_logits=collected.array("classifier_logits"),
     )
-    check_errors = await run_checks(checks, ctx, timer, progress)
+    check_errors = await run_checks(checks, ctx, timer, progress, request_id=request_id)
     timer.timings["total"] = round(time.perf_counter() - started, 4)
     if deps.metrics is not None:
         for kind, count in findings(ctx.results).items():
@@ -403,7 +417,7 @@ async def run_report(
         summary.verdict = verdict.outcome
     report = Report(
         schema_version=REPORT_SCHEMA_VERSION,
-        request_id=request_id or uuid.uuid4().hex,
+        request_id=request_id,
         model=ModelInfo(name=deps.settings.triton_model, version=deps.settings.triton_model_version or "1"),
         dataset=dataset_summary,
         checks_run=checks,

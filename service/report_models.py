@@ -118,11 +118,12 @@ class ModelInfo(msgspec.Struct):
     version: Annotated[str, Meta(description="Triton model version")]
 
 
-class CheckError(msgspec.Struct):
-    """Why a requested check did not run on this dataset."""
+class CheckError(msgspec.Struct, omit_defaults=True):
+    """Why one check of a report has no result (the other checks still ran)."""
 
-    code: Annotated[str, Meta(description="not_applicable, or the project's error code")]
+    code: Annotated[str, Meta(description="not_applicable, invalid_input, ... or internal_error (a bug: quote request_id)")]
     detail: Annotated[str, Meta(description="what kept the check from running, for people")]
+    request_id: Annotated[str, Meta(description="set for internal_error: the id the server logged it under")] | None = None
 
 
 class Checks(msgspec.Struct, omit_defaults=True):

@@ -2,21 +2,25 @@
 
 Starts ``tritonserver`` (from the nvidia-pytriton wheel, CPU) on the ports in
 ``TRITON_GRPC_PORT`` / ``TRITON_HTTP_PORT`` / ``TRITON_METRICS_PORT`` (defaults 8001-8003), waits
-for the model to be READY, then serves the API with uvicorn until SIGINT/SIGTERM, and finally
-stops Triton.
+for the model to be READY, then serves the API with uvicorn until SIGINT/SIGTERM/SIGHUP, and
+finally stops Triton — its whole process group, on every exit path (an error, Ctrl-C during
+start-up, a closed terminal; if this process is killed outright the kernel kills Triton with it).
+Refuses to start when a Triton port is already held (an orphan of an earlier run would otherwise
+be taken for our server). While the API runs, a supervisor restarts Triton if it dies.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 
 import uvicorn
 
 from service.app import create_app
-from service.inference.local_triton import LocalTriton
+from service.inference.local_triton import LocalTriton, PortInUse, TritonSupervisor
 from service.settings import Settings
 
 
@@ -32,16 +36,26 @@ def main(argv: list[str] | None = None) -> int:
         http_port=int(os.environ.get("TRITON_HTTP_PORT", 8002)),
         metrics_port=int(os.environ.get("TRITON_METRICS_PORT", 8003)),
     )
+    # A closed terminal (SIGHUP) stops the API the way Ctrl-C does, so the cleanup below runs.
+    signal.signal(signal.SIGHUP, lambda _signum, _frame: os.kill(os.getpid(), signal.SIGTERM))
     print("starting Triton (CPU) ...", flush=True)
-    triton.start(timeout=240)
-    print(f"Triton ready at grpc={triton.grpc_url} in {time.monotonic() - started:.1f}s", flush=True)
+    supervisor = None
     try:
+        try:
+            triton.start(timeout=240)
+        except PortInUse as exc:
+            print(f"not starting: {exc}", file=sys.stderr, flush=True)
+            return 2
+        print(f"Triton ready at grpc={triton.grpc_url} in {time.monotonic() - started:.1f}s", flush=True)
+        supervisor = TritonSupervisor(triton).start()
         settings = Settings.from_env().with_overrides(
             triton_url=triton.grpc_url, host=args.host, port=args.port
         )
         print(f"API on http://{args.host}:{args.port} (OpenAPI at /schema)", flush=True)
         uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
     finally:
+        if supervisor is not None:
+            supervisor.stop()
         triton.stop()
         print("Triton stopped", flush=True)
     return 0

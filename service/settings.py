@@ -67,7 +67,16 @@ class Settings:
     max_image_pixels: int = field(
         default=178_956_970, metadata={"doc": "decompression-bomb limit (pixels, from the header)"}
     )
-    decode_workers: int = field(default=0, metadata={"doc": "decode worker threads; 0 = cores"})
+    decode_workers: int = field(
+        default=0, metadata={"doc": "decode worker threads; 0 = the CPUs this container may use (cgroup quota)"}
+    )
+    memory_budget_bytes: int = field(
+        default=1024 * 1024 * 1024,
+        metadata={
+            "doc": "working memory admitted at once: image decodes (by decoded pixels) and "
+            "/v1/checks/* requests share it; fits the chart's 3 GiB limit with margin"
+        },
+    )
     max_upload_files: int = field(default=64, metadata={"doc": "files per /v1/embeddings upload"})
     # --- reports -----------------------------------------------------------------------------
     max_concurrent_reports: int = field(default=2, metadata={"doc": "reports running per replica"})
@@ -94,7 +103,9 @@ class Settings:
 
     @property
     def decode_worker_count(self) -> int:
-        return self.decode_workers or max(1, os.cpu_count() or 1)
+        from service.admission import available_cpus
+
+        return self.decode_workers or available_cpus()
 
     def with_overrides(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)

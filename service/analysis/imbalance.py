@@ -49,6 +49,7 @@ from collections.abc import Callable, Mapping, Sequence
 import msgspec
 import numpy as np
 from scipy.cluster.hierarchy import linkage
+from scipy.spatial.distance import squareform
 from scipy.stats import chi2_contingency
 
 from service.errors import InvalidInput
@@ -335,7 +336,12 @@ def suggest_hierarchy(
     unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
     means = np.stack([unit[class_index == c].mean(axis=0) for c in range(k)])
     means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
-    merges = linkage(means, method="average", metric="cosine")
+    # Cosine distance of the unit means; a zero mean (all-zero embeddings, or opposite vectors
+    # cancelling) is orthogonal to everything (distance 1) instead of the NaN that made scipy's
+    # linkage raise.
+    distances = np.clip(1.0 - means @ means.T, 0.0, 2.0)
+    np.fill_diagonal(distances, 0.0)
+    merges = linkage(squareform(distances, checks=False), method="average")
     members: dict[int, list[int]] = {c: [c] for c in range(k)}
     parent: dict[int, int] = {}
     nodes = []

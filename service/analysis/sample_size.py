@@ -193,7 +193,7 @@ def _ipl_solve(target: float, a: float, g: float, c: float) -> float:
         return np.inf
     if g <= 0.0:
         return 0.0
-    return float((g / (a - target)) ** (1.0 / c))
+    return _root_or_inf(g / (a - target), 1.0 / c)
 
 
 def _power(x: np.ndarray, a: float, b: float) -> np.ndarray:
@@ -205,9 +205,15 @@ def _power_solve(target: float, a: float, b: float) -> float:
     # a x^b = T  <=>  x = (T / a)^(1/b); a non-increasing curve never reaches a higher target.
     if a <= 0.0 or b <= 0.0:
         return np.inf
+    return _root_or_inf(target / a, 1.0 / b)
+
+
+def _root_or_inf(base: float, exponent: float) -> float:
+    # base ** exponent, or inf when it overflows a float (a nearly flat curve: the target lies
+    # astronomically far away, i.e. it is unreachable in practice).
     try:
-        return float((target / a) ** (1.0 / b))
-    except OverflowError:  # a nearly flat curve: the target lies beyond any representable n
+        return float(base**exponent)
+    except OverflowError:
         return np.inf
 
 

@@ -34,7 +34,9 @@ def key_matches(presented: str | None, keys: tuple[str, ...]) -> bool:
     return matched
 
 
-def api_key_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+async def api_key_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Async on purpose: Litestar runs a sync guard in a worker thread, so a pool wedged by
+    slow work would stall every request's authentication (health routes included)."""
     keys = connection.app.state.settings.api_keys
     if not keys or not connection.scope["path"].startswith(PROTECTED_PREFIX):
         return

@@ -18,6 +18,7 @@ from service.analysis.descriptors import DEFAULT_NEAR_DUPLICATE_THRESHOLD
 from service.analysis.duplicates import DuplicatesResult, check_duplicates
 from service.analysis.outliers import DEFAULT_IQR_FACTOR, DEFAULT_OUTLIER_K
 from service.api.problems import problem_responses
+from service.check_inputs import labels_as_strings
 from service.errors import InvalidInput, PayloadTooLarge
 
 Column = list[str | None]
@@ -116,6 +117,8 @@ def run_duplicates(data: DuplicatesRequest, max_items: int) -> DuplicatesResult:
         raise PayloadTooLarge(
             f"{n_declared} items; at most {max_items} per request", field="embeddings"
         )
+    if data.labels is not None:  # 1 and "1" would be one label to the analysis: refused
+        labels_as_strings([v for v in data.labels if v is not None], "labels")
     embeddings = decode_embeddings(data)
     return check_duplicates(
         embeddings,

@@ -9,10 +9,12 @@ import anyio
 import msgspec
 import numpy as np
 from litestar import Controller, post
+from litestar.datastructures import State
 from msgspec import Meta
 
 from service.analysis.imbalance import ImbalanceResult, analyse_class_counts, analyse_imbalance
 from service.api.problems import problem_responses
+from service.check_inputs import blame_sent_fields, check_item_limit, labels_as_strings
 from service.errors import InvalidInput
 
 
@@ -54,7 +56,7 @@ class ImbalanceRequest(msgspec.Struct, omit_defaults=True, forbid_unknown_fields
     ] = 0.5
 
 
-def run_imbalance(data: ImbalanceRequest) -> ImbalanceResult:
+def run_imbalance(data: ImbalanceRequest, max_items: int) -> ImbalanceResult:
     """Validate the mode, then call one domain function (in a worker thread)."""
     by_counts = data.counts is not None or data.split_counts is not None
     by_items = any(v is not None for v in (data.labels, data.splits, data.embeddings, data.classes))
@@ -66,9 +68,18 @@ def run_imbalance(data: ImbalanceRequest) -> ImbalanceResult:
             field="counts",
         )
     if by_counts:
-        return analyse_class_counts(data.counts, split_counts=data.split_counts, **options)
+        with blame_sent_fields(data, "counts" if data.counts is not None else "split_counts"):
+            return analyse_class_counts(data.counts, split_counts=data.split_counts, **options)
     if data.labels is None:
         raise InvalidInput("send labels or class counts", field="labels")
+    check_item_limit(len(data.labels), max_items, "labels")
+    labels = labels_as_strings(data.labels, "labels")
+    if data.classes is not None:
+        empty = sorted(set(map(str, data.classes)) - set(labels))
+        if empty:
+            raise InvalidInput(
+                f"class {empty[0]!r} is declared in classes but has zero items", field="classes"
+            )
     embeddings = None
     if data.embeddings is not None:
         try:
@@ -77,9 +88,10 @@ def run_imbalance(data: ImbalanceRequest) -> ImbalanceResult:
             raise InvalidInput(
                 "embeddings rows must all have the same length", field="embeddings"
             ) from exc
-    return analyse_imbalance(
-        data.labels, splits=data.splits, embeddings=embeddings, classes=data.classes, **options
-    )
+    with blame_sent_fields(data, "labels"):
+        return analyse_imbalance(
+            labels, splits=data.splits, embeddings=embeddings, classes=data.classes, **options
+        )
 
 
 class ImbalanceCheckController(Controller):
@@ -99,5 +111,5 @@ class ImbalanceCheckController(Controller):
         status_code=200,
         responses=problem_responses(400, 401, 413, 422),
     )
-    async def imbalance(self, data: ImbalanceRequest) -> ImbalanceResult:
-        return await anyio.to_thread.run_sync(run_imbalance, data)
+    async def imbalance(self, state: State, data: ImbalanceRequest) -> ImbalanceResult:
+        return await anyio.to_thread.run_sync(run_imbalance, data, state.settings.max_items)

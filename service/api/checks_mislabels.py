@@ -16,6 +16,7 @@ from msgspec import Meta
 from service.analysis.agreement import AgreementResult, annotator_agreement
 from service.analysis.mislabels import MislabelsResult, rank_label_issues
 from service.api.problems import problem_responses
+from service.check_inputs import check_unique_ids, labels_as_strings
 from service.datasets.model import AnnotationIn
 from service.errors import InvalidInput, PayloadTooLarge
 
@@ -116,7 +117,10 @@ def run_mislabels(data: MislabelsRequest, max_items: int) -> MislabelsResult:
         raise PayloadTooLarge(
             f"{len(data.labels)} items; at most {max_items} per request", field="labels"
         )
-    labels = [str(v) for v in data.labels]
+    check_unique_ids(data.ids)
+    labels = labels_as_strings(data.labels, "labels")
+    if data.class_names is not None:
+        labels_as_strings([*data.labels, *data.class_names], "class_names")
     return rank_label_issues(
         labels,
         class_names=_class_names(data, labels),
@@ -139,6 +143,7 @@ def run_agreement(data: AgreementRequest, max_items: int) -> AgreementResult:
         raise PayloadTooLarge(
             f"{len(data.annotations)} items; at most {max_items} per request", field="annotations"
         )
+    check_unique_ids(data.ids)
     items = [
         [(None, a) if isinstance(a, str) else (a.annotator, a.label) for a in item]
         for item in data.annotations

@@ -9,6 +9,7 @@ import anyio
 import msgspec
 import numpy as np
 from litestar import Controller, post
+from litestar.datastructures import State
 from msgspec import Meta
 
 from service.analysis.learning_curve import DEFAULT_FRACTIONS
@@ -19,6 +20,7 @@ from service.analysis.sample_size import (
     fit_sample_size,
 )
 from service.api.problems import problem_responses
+from service.check_inputs import blame_sent_fields, check_item_limit, labels_as_strings
 from service.errors import InvalidInput
 
 Fraction = Annotated[float, Meta(gt=0.0, lt=1.0)]
@@ -59,7 +61,7 @@ class SampleSizeRequest(msgspec.Struct, omit_defaults=True, forbid_unknown_field
     seed: Annotated[int, Meta(ge=0, le=2**31 - 1)] = 0
 
 
-def run_sample_size(data: SampleSizeRequest) -> SampleSizeResult:
+def run_sample_size(data: SampleSizeRequest, max_items: int) -> SampleSizeResult:
     """Validate the mode, then call one domain function (CPU-bound; run in a worker thread)."""
     has_items = data.embeddings is not None or data.labels is not None
     if data.observations is not None and has_items:
@@ -67,29 +69,45 @@ def run_sample_size(data: SampleSizeRequest) -> SampleSizeResult:
             "send either embeddings and labels, or observations, not both", field="observations"
         )
     if data.observations is not None:
-        return fit_sample_size(
-            data.observations,
-            target_accuracy=data.target_accuracy,
-            model=data.model,
-            bootstrap=data.bootstrap,
-            confidence=data.confidence,
-            seed=data.seed,
-        )
+        with blame_sent_fields(data, "observations"):
+            return _fit(data)
+    return _estimate(data, max_items)
+
+
+def _fit(data: SampleSizeRequest) -> SampleSizeResult:
+    return fit_sample_size(
+        data.observations,
+        target_accuracy=data.target_accuracy,
+        model=data.model,
+        bootstrap=data.bootstrap,
+        confidence=data.confidence,
+        seed=data.seed,
+    )
+
+
+def _estimate(data: SampleSizeRequest, max_items: int) -> SampleSizeResult:
     if data.embeddings is None or data.labels is None:
         missing = "labels" if data.labels is None and data.embeddings is not None else "embeddings"
         raise InvalidInput(
             "send embeddings and labels (a learning curve is measured) or observations",
             field=missing,
         )
+    check_item_limit(max(len(data.embeddings), len(data.labels)), max_items, "labels")
+    labels = labels_as_strings(data.labels, "labels")
     try:
         embeddings = np.asarray(data.embeddings, dtype=np.float64)
     except ValueError as exc:
         raise InvalidInput(
             "embeddings rows must all have the same length", field="embeddings"
         ) from exc
+    with blame_sent_fields(data, "labels"):
+        return _curve(data, embeddings, labels)
+
+
+def _curve(data: SampleSizeRequest, embeddings: np.ndarray, labels: list[str]) -> SampleSizeResult:
     return estimate_sample_size(
         embeddings,
-        data.labels,
+        labels,
         fractions=data.fractions or DEFAULT_FRACTIONS,
         repeats=data.repeats,
         eval_fraction=data.eval_fraction,
@@ -120,5 +138,5 @@ class SampleSizeCheckController(Controller):
         status_code=200,
         responses=problem_responses(400, 401, 413, 422),
     )
-    async def sample_size(self, data: SampleSizeRequest) -> SampleSizeResult:
-        return await anyio.to_thread.run_sync(run_sample_size, data)
+    async def sample_size(self, state: State, data: SampleSizeRequest) -> SampleSizeResult:
+        return await anyio.to_thread.run_sync(run_sample_size, data, state.settings.max_items)

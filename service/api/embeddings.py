@@ -17,7 +17,7 @@ from litestar.params import Body
 from service.analysis.label_scores import softmax
 from service.api.problems import problem_responses
 from service.errors import InvalidRequest, ItemError, PayloadTooLarge
-from service.images.decode import decode_image
+from service.images.loader import decode_admitted
 
 
 @dataclass
@@ -82,14 +82,12 @@ class EmbeddingsController(Controller):
                 f"{len(files)} files uploaded; at most {settings.max_upload_files} per request",
                 field="files",
             )
-        loop = asyncio.get_running_loop()
 
         async def decode(upload: UploadFile):
             raw = await upload.read()
             try:
-                return await loop.run_in_executor(
-                    state.decode_pool,
-                    lambda: decode_image(raw, max_pixels=settings.max_image_pixels),
+                return await decode_admitted(
+                    raw, pool=state.decode_pool, budget=state.memory_budget, max_pixels=settings.max_image_pixels
                 )
             except ItemError as exc:
                 return exc

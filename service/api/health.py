@@ -18,9 +18,10 @@ class Liveness(msgspec.Struct):
 
 
 class Readiness(msgspec.Struct):
+    """Ready: the model answers. The inference server's address is not shown (public route)."""
+
     status: str
     model: str
-    triton_url: str
 
 
 @dataclass
@@ -55,7 +56,7 @@ class HealthController(Controller):
     async def ready(self, state: State) -> Readiness:
         settings = state.settings
         if await state.readiness.ready(state.encoder):
-            return Readiness(status="ready", model=settings.triton_model, triton_url=settings.triton_url)
+            return Readiness(status="ready", model=settings.triton_model)
         raise InferenceUnavailable(
             f"model {settings.triton_model!r} is not ready on Triton", retry_after=5
         )

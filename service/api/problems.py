@@ -15,6 +15,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
+from service.api.request_id import request_id_of
 from service.errors import ImagelintError
 
 PROBLEM_JSON = "application/problem+json"
@@ -55,6 +56,7 @@ class ProblemDetails(msgspec.Struct, omit_defaults=True):
     instance: str | None = None
     field: str | None = None
     errors: list[FieldError] | None = None
+    request_id: str | None = None  # also the X-Request-Id response header; quote it in reports
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
@@ -82,6 +84,7 @@ def problem_body(
     instance: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     field: str | None = None,
+    request_id: str | None = None,
 ) -> dict[str, Any]:
     """The RFC 9457 body; ``code`` is stable and also forms ``type``."""
     body: dict[str, Any] = {
@@ -97,16 +100,24 @@ def problem_body(
         body["field"] = field
     if errors:
         body["errors"] = errors
+    if request_id:
+        body["request_id"] = request_id
     return body
 
 
-def error_body(exc: ImagelintError, *, instance: str | None = None) -> dict[str, Any]:
+def error_body(
+    exc: ImagelintError, *, instance: str | None = None, request_id: str | None = None
+) -> dict[str, Any]:
     """The problem body of one of the project's errors (HTTP responses and NDJSON error events)."""
-    return problem_body(exc.status, exc.code, exc.title, exc.detail, instance=instance, field=exc.field)
+    return problem_body(
+        exc.status, exc.code, exc.title, exc.detail, instance=instance, field=exc.field, request_id=request_id
+    )
 
 
-def internal_error_body(instance: str | None = None) -> dict[str, Any]:
-    return problem_body(500, "internal_error", "Internal error", INTERNAL_ERROR_DETAIL, instance=instance)
+def internal_error_body(instance: str | None = None, *, request_id: str | None = None) -> dict[str, Any]:
+    return problem_body(
+        500, "internal_error", "Internal error", INTERNAL_ERROR_DETAIL, instance=instance, request_id=request_id
+    )
 
 
 def problem(
@@ -119,9 +130,12 @@ def problem(
     errors: list[dict[str, Any]] | None = None,
     retry_after: float | None = None,
     field: str | None = None,
+    request_id: str | None = None,
 ) -> Response:
     """A problem+json response (see ``problem_body``), with Retry-After when given."""
-    body = problem_body(status, code, title, detail, instance=instance, errors=errors, field=field)
+    body = problem_body(
+        status, code, title, detail, instance=instance, errors=errors, field=field, request_id=request_id
+    )
     headers = {}
     if retry_after is not None:
         headers["Retry-After"] = str(max(1, round(retry_after)))
@@ -162,6 +176,7 @@ def handle_imagelint_error(request: Request, exc: ImagelintError) -> Response:
         instance=request.url.path,
         retry_after=exc.retry_after,
         field=exc.field,
+        request_id=request_id_of(request.scope),
     )
 
 
@@ -178,6 +193,7 @@ def handle_validation_error(request: Request, exc: ValidationException) -> Respo
         instance=request.url.path,
         errors=errors,
         field=errors[0]["field"] if errors else None,
+        request_id=request_id_of(request.scope),
     )
 
 
@@ -188,18 +204,44 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     headers_retry = None
     if exc.headers and "Retry-After" in exc.headers:
         headers_retry = float(exc.headers["Retry-After"])
-    return problem(status, code, title, str(detail), instance=request.url.path, retry_after=headers_retry)
+    return problem(
+        status,
+        code,
+        title,
+        str(detail),
+        instance=request.url.path,
+        retry_after=headers_retry,
+        request_id=request_id_of(request.scope),
+    )
+
+
+def handle_too_deep(request: Request, exc: RecursionError) -> Response:
+    """A body nested deeper than the decoder's recursion limit (e.g. 1000 levels of ``[``): 400."""
+    return problem(
+        400,
+        "invalid_request",
+        "Invalid request",
+        "the request body is nested too deeply",
+        instance=request.url.path,
+        request_id=request_id_of(request.scope),
+    )
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s", request.url.path)
-    return Response(content=internal_error_body(request.url.path), status_code=500, media_type=PROBLEM_JSON)
+    request_id = request_id_of(request.scope)
+    log.error("unhandled error on %s (request %s)", request.url.path, request_id, exc_info=exc)
+    return Response(
+        content=internal_error_body(request.url.path, request_id=request_id),
+        status_code=500,
+        media_type=PROBLEM_JSON,
+    )
 
 
 EXCEPTION_HANDLERS = {
     ImagelintError: handle_imagelint_error,
     ValidationException: handle_validation_error,
     HTTPException: handle_http_exception,
+    RecursionError: handle_too_deep,
     Exception: handle_unexpected,
 }
 

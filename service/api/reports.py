@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import shutil
-import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -28,6 +27,7 @@ from litestar.params import Parameter
 from litestar.response import Stream
 
 from service.api.problems import error_body, internal_error_body, problem_responses
+from service.api.request_id import request_id_of
 from service.datasets import DatasetRef, ResolvedDataset
 from service.datasets.manifest import guess_manifest_format
 from service.datasets.resolve import new_scratch_dir, resolve_archive_file, resolve_manifest_bytes
@@ -158,7 +158,7 @@ class ReportsController(Controller):
         slots: ReportSlots = state.report_slots
         slots.acquire()  # before the upload is read: a 429 costs the caller no upload
         try:
-            resolved = await receive_upload(request, upload, settings)
+            resolved = await receive_upload(request, upload, settings, state.fetcher)
             if upload.kind == "archive":
                 ref = DatasetRef(archive_uri="upload:archive")
             else:
@@ -173,7 +173,7 @@ class ReportsController(Controller):
         self, request: Request, state: State, data: ReportRequest, resolved: ResolvedDataset | None
     ) -> Report:
         """JSON or NDJSON; the caller has acquired a report slot, released here or by the stream."""
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = request_id_of(request.scope)
         if NDJSON in request.headers.get("accept", ""):
             return NDJSONStream(
                 self._stream(data, state, request_id, resolved),
@@ -207,7 +207,7 @@ class ReportsController(Controller):
         responses=problem_responses(400, 401, 413, 422, 429, 503, 504),
     )
     async def view_report(self, request: Request, state: State, data: ReportRequest) -> Response[str]:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = request_id_of(request.scope)
         state.report_slots.acquire()
         try:
             return await self._view_with_slot(request, state, data, request_id, None)
@@ -263,8 +263,11 @@ class ReportsController(Controller):
                 metrics.reports.labels("ok").inc()
                 return report
             if watcher in done:
+                # The client is gone: nothing to send, nothing to log as an error (raising here
+                # made the server log a traceback per disconnect).
                 metrics.reports.labels("client_disconnected").inc()
-                raise asyncio.CancelledError("client disconnected")
+                log.info("report %s: client disconnected; cancelled", request_id)
+                return Response(content=b"", status_code=499)  # type: ignore[return-value]
             metrics.reports.labels("deadline_exceeded").inc()
             raise DeadlineExceeded(
                 f"report took longer than {state.settings.report_deadline_s:.0f}s; use the "
@@ -302,11 +305,13 @@ class ReportsController(Controller):
                 metrics.reports.labels("ok").inc()
             except ImagelintError as exc:
                 metrics.reports.labels(exc.code).inc()
-                queue.put_nowait(encode.encode({"event": "error", "problem": error_body(exc)}) + b"\n")
+                problem = error_body(exc, request_id=request_id)
+                queue.put_nowait(encode.encode({"event": "error", "problem": problem}) + b"\n")
             except Exception:  # reported as a problem, never a stack trace
                 log.exception("report %s failed", request_id)
                 metrics.reports.labels("internal_error").inc()
-                queue.put_nowait(encode.encode({"event": "error", "problem": internal_error_body()}) + b"\n")
+                problem = internal_error_body(request_id=request_id)
+                queue.put_nowait(encode.encode({"event": "error", "problem": problem}) + b"\n")
             finally:
                 queue.put_nowait(None)
 
@@ -316,6 +321,8 @@ class ReportsController(Controller):
             while (line := await queue.get()) is not None:
                 yield line
         finally:
+            if not task.done():  # the stream was closed before the report: a disconnect
+                metrics.reports.labels("client_disconnected").inc()
             # A disconnect cancels the stream (an anyio cancel scope, which also cancels any
             # await in this block): book-keep first, then cancel the report with it.
             metrics.reports_in_flight.dec()
@@ -327,7 +334,9 @@ class ReportsController(Controller):
                 resolved.close()
 
 
-async def receive_upload(request: Request, upload: UploadReportRequest, settings: Settings) -> ResolvedDataset:
+async def receive_upload(
+    request: Request, upload: UploadReportRequest, settings: Settings, fetcher: object = None
+) -> ResolvedDataset:
     """Stream the body to the scratch directory (capped) and resolve it as an archive or manifest."""
     field = "body"
     cap = settings.max_archive_bytes if upload.kind == "archive" else settings.max_manifest_bytes
@@ -347,7 +356,9 @@ async def receive_upload(request: Request, upload: UploadReportRequest, settings
         if written == 0:
             raise InvalidDataset(f"the request body is empty; send the {upload.kind} as the body", field=field)
         if upload.kind == "archive":
-            return await resolve_archive_file(target, scratch, settings=settings, field=field)
+            return await resolve_archive_file(
+                target, scratch, settings=settings, field=field, fetcher=fetcher  # type: ignore[arg-type]
+            )
         data = target.read_bytes()
         shutil.rmtree(scratch, ignore_errors=True)
         fmt = upload.manifest_format or guess_manifest_format("", data)

@@ -16,9 +16,12 @@ are not audited (as in ``datasets.load_dataset("imagefolder")``). Members whose 
 Refused (the whole archive, ``InvalidDataset`` naming the member, or ``PayloadTooLarge``):
 absolute names, ``..`` segments, backslashes, drive letters or NUL in member names; symbolic
 or hard links, devices and FIFOs; nested archives (``NESTED_ARCHIVE_EXTENSIONS``); encrypted zip
-members; more than ``max_archive_members`` members; more than ``max_archive_bytes`` unpacked —
-checked against the declared sizes first and again while extracting, byte by byte, so a header
-that lies does not help a zip bomb.
+members; two members with the same (normalised) name; more than ``max_archive_members``
+members — for a zip counted by walking the central directory's fixed-size headers *before*
+``zipfile`` builds an object per entry (so a 1.5 M-entry directory costs a scan, not 650 MB);
+more images than ``max_items`` — before anything is extracted; more than ``max_archive_bytes``
+unpacked — checked against the declared sizes first and again while extracting, byte by byte,
+so a header that lies does not help a zip bomb.
 
 Image members are extracted into the scratch directory under names made of their position
 (``0000042.jpg``), never of their member name, so nothing an archive says decides where a file
@@ -30,6 +33,7 @@ over ``fetch_max_bytes`` is not extracted; its item fails with ``too_large``.
 from __future__ import annotations
 
 import stat
+import struct
 import tarfile
 import zipfile
 import zlib
@@ -56,6 +60,7 @@ class ArchiveLimits:
     max_members: int
     max_unpacked_bytes: int
     max_member_bytes: int
+    max_images: int | None = None  # the dataset's item limit: checked before extracting
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,8 @@ def extract_image_folder(
     with archive.open("rb") as head:
         magic = head.read(4)
     if magic[:2] == b"PK":
+        if count_zip_entries(archive, limits.max_members, field) > limits.max_members:
+            raise _too_many(limits.max_members, field)
         opened = _open_zip(archive, field)
     elif tarfile.is_tarfile(archive):
         opened = _open_tar(archive, field)
@@ -87,10 +94,16 @@ def extract_image_folder(
         raise InvalidDataset("the archive is neither a zip nor a tar file", field=field)
     with opened as reader:
         members = reader.members(limits.max_members)
+        _refuse_duplicate_names(members, field)
         images = [m for m in members if _is_image(m.name)]
         if not images:
             raise InvalidDataset(
                 "the archive holds no images (expected label/file or split/label/file)",
+                field=field,
+            )
+        if limits.max_images is not None and len(images) > limits.max_images:
+            raise PayloadTooLarge(
+                f"the archive has {len(images):,} images; at most {limits.max_images:,} per dataset",
                 field=field,
             )
         declared = sum(m.size for m in members)
@@ -147,6 +160,71 @@ def extract_image_folder(
                 )
     items.sort(key=lambda item: item.id)
     return items, local
+
+
+def _refuse_duplicate_names(members: list[_Member], field: str) -> None:
+    seen: set[str] = set()
+    for member in members:
+        if member.name in seen:
+            raise InvalidDataset(
+                f"archive member {member.name!r} appears more than once; member names must be unique",
+                field=field,
+            )
+        seen.add(member.name)
+
+
+_EOCD = struct.Struct("<4s4H2LH")  # end of central directory record (22 bytes + comment)
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")  # 20 bytes, just before the EOCD
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")  # 56 bytes
+_CENTRAL_HEADER = struct.Struct("<4s6H3L5H2L")  # 46 bytes, then name, extra, comment
+_CENTRAL_SIGNATURE = b"PK\x01\x02"
+
+
+def count_zip_entries(path: Path, limit: int, field: str = "archive_uri") -> int:
+    """Entries in a zip's central directory, counted up to ``limit + 1`` without parsing them.
+
+    Reads the end-of-central-directory record (and its ZIP64 form), refuses a declared count
+    over ``limit`` at once, then walks the directory's fixed 46-byte headers (a directory can
+    hold more entries than its record declares: ``zipfile`` reads by size, not by count).
+    Malformed input is left to ``zipfile``, which reports it as a corrupt archive.
+    """
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        tail_start = max(0, size - (_EOCD.size + 65535))
+        handle.seek(tail_start)
+        tail = handle.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or at + _EOCD.size > len(tail):
+            return 0
+        _sig, _disk, _cd_disk, _on_disk, declared, cd_size, cd_offset, _comment = _EOCD.unpack_from(tail, at)
+        eocd_position = tail_start + at
+        locator_at = at - _ZIP64_LOCATOR.size
+        if locator_at >= 0 and tail[locator_at : locator_at + 4] == b"PK\x06\x07":
+            _s, _d, zip64_offset, _t = _ZIP64_LOCATOR.unpack_from(tail, locator_at)
+            handle.seek(zip64_offset)
+            record = handle.read(_ZIP64_EOCD.size)
+            if len(record) == _ZIP64_EOCD.size and record[:4] == b"PK\x06\x06":
+                fields = _ZIP64_EOCD.unpack(record)
+                declared, cd_size, cd_offset = fields[7], fields[8], fields[9]
+                eocd_position -= _ZIP64_LOCATOR.size + _ZIP64_EOCD.size
+        if declared > limit:
+            return declared
+        # The directory may sit after a prefix (self-extracting archives): zipfile allows that.
+        concat = max(0, eocd_position - cd_size - cd_offset)
+        handle.seek(cd_offset + concat)
+        count = 0
+        read = 0
+        while read < cd_size and count <= limit:
+            header = handle.read(_CENTRAL_HEADER.size)
+            if len(header) < _CENTRAL_HEADER.size or header[:4] != _CENTRAL_SIGNATURE:
+                break
+            fields = _CENTRAL_HEADER.unpack(header)
+            name_len, extra_len, comment_len = fields[10], fields[11], fields[12]
+            handle.seek(name_len + extra_len + comment_len, 1)
+            read += _CENTRAL_HEADER.size + name_len + extra_len + comment_len
+            count += 1
+        return count
 
 
 def check_member_name(raw: str, field: str) -> str:

@@ -8,6 +8,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import anyio
+
 from service.datasets.archive import ArchiveLimits, extract_image_folder
 from service.datasets.items import items_from_inputs
 from service.datasets.manifest import guess_manifest_format, parse_manifest
@@ -110,7 +112,9 @@ async def _resolve_archive(
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    return await resolve_archive_file(download, scratch, settings=settings, field=field)
+    return await resolve_archive_file(
+        download, scratch, settings=settings, field=field, fetcher=fetcher
+    )
 
 
 def new_scratch_dir(settings: Settings) -> Path:
@@ -122,7 +126,7 @@ def new_scratch_dir(settings: Settings) -> Path:
 
 
 async def resolve_archive_file(
-    download: Path, scratch: Path, *, settings: Settings, field: str
+    download: Path, scratch: Path, *, settings: Settings, field: str, fetcher: Fetcher | None = None
 ) -> ResolvedDataset:
     """Extract an archive already on disk (``download``, inside ``scratch``) into items.
 
@@ -136,10 +140,16 @@ async def resolve_archive_file(
             max_members=settings.max_archive_members,
             max_unpacked_bytes=settings.max_archive_bytes,
             max_member_bytes=settings.fetch_max_bytes,
+            max_images=settings.max_items,
         )
-        items, local = await asyncio.to_thread(
-            extract_image_folder, download, members, limits=limits, field=field
-        )
+        if fetcher is not None:  # on the fetcher's file-work threads, off the shared pool
+            items, local = await fetcher.run_file_work(
+                extract_image_folder, download, members, limits=limits, field=field
+            )
+        else:
+            items, local = await anyio.to_thread.run_sync(
+                lambda: extract_image_folder(download, members, limits=limits, field=field)
+            )
         download.unlink(missing_ok=True)
         if len(items) > settings.max_items:
             raise PayloadTooLarge(

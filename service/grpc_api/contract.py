@@ -107,7 +107,7 @@ CHECK_RPCS: tuple[Rpc, ...] = (
         request=SampleSizeRequest,
         response=SampleSizeResult,
         route="sample-size",
-        run=lambda data, _settings: run_sample_size(data),
+        run=lambda data, settings: run_sample_size(data, settings.max_items),
         doc=(
             "Is there enough data? A learning curve on your embeddings and labels (or a fit of "
             "your own observations) and the images needed for a target (POST "
@@ -119,7 +119,7 @@ CHECK_RPCS: tuple[Rpc, ...] = (
         request=ImbalanceRequest,
         response=ImbalanceResult,
         route="imbalance",
-        run=lambda data, _settings: run_imbalance(data),
+        run=lambda data, settings: run_imbalance(data, settings.max_items),
         doc=(
             "How skewed are the classes, and what weights or resampling fix it? From per-item "
             "labels or class counts (POST /v1/checks/imbalance)."

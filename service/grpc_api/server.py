@@ -18,7 +18,6 @@ import contextlib
 import functools
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +27,9 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from service.admission import check_request_cost
 from service.api.auth import key_matches
+from service.api.request_id import REQUEST_ID_HEADER, well_formed_request_id
 from service.errors import ImagelintError
 from service.grpc_api.contract import (
     ANALYZE,
@@ -56,6 +57,31 @@ def _metadata(context: grpc.aio.ServicerContext) -> dict[str, str]:
     return {k.lower(): v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
 
 
+def _request_id(context: grpc.aio.ServicerContext) -> str:
+    """The caller's well-formed ``x-request-id`` metadata, or a fresh id; sent back as trailing
+    metadata on every outcome (and in the ErrorInfo of an error status)."""
+    return well_formed_request_id(_metadata(context).get(REQUEST_ID_HEADER))
+
+
+def _raw(data: bytes) -> bytes:
+    # Requests are parsed in the handler, where a malformed message becomes INVALID_ARGUMENT
+    # (and is counted) instead of the UNKNOWN that a failing deserializer gives.
+    return data
+
+
+def _parse(message_type: Any, data: bytes) -> Any:
+    from google.protobuf.message import DecodeError
+
+    from service.errors import InvalidRequest
+
+    try:
+        return message_type.FromString(data)
+    except (DecodeError, RecursionError, ValueError) as exc:
+        raise InvalidRequest(
+            f"the request is not a valid {message_type.DESCRIPTOR.full_name} message"
+        ) from exc
+
+
 class DatasetQualityServicer:
     """The RPCs of ``contract.RPCS``; translation only, the work is ``run_report`` and the checks."""
 
@@ -66,14 +92,14 @@ class DatasetQualityServicer:
         handlers = {
             ANALYZE.method: grpc.unary_stream_rpc_method_handler(
                 self.analyze,
-                request_deserializer=message_class(ANALYZE.request).FromString,
+                request_deserializer=_raw,
                 response_serializer=_serialize,
             )
         }
         for rpc in CHECK_RPCS:
             handlers[rpc.method] = grpc.unary_unary_rpc_method_handler(
                 functools.partial(self.check, rpc),
-                request_deserializer=message_class(rpc.request).FromString,
+                request_deserializer=_raw,
                 response_serializer=_serialize,
             )
         return grpc.method_handlers_generic_handler(SERVICE_FULL_NAME, handlers)
@@ -81,24 +107,36 @@ class DatasetQualityServicer:
     def dependencies(self) -> Dependencies:
         return Dependencies.from_state(self.state)
 
-    async def check(self, rpc: Rpc, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def check(self, rpc: Rpc, request: bytes, context: grpc.aio.ServicerContext) -> Any:
+        request_id = _request_id(context)
+        context.set_trailing_metadata(((REQUEST_ID_HEADER, request_id),))
+        budget = getattr(self.state, "memory_budget", None)
+        taken = 0
         try:
-            data = from_message(request, rpc.request)
+            # The same memory budget as /v1/checks/* (RESOURCE_EXHAUSTED when it is in use).
+            if budget is not None:
+                cost = check_request_cost(len(request), self.state.settings.max_body_bytes)
+                taken = budget.try_take(cost, what="check request")
+            data = from_message(_parse(message_class(rpc.request), request), rpc.request)
             result = await anyio.to_thread.run_sync(rpc.run, data, self.state.settings)
             return to_message(result, rpc.response)
         except Exception as exc:  # every error becomes a status, never a stack trace
-            await abort(context, exc)
+            await abort(context, exc, request_id=request_id)
+        finally:
+            if taken:
+                budget.release(taken)
 
-    async def analyze(self, request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+    async def analyze(self, request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         """Progress events, then the report; a failure ends the stream with its status."""
         state = self.state
         metrics = state.metrics
-        request_id = _metadata(context).get("x-request-id") or uuid.uuid4().hex
+        request_id = _request_id(context)
+        context.set_trailing_metadata(((REQUEST_ID_HEADER, request_id),))
         try:
-            report_request = from_message(request, ANALYZE.request)
+            report_request = from_message(_parse(message_class(ANALYZE.request), request), ANALYZE.request)
             state.report_slots.acquire()
         except Exception as exc:
-            await abort(context, exc)
+            await abort(context, exc, request_id=request_id)
             return
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
 
@@ -117,7 +155,7 @@ class DatasetQualityServicer:
         outcome = "client_disconnected"
         try:
             # Inside the try: the slot is released even if the client is already gone.
-            await context.send_initial_metadata((("x-request-id", request_id),))
+            await context.send_initial_metadata(((REQUEST_ID_HEADER, request_id),))
             while True:
                 kind, value = await queue.get()
                 if kind == "progress":
@@ -128,7 +166,7 @@ class DatasetQualityServicer:
                     return
                 else:
                     outcome = value.code if isinstance(value, ImagelintError) else "internal_error"
-                    await abort(context, value)
+                    await abort(context, value, request_id=request_id)
         finally:
             metrics.reports.labels(outcome).inc()
             metrics.reports_in_flight.dec()
@@ -255,6 +293,7 @@ class ApiKeyInterceptor(grpc.aio.ServerInterceptor):
                 await context.abort(
                     grpc.StatusCode.UNAUTHENTICATED,
                     "missing or invalid API key (send it as x-api-key metadata)",
+                    ((REQUEST_ID_HEADER, _request_id(context)),),
                 )
 
             if streaming:

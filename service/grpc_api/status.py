@@ -60,16 +60,18 @@ def validation_field(message: str) -> str:
     return path
 
 
-def as_imagelint_error(exc: BaseException) -> ImagelintError:
+def as_imagelint_error(exc: BaseException, *, request_id: str | None = None) -> ImagelintError:
     """Any exception as the error the REST API would report for it."""
     if isinstance(exc, ImagelintError):
         return exc
+    if isinstance(exc, RecursionError):
+        return InvalidRequest("the request is nested too deeply")
     if isinstance(exc, msgspec.ValidationError):
         error = InvalidRequest(str(exc), field=validation_field(str(exc)) or None)
         error.code = "validation_error"
         error.title = "Request validation failed"
         return error
-    log.error("unexpected error in a gRPC call", exc_info=exc)
+    log.error("unexpected error in a gRPC call (request %s)", request_id, exc_info=exc)
     return ImagelintError(INTERNAL_ERROR_DETAIL)
 
 
@@ -79,9 +81,10 @@ def _pack(message) -> any_pb2.Any:
     return packed
 
 
-def status_for(exc: BaseException) -> grpc.Status:
-    """The gRPC status (code, message, rich details in trailing metadata) of an exception."""
-    error = as_imagelint_error(exc)
+def status_for(exc: BaseException, *, request_id: str | None = None) -> grpc.Status:
+    """The gRPC status (code, message, rich details in trailing metadata) of an exception;
+    ``request_id`` goes into the ErrorInfo metadata and an ``x-request-id`` trailing entry."""
+    error = as_imagelint_error(exc, request_id=request_id)
     code = HTTP_TO_GRPC.get(error.status, grpc.StatusCode.INTERNAL)
     message = f"{error.field}: {error.detail}" if error.field else error.detail
     info = error_details_pb2.ErrorInfo(reason=error.code, domain=DOMAIN)
@@ -89,6 +92,8 @@ def status_for(exc: BaseException) -> grpc.Status:
     info.metadata["http_status"] = str(error.status)
     if error.field:
         info.metadata["field"] = error.field
+    if request_id:
+        info.metadata["request_id"] = request_id
     details = [_pack(info)]
     if code == grpc.StatusCode.INVALID_ARGUMENT and error.field:
         violation = error_details_pb2.BadRequest.FieldViolation(field=error.field, description=error.detail)
@@ -100,8 +105,13 @@ def status_for(exc: BaseException) -> grpc.Status:
     status = rpc_status.to_status(
         status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=details)
     )
+    extra: tuple[tuple[str, str], ...] = ()
     if retry_after is not None:
-        return _Status(status.code, status.details, (*status.trailing_metadata, ("retry-after", str(seconds))))
+        extra += (("retry-after", str(seconds)),)
+    if request_id:
+        extra += (("x-request-id", request_id),)
+    if extra:
+        return _Status(status.code, status.details, (*status.trailing_metadata, *extra))
     return status
 
 
@@ -112,7 +122,7 @@ class _Status(grpc.Status):
         self.trailing_metadata = trailing_metadata
 
 
-async def abort(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
+async def abort(context: grpc.aio.ServicerContext, exc: BaseException, *, request_id: str | None = None) -> None:
     """End the call with the status of ``exc`` (raises ``grpc.aio.AbortError``)."""
-    status = status_for(exc)
+    status = status_for(exc, request_id=request_id)
     await context.abort(status.code, status.details, status.trailing_metadata)

@@ -29,10 +29,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import ipaddress
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpcore
 import httpx
@@ -47,6 +50,7 @@ from service.images.local_files import (
 from service.settings import Settings
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
+T = TypeVar("T")
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "imagelint/0.1 (+dataset audit)"
 _CHUNK = 64 * 1024
@@ -170,6 +174,11 @@ class Fetcher:
         )
         self._per_host = per_host
         self._host_slots: dict[str, list] = {}  # host -> [Semaphore, users]
+        # File and archive work (resolving, reading, copying, unpacking) runs in its own threads:
+        # a slow or hostile file system can then never take the threads every other route uses.
+        self.file_pool = ThreadPoolExecutor(
+            max(4, settings.fetch_concurrency), thread_name_prefix="files"
+        )
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -179,13 +188,18 @@ class Fetcher:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        self.file_pool.shutdown(wait=False, cancel_futures=True)
+
+    async def run_file_work(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``function(*args, **kwargs)`` in the file-work threads (not the shared default pool)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.file_pool, functools.partial(function, *args, **kwargs))
 
     async def fetch(self, uri: str, *, max_bytes: int | None = None) -> bytes:
         """The bytes ``uri`` names, or ``ItemError``; ``max_bytes`` defaults to the fetch cap."""
         cap = self.settings.fetch_max_bytes if max_bytes is None else max_bytes
         if self._check_scheme(uri) == "file":
-            path = resolve_file_uri(uri, self.data_root)
-            return await asyncio.to_thread(read_confined_file, path, max_bytes=cap)
+            return await self.run_file_work(_read_file_uri, uri, self.data_root, cap)
         parts: list[bytes] = []
         await self._fetch_http_within_deadline(uri, cap, parts.append)
         return b"".join(parts)
@@ -193,8 +207,7 @@ class Fetcher:
     async def fetch_to_file(self, uri: str, dest: Path, *, max_bytes: int) -> int:
         """Stream ``uri`` into ``dest`` (created or truncated); returns the byte count."""
         if self._check_scheme(uri) == "file":
-            path = resolve_file_uri(uri, self.data_root)
-            return await asyncio.to_thread(copy_confined_file, path, dest, max_bytes=max_bytes)
+            return await self.run_file_work(_copy_file_uri, uri, self.data_root, dest, max_bytes)
         with open(dest, "wb") as handle:
             return await self._fetch_http_within_deadline(uri, max_bytes, handle.write)
 
@@ -308,6 +321,14 @@ class Fetcher:
             yield
         finally:
             _PINS.reset(token)
+
+
+def _read_file_uri(uri: str, root: Path | None, cap: int) -> bytes:
+    return read_confined_file(resolve_file_uri(uri, root), max_bytes=cap)
+
+
+def _copy_file_uri(uri: str, root: Path | None, dest: Path, cap: int) -> int:
+    return copy_confined_file(resolve_file_uri(uri, root), dest, max_bytes=cap)
 
 
 def _parse_url(uri: str | httpx.URL, *, via_redirect: bool = False) -> httpx.URL:

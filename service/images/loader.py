@@ -9,6 +9,9 @@ in batches (the report pipeline) and want to drop pixels early.
   raw bytes are dropped as soon as they are decoded.
 - Decoding (and reading extracted archive members) runs in the given ``concurrent.futures``
   pool, never on the event loop.
+- With a ``budget`` (``service.admission.MemoryBudget``), each decode first takes the memory
+  its decoded pixels will need (``decode_cost_bytes``, from the header) and gives it back when
+  done: the peak is bounded by the budget, not by the number of decode threads.
 - Archive items are read from ``local_files`` (``ResolvedDataset.local_files``), never fetched.
 - Any exception for one item becomes that item's ``FailedItem`` (``ItemError`` codes as they
   are; anything unexpected as ``decode_error``/``fetch_failed``); other items are unaffected.
@@ -23,15 +26,19 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from service.datasets.model import Item, LocalSource
 from service.errors import ItemError
-from service.images.decode import DecodedImage, ImageFacts, decode_image
+from service.images.decode import DecodedImage, ImageFacts, decode_cost_bytes, decode_image
 from service.images.fetch import Fetcher
 from service.images.local_files import read_confined_file
 from service.settings import Settings
+
+if TYPE_CHECKING:
+    from service.admission import MemoryBudget
 
 log = logging.getLogger("imagelint.images")
 Progress = Callable[[str, int, int], None]
@@ -68,6 +75,7 @@ async def load_images(
     on_progress: Progress | None = None,
     local_files: Mapping[str, LocalSource] | None = None,
     size: int = 224,
+    budget: MemoryBudget | None = None,
 ) -> list[LoadResult]:
     """Load every item; the result list is in item order (see the module docstring).
 
@@ -86,6 +94,8 @@ async def load_images(
         Item id -> extracted archive member (or its ``ItemError``).
     size : int
         Output side in pixels.
+    budget : MemoryBudget, optional
+        Admits each decode by its memory (see the module docstring); None: unbounded.
     """
     results: list[LoadResult | None] = [None] * len(items)
     async for index, result in iter_images(
@@ -96,6 +106,7 @@ async def load_images(
         on_progress=on_progress,
         local_files=local_files,
         size=size,
+        budget=budget,
     ):
         results[index] = result
     return results  # type: ignore[return-value]  # every slot is filled
@@ -110,6 +121,7 @@ async def iter_images(
     on_progress: Progress | None = None,
     local_files: Mapping[str, LocalSource] | None = None,
     size: int = 224,
+    budget: MemoryBudget | None = None,
 ) -> AsyncIterator[tuple[int, LoadResult]]:
     """Yield ``(index, result)`` for every item, in completion order (same options)."""
     total = len(items)
@@ -122,7 +134,7 @@ async def iter_images(
 
     async def worker() -> None:
         for index in positions:
-            result = await _load_one(items[index], fetcher, pool, settings, local, size)
+            result = await _load_one(items[index], fetcher, pool, settings, local, size, budget)
             await done_queue.put((index, result))
 
     tasks = [asyncio.create_task(worker(), name=f"load-{k}") for k in range(workers)]
@@ -145,6 +157,7 @@ async def _load_one(
     settings: Settings,
     local: Mapping[str, LocalSource],
     size: int,
+    budget: MemoryBudget | None = None,
 ) -> LoadResult:
     loop = asyncio.get_running_loop()
     max_pixels = settings.max_image_pixels
@@ -153,13 +166,11 @@ async def _load_one(
         if isinstance(source, ItemError):
             raise source
         if isinstance(source, Path):
-            decoded = await loop.run_in_executor(
-                pool, _read_and_decode, source, settings.fetch_max_bytes, max_pixels, size
-            )
+            data = await loop.run_in_executor(pool, _read_member, source, settings.fetch_max_bytes)
         else:
             data = await fetcher.fetch(item.uri)
-            decoded = await loop.run_in_executor(pool, _decode, data, max_pixels, size)
-            del data
+        decoded = await decode_admitted(data, pool=pool, budget=budget, max_pixels=max_pixels, size=size)
+        del data
     except ItemError as exc:
         return FailedItem(item, exc.code, exc.detail)
     except asyncio.CancelledError:
@@ -170,15 +181,35 @@ async def _load_one(
     return LoadedItem(item, decoded.pixels, decoded.facts)
 
 
+async def decode_admitted(
+    data: bytes,
+    *,
+    pool: Executor,
+    budget: MemoryBudget | None,
+    max_pixels: int,
+    size: int = 224,
+) -> DecodedImage:
+    """``decode_image`` in ``pool`` once ``budget`` has room for its peak memory (from the header)."""
+    loop = asyncio.get_running_loop()
+    if budget is None:
+        return await loop.run_in_executor(pool, _decode, data, max_pixels, size)
+    cost = await loop.run_in_executor(pool, _cost, data, max_pixels, size)
+    async with budget.hold(cost):
+        return await loop.run_in_executor(pool, _decode, data, max_pixels, size)
+
+
+def _cost(data: bytes, max_pixels: int, size: int) -> int:
+    return decode_cost_bytes(data, max_pixels=max_pixels, size=size)
+
+
 def _decode(data: bytes, max_pixels: int, size: int) -> DecodedImage:
     return decode_image(data, max_pixels=max_pixels, size=size)
 
 
-def _read_and_decode(path: Path, max_bytes: int, max_pixels: int, size: int) -> DecodedImage:
+def _read_member(path: Path, max_bytes: int) -> bytes:
     try:
-        data = read_confined_file(path, max_bytes=max_bytes)
+        return read_confined_file(path, max_bytes=max_bytes)
     except ItemError:
         raise
     except OSError as exc:
         raise ItemError("fetch_failed", "extracted archive member could not be read") from exc
-    return decode_image(data, max_pixels=max_pixels, size=size)

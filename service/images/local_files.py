@@ -9,7 +9,10 @@ Rules (each breach is ``fetch_refused``):
   refused (so ``%2e%2e`` is caught after decoding, ``%252e%252e`` stays a literal name);
 - the path is resolved strictly (symlinks followed, must exist) and the result must lie inside
   the resolved data root — a symlink that escapes the root is refused;
-- only regular files are read, at most ``max_bytes`` of them.
+- only regular files are read, at most ``max_bytes`` of them: the path is ``stat``-ed first and
+  anything else (a FIFO, a device, a socket) is refused before it is opened; the open itself is
+  ``O_NONBLOCK`` (a FIFO swapped in after the ``stat`` cannot wedge the thread either) and the
+  open descriptor is checked again.
 """
 
 from __future__ import annotations
@@ -78,7 +81,15 @@ def copy_confined_file(path: Path, dest: Path, *, max_bytes: int) -> int:
 
 def _open_regular(path: Path, max_bytes: int) -> BinaryIO:
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        before = os.stat(path)
+    except FileNotFoundError as exc:
+        raise ItemError("not_found", "no such file under the data root") from exc
+    except OSError as exc:
+        raise ItemError("fetch_failed", "file could not be opened") from exc
+    if not stat.S_ISREG(before.st_mode):
+        raise ItemError("fetch_refused", "not a regular file")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError as exc:
         raise ItemError("not_found", "no such file under the data root") from exc
     except OSError as exc:

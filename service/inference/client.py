@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -37,6 +39,8 @@ T = TypeVar("T")
 _UNAVAILABLE = {"StatusCode.UNAVAILABLE", "StatusCode.RESOURCE_EXHAUSTED"}
 _TIMEOUT = {"StatusCode.DEADLINE_EXCEEDED"}
 _NOT_READY_HINTS = ("not found", "unknown model", "is not ready", "unavailable")
+
+log = logging.getLogger("imagelint.triton")
 
 
 @dataclass(frozen=True)
@@ -98,11 +102,32 @@ def map_triton_errors(what: str) -> Iterator[None]:
         yield
     except InferenceServerException as exc:
         kind = triton_error_kind(exc.status(), exc.message() or "")
-        raise kind(f"{what}: {exc.message() or exc.status()}") from exc
+        message = exc.message() or str(exc.status())
+        log.warning("Triton call failed (%s): %s", what, message)
+        # The public detail never carries the inference server's address: gRPC puts it in
+        # connection errors ("ipv4:10.0.3.7:8001: Failed to connect ...").
+        if kind is InferenceUnavailable:
+            raise kind(f"{what}: the inference server is unavailable") from exc
+        if kind is InferenceTimeout:
+            raise kind(f"{what}: deadline exceeded") from exc
+        raise kind(f"{what}: {redact_addresses(message)}") from exc
     except TimeoutError as exc:
         raise InferenceTimeout(f"{what}: deadline exceeded") from exc
     except (OSError, ConnectionError) as exc:
         raise InferenceUnavailable(f"{what}: {exc.__class__.__name__}") from exc
+
+
+_ADDRESS = re.compile(
+    r"(?:(?:ipv4|ipv6|dns|unix|unix-abstract):[^\s,;)]+)"  # gRPC target URIs
+    r"|(?:\[[0-9a-fA-F:.]+\](?::\d+)?)"  # [v6]:port
+    r"|(?:\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b)"  # v4[:port]
+    r"|(?:\blocalhost:\d+\b)"
+)
+
+
+def redact_addresses(message: str) -> str:
+    """``message`` with network addresses replaced by ``<inference server>``."""
+    return _ADDRESS.sub("<inference server>", message)
 
 
 def channel_options() -> list[tuple[str, int]]:

@@ -17,11 +17,25 @@ Usage::
 
 It waits until the model is READY, prints one line ``READY grpc=HOST:PORT``, and stops the
 server cleanly on Ctrl-C / SIGTERM.
+
+Supervision (issue 14, D5):
+
+- ``start()`` refuses to start when one of its ports is already held (``PortInUse``): an
+  orphaned server from an earlier run would otherwise answer ``wait_ready`` in its place;
+- Triton runs in its own process group (a terminal's Ctrl-C goes to the parent, which stops it
+  gracefully) and is killed by the kernel if its parent dies without cleaning up
+  (``PR_SET_PDEATHSIG``), so a killed ``make run`` leaves no orphan;
+- ``stop()`` signals the whole group on every path (the Python backend stubs included, even
+  when the server itself is already dead), reaps the server and removes its scratch directory;
+- ``TritonSupervisor`` restarts a server that died, with capped exponential backoff.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import errno
+import logging
 import os
 import shutil
 import signal
@@ -29,6 +43,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -38,6 +53,100 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL_REPOSITORY = REPO_ROOT / "model_repository"
 DEFAULT_TRITON_VENV = REPO_ROOT / ".venv-triton"
 MODEL_NAME = "image_encoder"
+PR_SET_PDEATHSIG = 1
+log = logging.getLogger("imagelint.triton")
+
+
+class PortInUse(RuntimeError):
+    """A port Triton should listen on is held by another process (perhaps an orphaned Triton)."""
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether ``port`` can be bound on ``host`` now (SO_REUSEADDR, as servers bind)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise
+    return True
+
+
+def _pdeathsig_setter():
+    """A child-side callable that makes the kernel SIGKILL the child when its parent dies
+    (Linux ``prctl(PR_SET_PDEATHSIG)``), or None elsewhere. libc is resolved here, in the
+    parent: between fork and exec the child only makes the one foreign call (no dlopen, no
+    imports, nothing that could wait on a lock another thread held at fork time)."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong]
+    signal_number = int(signal.SIGKILL)
+
+    def die_with_parent() -> None:  # pragma: no cover - runs in the child
+        prctl(PR_SET_PDEATHSIG, signal_number)
+
+    return die_with_parent
+
+
+def spawn_in_group(command: list[str], *, env: dict[str, str] | None = None, stdout=None) -> subprocess.Popen:
+    """Start ``command`` as the leader of a new session and process group (``stop_group``
+    signals all of it) that the kernel kills if this process dies without stopping it."""
+    return subprocess.Popen(
+        command, env=env, stdout=stdout, stderr=subprocess.STDOUT if stdout is not None else None,
+        start_new_session=True,
+        preexec_fn=_pdeathsig_setter(),  # noqa: PLW1509 - one prctl call, resolved in the parent
+    )
+
+
+def stop_group(process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """SIGINT to the group (graceful), SIGKILL to what is left, then reap the leader."""
+    pgid = process.pid
+    if process.poll() is None:
+        try:
+            os.killpg(pgid, signal.SIGINT)
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+        except ProcessLookupError:
+            pass
+    try:  # always: children (backend stubs) outlive a leader that was killed
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL cannot be ignored
+        pass
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a live (not zombie) process of the group ``pgid`` remains.
+
+    Zombies hold no memory; killed backend stubs become the zombies of whoever reaps orphans
+    (the container's init), which this process cannot reap.
+    """
+    proc = Path("/proc")
+    if not proc.is_dir():  # pragma: no cover - not Linux
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # /proc/PID/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces or parens.
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -139,23 +248,37 @@ class LocalTriton:
             env["IMAGELINT_ORT_INTRA_OP_THREADS"] = str(self.intra_op_threads)
         return env
 
+    def check_ports(self) -> None:
+        """Raise ``PortInUse`` naming every port of this server that another process holds."""
+        held = [
+            f"{name} {port}"
+            for name, port in (("gRPC", self.grpc_port), ("HTTP", self.http_port), ("metrics", self.metrics_port))
+            if port and not port_is_free(self.host, port)
+        ]
+        if held:
+            raise PortInUse(
+                f"port(s) {', '.join(held)} on {self.host} are in use by another process (an "
+                "orphaned tritonserver from an earlier run?): stop it, or choose other ports "
+                "(TRITON_GRPC_PORT / TRITON_HTTP_PORT / TRITON_METRICS_PORT)"
+            )
+
     def start(self, timeout: float = 180.0) -> LocalTriton:
         if not (self.model_repository / MODEL_NAME / "1" / "model.onnx").exists():
             raise FileNotFoundError("model.onnx missing: run `make model` first")
+        self.check_ports()
         self.grpc_port = self.grpc_port or free_port(self.host)
         self.http_port = self.http_port or free_port(self.host)
         self.metrics_port = self.metrics_port or free_port(self.host)
         self._work_dir = Path(tempfile.mkdtemp(prefix="imagelint-triton-"))
-        binary, backends, libs = prepare_server_tree(self.venv, self._work_dir)
-        log = open(self.log_path or (self._work_dir / "tritonserver.log"), "ab")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            self.command(binary, backends),
-            env=self.environment(libs),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
+        try:
+            binary, backends, libs = prepare_server_tree(self.venv, self._work_dir)
+            with open(self.log_path or (self._work_dir / "tritonserver.log"), "ab") as log_file:
+                self.process = spawn_in_group(
+                    self.command(binary, backends), env=self.environment(libs), stdout=log_file
+                )
+        except BaseException:
+            self.stop()
+            raise
         try:
             self.wait_ready(timeout)
         except BaseException:
@@ -187,21 +310,80 @@ class LocalTriton:
             return ""
         return Path(path).read_text(errors="replace")[-tail:]
 
+    @property
+    def work_dir(self) -> Path | None:
+        return self._work_dir
+
     def stop(self, timeout: float = 30.0) -> None:
-        """SIGINT (Triton's graceful shutdown), then SIGKILL if it lingers."""
-        if self.process is not None and self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGINT)
-                self.process.wait(timeout=timeout)
-            except (subprocess.TimeoutExpired, ProcessLookupError):
-                try:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.process.wait(timeout=10)
+        """SIGINT to the group (Triton's graceful shutdown), SIGKILL to whatever is left of it
+        (backend stubs too, even when the server already died), reap, remove the scratch dir."""
+        if self.process is not None:
+            stop_group(self.process, timeout)
         self.process = None
-        if self._work_dir is not None and self.log_path is not None:
+        if self._work_dir is not None:
             shutil.rmtree(self._work_dir, ignore_errors=True)
+            self._work_dir = None
+
+
+@dataclass
+class TritonSupervisor:
+    """Watches a started ``LocalTriton`` from a thread and restarts it when it dies.
+
+    Backoff between attempts doubles from ``backoff_s`` up to ``max_backoff_s``; after
+    ``max_failures`` restarts in a row that did not come up, it gives up (logged) and
+    ``gave_up`` is set. ``restarts`` counts successful restarts. A server it restarted is tied
+    to its thread (the kernel's parent-death signal follows the thread that forked), so it is
+    also killed when the supervisor stops: stop the supervisor only when stopping the server.
+    """
+
+    server: LocalTriton
+    interval_s: float = 0.5
+    backoff_s: float = 1.0
+    max_backoff_s: float = 30.0
+    max_failures: int = 10
+    start_timeout_s: float = 240.0
+    restarts: int = 0
+    gave_up: bool = False
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
+
+    def start(self) -> TritonSupervisor:
+        self._thread = threading.Thread(target=self._watch, name="triton-supervisor", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.start_timeout_s + 30)
+
+    def _watch(self) -> None:
+        failures = 0
+        delay = self.backoff_s
+        while not self._stop.wait(self.interval_s):
+            process = self.server.process
+            if process is not None and process.poll() is None:
+                continue
+            code = process.returncode if process is not None else None
+            log.error("tritonserver exited (code %s); restarting in %.1fs", code, delay)
+            self.server.stop()  # reap it, kill its leftover stubs, remove its scratch dir
+            if self._stop.wait(delay):
+                return
+            try:
+                self.server.start(timeout=self.start_timeout_s)
+            except Exception as exc:  # noqa: BLE001 - retried with backoff
+                self.server.stop()
+                failures += 1
+                delay = min(self.max_backoff_s, delay * 2)
+                log.error("tritonserver restart %d failed: %s", failures, str(exc)[:500])
+                if failures >= self.max_failures:
+                    self.gave_up = True
+                    log.error("giving up on tritonserver after %d failed restarts", failures)
+                    return
+                continue
+            failures, delay = 0, self.backoff_s
+            self.restarts += 1
+            log.warning("tritonserver restarted at grpc=%s", self.server.grpc_url)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -86,8 +86,9 @@ def test_split_counts_mode(client):
     ("payload", "status", "field", "text"),
     [
         ({"counts": {"a": 10, "b": 0}}, 422, "counts.b", "zero items"),
-        ({"labels": ["a", "b"], "classes": ["a", "b", "c"]}, 422, "counts", "zero items"),
-        ({"labels": ["a", "a"]}, 422, "counts", "at least 2 classes"),
+        # Issue 14 (D11): errors name the fields the caller sent, not the analysis' `counts`.
+        ({"labels": ["a", "b"], "classes": ["a", "b", "c"]}, 422, "classes", "zero items"),
+        ({"labels": ["a", "a"]}, 422, "labels", "at least 2 classes"),
         ({"counts": {"a": 10}}, 422, "counts", "at least 2 classes"),
         ({"labels": ["a", "b"], "counts": {"a": 1, "b": 1}}, 422, "counts", "not both"),
         ({}, 422, "labels", "send labels or class counts"),

@@ -291,3 +291,86 @@ def test_hugging_face_metadata_errors_name_the_member(tmp_path):
     archive = make_zip(tmp_path / "c.zip", {"metadata.csv": b"file_name\na.png\na.png\n", "a.png": b"a"})
     with pytest.raises(InvalidDataset, match="listed twice"):
         extract(tmp_path, archive)
+
+
+# --- issue 14: limits before parsing and before extracting; duplicate names (D3, D7, D8) -----
+
+
+def _many_entry_zip(path: Path, count: int) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for i in range(count):
+            archive.writestr(f"cat/{i:06d}.png", b"")
+    return path
+
+
+def test_a_zip_over_the_member_limit_is_refused_before_zipfile_parses_it(tmp_path, monkeypatch):
+    """D3: zipfile built an object per central-directory entry before the count was checked
+    (1.5 M entries: +650 MB RSS, kept)."""
+    archive = _many_entry_zip(tmp_path / "many.zip", 3000)
+
+    def no_parsing(*_args, **_kwargs):
+        raise AssertionError("zipfile.ZipFile parsed the central directory")
+
+    monkeypatch.setattr(archive_module.zipfile, "ZipFile", no_parsing)
+    limits = ArchiveLimits(max_members=1000, max_unpacked_bytes=10_000_000, max_member_bytes=1_000_000)
+    with pytest.raises(PayloadTooLarge, match="more than 1,000 members"):
+        extract(tmp_path, archive, limits)
+
+
+def test_a_central_directory_that_understates_its_entries_is_still_counted(tmp_path, monkeypatch):
+    archive = _many_entry_zip(tmp_path / "lying.zip", 3000)
+    data = bytearray(archive.read_bytes())
+    at = data.rfind(b"PK\x05\x06")
+    data[at + 8 : at + 12] = (10).to_bytes(2, "little") * 2  # entries on disk, total entries
+    archive.write_bytes(bytes(data))
+    assert archive_module.count_zip_entries(archive, 1000) == 1001  # stops one past the limit
+    monkeypatch.setattr(archive_module.zipfile, "ZipFile", lambda *a, **k: pytest.fail("parsed"))
+    limits = ArchiveLimits(max_members=1000, max_unpacked_bytes=10_000_000, max_member_bytes=1_000_000)
+    with pytest.raises(PayloadTooLarge):
+        extract(tmp_path, archive, limits)
+
+
+def test_zip_entry_count_matches_zipfile_including_zip64(tmp_path):
+    archive = _many_entry_zip(tmp_path / "small.zip", 25)
+    assert archive_module.count_zip_entries(archive, 1000) == 25
+    big = _many_entry_zip(tmp_path / "big.zip", 65_600)  # over 65,535 entries: a ZIP64 directory
+    assert b"PK\x06\x06" in big.read_bytes()[-200:]
+    assert archive_module.count_zip_entries(big, 100_000) == 65_600
+    assert archive_module.count_zip_entries(big, 1000) == 65_600  # declared: refused at once
+    with zipfile.ZipFile(tmp_path / "z64.zip", "w") as z64:
+        z64.writestr("cat/a.png", b"x")
+        z64.writestr("cat/b.png", b"y")
+    data = (tmp_path / "z64.zip").read_bytes()
+    assert archive_module.count_zip_entries(tmp_path / "z64.zip", 1000) == 2
+    # A prefix before the zip (self-extracting archives): zipfile accepts it, so must we.
+    (tmp_path / "sfx.zip").write_bytes(b"#!/bin/sh\nexit 0\n" + data)
+    assert archive_module.count_zip_entries(tmp_path / "sfx.zip", 1000) == 2
+
+
+def test_more_images_than_the_item_limit_are_refused_before_extracting(tmp_path):
+    """D7: every member was extracted (150k empty PNGs written) before the item limit's 413."""
+    archive = make_tar(tmp_path / "a.tar", {f"cat/{i}.png": b"x" for i in range(40)}, mode="w")
+    limits = ArchiveLimits(max_members=1000, max_unpacked_bytes=10_000_000, max_member_bytes=1_000_000,
+                           max_images=10)
+    with pytest.raises(PayloadTooLarge, match="40 images; at most 10"):
+        extract(tmp_path, archive, limits)
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar"])
+def test_duplicate_member_names_are_a_typed_error(tmp_path, kind):
+    """D8: duplicates were accepted and the checks then failed."""
+    if kind == "zip":
+        archive = tmp_path / "dup.zip"
+        with pytest.warns(UserWarning), zipfile.ZipFile(archive, "w") as z:
+            z.writestr("cat/1.png", b"a")
+            z.writestr("dog/1.png", b"b")
+            z.writestr("cat/1.png", b"c")
+    else:
+        archive = make_tar(tmp_path / "dup.tar", {"cat/1.png": b"a", "dog/1.png": b"b"}, mode="w")
+        with tarfile.open(archive, "a") as t:
+            info = tarfile.TarInfo("./cat/1.png")  # the same member once normalised
+            info.size = 1
+            t.addfile(info, io.BytesIO(b"c"))
+    with pytest.raises(InvalidDataset, match="appears more than once"):
+        extract(tmp_path, archive)

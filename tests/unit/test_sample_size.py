@@ -183,3 +183,23 @@ def test_clear_errors(kwargs, message, field):
     with pytest.raises(InvalidInput, match=message) as info:
         fit_sample_size(observations, **kwargs)
     assert info.value.field == field
+
+
+def test_a_nearly_flat_curve_makes_the_target_unreachable_not_an_overflow():
+    # Issue 14: `make demo` answered 500 because (target / a) ** (1 / b) overflowed a float for a
+    # per-class recall curve that barely rises (b ~ 1e-4): the solve must say "unreachable".
+    flat = [Observation(n=n, scores=[0.5 * (n / 50.0) ** 1e-4]) for n in (50.0, 100.0, 200.0, 400.0)]
+    result = fit_sample_size(flat, target_accuracy=0.95, model="power_law", bootstrap=20)
+    assert result.target is not None
+    assert result.target.reachable is False
+    assert result.target.n_needed is None
+
+
+@pytest.mark.parametrize(
+    ("family", "params"),
+    [("power_law", (0.5, 1e-4)), ("inverse_power_law", (0.9000001, 10.0, 1e-3))],
+)
+def test_solving_for_a_far_target_gives_inf(family, params):
+    from service.analysis.sample_size import _Fitted
+
+    assert _Fitted(family, params, 100.0).n_for(0.9 if family != "power_law" else 0.95) == np.inf

@@ -32,9 +32,13 @@ class ApiError(Exception):
     """A problem+json answer from the API (or an NDJSON ``error`` event)."""
 
     def __init__(self, status: int, problem: dict[str, Any], retry_after: float | None = None):
-        super().__init__(f"{status} {problem.get('code', '')}: {problem.get('detail', '')}")
+        message = f"{status} {problem.get('code', '')}: {problem.get('detail', '')}"
+        if problem.get("request_id"):
+            message += f" (request id {problem['request_id']})"
+        super().__init__(message)
         self.status = status
         self.problem = problem
+        self.request_id: str | None = problem.get("request_id")
         self.retry_after = retry_after  # seconds, from a 429/503's Retry-After header
 
     @property

@@ -159,7 +159,7 @@ class Outlier(_message.Message):
     def __init__(self, id: _Optional[str] = ..., score: _Optional[float] = ..., rank: _Optional[int] = ..., nearest: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ThresholdCalibration(_message.Message):
-    __slots__ = ("method", "threshold", "pixel_weight", "max_false_rate", "estimated_precision", "estimated_recall", "estimated_false_match_rate", "matched_rate", "planted_copies", "neighbour_sample", "recall_by_copy", "note")
+    __slots__ = ("method", "threshold", "pixel_code", "pixel_weight", "max_false_rate", "estimated_precision", "estimated_recall", "estimated_false_match_rate", "matched_rate", "planted_copies", "neighbour_sample", "recall_by_copy", "note")
     class RecallByCopyEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -169,6 +169,7 @@ class ThresholdCalibration(_message.Message):
         def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     METHOD_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    PIXEL_CODE_FIELD_NUMBER: _ClassVar[int]
     PIXEL_WEIGHT_FIELD_NUMBER: _ClassVar[int]
     MAX_FALSE_RATE_FIELD_NUMBER: _ClassVar[int]
     ESTIMATED_PRECISION_FIELD_NUMBER: _ClassVar[int]
@@ -181,6 +182,7 @@ class ThresholdCalibration(_message.Message):
     NOTE_FIELD_NUMBER: _ClassVar[int]
     method: str
     threshold: float
+    pixel_code: str
     pixel_weight: float
     max_false_rate: float
     estimated_precision: float
@@ -191,7 +193,7 @@ class ThresholdCalibration(_message.Message):
     neighbour_sample: int
     recall_by_copy: _containers.ScalarMap[str, float]
     note: str
-    def __init__(self, method: _Optional[str] = ..., threshold: _Optional[float] = ..., pixel_weight: _Optional[float] = ..., max_false_rate: _Optional[float] = ..., estimated_precision: _Optional[float] = ..., estimated_recall: _Optional[float] = ..., estimated_false_match_rate: _Optional[float] = ..., matched_rate: _Optional[float] = ..., planted_copies: _Optional[int] = ..., neighbour_sample: _Optional[int] = ..., recall_by_copy: _Optional[_Mapping[str, float]] = ..., note: _Optional[str] = ...) -> None: ...
+    def __init__(self, method: _Optional[str] = ..., threshold: _Optional[float] = ..., pixel_code: _Optional[str] = ..., pixel_weight: _Optional[float] = ..., max_false_rate: _Optional[float] = ..., estimated_precision: _Optional[float] = ..., estimated_recall: _Optional[float] = ..., estimated_false_match_rate: _Optional[float] = ..., matched_rate: _Optional[float] = ..., planted_copies: _Optional[int] = ..., neighbour_sample: _Optional[int] = ..., recall_by_copy: _Optional[_Mapping[str, float]] = ..., note: _Optional[str] = ...) -> None: ...
 
 class MislabelsResult(_message.Message):
     __slots__ = ("n_items", "n_judged", "rank_by", "top_fraction", "label_health", "issue_count", "candidates", "classes", "confusable_pairs", "learnability", "too_small_classes", "k_neighbours", "label_issues", "noise_note")

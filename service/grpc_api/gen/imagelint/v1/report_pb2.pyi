@@ -255,12 +255,14 @@ class Checks(_message.Message):
     def __init__(self, duplicates: _Optional[_Union[_analysis_pb2.DuplicatesResult, _Mapping]] = ..., mislabels: _Optional[_Union[_analysis_pb2.MislabelsResult, _Mapping]] = ..., sample_size: _Optional[_Union[_analysis_pb2.SampleSizeResult, _Mapping]] = ..., imbalance: _Optional[_Union[_analysis_pb2.ImbalanceResult, _Mapping]] = ..., image_quality: _Optional[_Union[_analysis_pb2.ImageQualityResult, _Mapping]] = ..., outliers: _Optional[_Union[_analysis_pb2.OutliersResult, _Mapping]] = ..., agreement: _Optional[_Union[_analysis_pb2.AgreementResult, _Mapping]] = ...) -> None: ...
 
 class CheckError(_message.Message):
-    __slots__ = ("code", "detail")
+    __slots__ = ("code", "detail", "request_id")
     CODE_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     code: str
     detail: str
-    def __init__(self, code: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, code: _Optional[str] = ..., detail: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ReportSummary(_message.Message):
     __slots__ = ("schema", "items", "loaded", "failed_items", "failed_rate", "labelled", "classes", "min_class_count", "smallest_class", "imbalance_ratio", "duplicate_groups", "duplicate_items", "leaked_items", "label_conflicts", "label_issues", "label_issue_rate", "label_health", "probe_accuracy", "outliers", "quality_flagged", "predicted_accuracy_2x", "accuracy_asymptote", "images_needed", "checks_failed", "verdict")
