@@ -123,6 +123,7 @@ def calibrated_descriptors(ctx: CheckContext) -> tuple[np.ndarray, Any]:
         COPY_KINDS,
         DEFAULT_NEIGHBOUR_SAMPLE,
         MIN_CALIBRATION_ITEMS,
+        CandidateCut,
         ThresholdCalibration,
         calibrate_threshold,
         nearest_distinct_similarity,
@@ -155,6 +156,7 @@ def calibrated_descriptors(ctx: CheckContext) -> tuple[np.ndarray, Any]:
     copy_parts = split_descriptor_parts(np.concatenate(ctx.collected.planted_descriptors, axis=0))
     sources = np.repeat(np.asarray(planted, np.int64), len(COPY_KINDS))
     best = None
+    tried = []
     for code, weight in CANDIDATE_DESCRIPTORS:
         fused = fuse_descriptor_parts(parts[code], parts["grid"], weight)
         copies = fuse_descriptor_parts(copy_parts[code], copy_parts["grid"], weight)
@@ -164,11 +166,17 @@ def calibrated_descriptors(ctx: CheckContext) -> tuple[np.ndarray, Any]:
             positives, first, second, copy_kinds=list(COPY_KINDS) * len(planted)
         )
         calibration = msgspec.structs.replace(calibration, pixel_code=code, pixel_weight=weight)
+        tried.append(
+            CandidateCut(
+                code, weight, calibration.threshold,
+                calibration.estimated_recall or 0.0, calibration.estimated_precision or 0.0,
+            )  # fmt: skip
+        )
         key = (calibration.estimated_recall, calibration.estimated_precision)
         if best is None or key > best[0]:
             best = (key, fused, calibration)
     assert best is not None
-    return best[1], best[2]
+    return best[1], msgspec.structs.replace(best[2], candidates=tried)
 
 
 def run_duplicates(ctx: CheckContext) -> Any:

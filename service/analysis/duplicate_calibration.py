@@ -59,6 +59,16 @@ CANDIDATE_DESCRIPTORS: tuple[tuple[str, float], ...] = (
 )
 
 
+class CandidateCut(msgspec.Struct):
+    """One descriptor tried by the calibration and the cut it would get."""
+
+    pixel_code: str
+    pixel_weight: float
+    threshold: float
+    estimated_recall: float
+    estimated_precision: float
+
+
 class ThresholdCalibration(msgspec.Struct, omit_defaults=True):
     """How the near-duplicate threshold was chosen for this dataset."""
 
@@ -75,6 +85,7 @@ class ThresholdCalibration(msgspec.Struct, omit_defaults=True):
     neighbour_sample: int = 0
     recall_by_copy: dict[str, float] = {}
     note: str | None = None
+    candidates: list[CandidateCut] = []  # every descriptor tried (the chosen one included)
 
 
 def plant_copies(pixels: np.ndarray, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

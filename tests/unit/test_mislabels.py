@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from service.analysis.label_scores import normalized_margin, self_confidence, softmax
-from service.analysis.mislabels import align_class_columns, rank_label_issues
+from service.analysis.mislabels import act_on_list, align_class_columns, rank_label_issues
 from service.errors import InvalidInput
 
 NAMES = ["cat", "dog", "fox", "owl"]
@@ -238,3 +238,32 @@ def test_act_on_list_keeps_the_prefix_with_the_expected_precision():
     assert strict.ids == ["0", "1"] and strict.expected_precision == pytest.approx(0.965)
     none = act_on_list(p[4:], y[4:], ranking[4:], np.ones(1, bool), names=["a", "b"], ids=None)
     assert none.count == 0 and none.expected_precision is None and "no item" in none.note
+
+
+def test_act_on_list_precision_is_estimated_from_planted_errors():
+    from service.analysis.mislabels import act_on_list_from_planted
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    y = np.zeros(n, dtype=np.int64)
+    is_error = rng.random(n) < 0.03
+    # the model disagrees with 15 % of the labels: real errors score low, its own mistakes
+    # (hard but correct items) spread over a wider, higher range
+    ranking = np.where(is_error, rng.uniform(0.0, 0.2, n), rng.uniform(0.05, 1.0, n))
+    p = np.zeros((n, 2))
+    disagree = is_error | (rng.random(n) < 0.12)
+    p[:, 1] = np.where(disagree, 0.9, 0.1)
+    p[:, 0] = 1 - p[:, 1]
+    planted_scores = rng.uniform(0.0, 0.2, 200)  # planted errors score like real ones
+    out = act_on_list_from_planted(
+        p, y, ranking, np.ones(n, bool), (np.arange(200), planted_scores),
+        names=["a", "b"], ids=None, target_precision=0.8,
+    )  # fmt: skip
+    listed = np.array([int(i) for i in out.ids])
+    true_precision = is_error[listed].mean()
+    assert out.count > 0 and true_precision >= 0.75
+    assert out.expected_precision == pytest.approx(true_precision, abs=0.12)
+    assert "planted" in out.basis
+    # the model's own probabilities would have promised 0.9 for every disagreeing item
+    naive = act_on_list(p, y, ranking, np.ones(n, bool), names=["a", "b"], ids=None)
+    assert naive.count > out.count and is_error[[int(i) for i in naive.ids]].mean() < 0.4

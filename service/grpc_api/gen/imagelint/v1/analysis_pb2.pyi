@@ -159,7 +159,7 @@ class Outlier(_message.Message):
     def __init__(self, id: _Optional[str] = ..., score: _Optional[float] = ..., rank: _Optional[int] = ..., nearest: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ThresholdCalibration(_message.Message):
-    __slots__ = ("method", "threshold", "pixel_code", "pixel_weight", "max_false_rate", "estimated_precision", "estimated_recall", "estimated_false_match_rate", "matched_rate", "planted_copies", "neighbour_sample", "recall_by_copy", "note")
+    __slots__ = ("method", "threshold", "pixel_code", "pixel_weight", "max_false_rate", "estimated_precision", "estimated_recall", "estimated_false_match_rate", "matched_rate", "planted_copies", "neighbour_sample", "recall_by_copy", "note", "candidates")
     class RecallByCopyEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -180,6 +180,7 @@ class ThresholdCalibration(_message.Message):
     NEIGHBOUR_SAMPLE_FIELD_NUMBER: _ClassVar[int]
     RECALL_BY_COPY_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
     method: str
     threshold: float
     pixel_code: str
@@ -193,7 +194,22 @@ class ThresholdCalibration(_message.Message):
     neighbour_sample: int
     recall_by_copy: _containers.ScalarMap[str, float]
     note: str
-    def __init__(self, method: _Optional[str] = ..., threshold: _Optional[float] = ..., pixel_code: _Optional[str] = ..., pixel_weight: _Optional[float] = ..., max_false_rate: _Optional[float] = ..., estimated_precision: _Optional[float] = ..., estimated_recall: _Optional[float] = ..., estimated_false_match_rate: _Optional[float] = ..., matched_rate: _Optional[float] = ..., planted_copies: _Optional[int] = ..., neighbour_sample: _Optional[int] = ..., recall_by_copy: _Optional[_Mapping[str, float]] = ..., note: _Optional[str] = ...) -> None: ...
+    candidates: _containers.RepeatedCompositeFieldContainer[CandidateCut]
+    def __init__(self, method: _Optional[str] = ..., threshold: _Optional[float] = ..., pixel_code: _Optional[str] = ..., pixel_weight: _Optional[float] = ..., max_false_rate: _Optional[float] = ..., estimated_precision: _Optional[float] = ..., estimated_recall: _Optional[float] = ..., estimated_false_match_rate: _Optional[float] = ..., matched_rate: _Optional[float] = ..., planted_copies: _Optional[int] = ..., neighbour_sample: _Optional[int] = ..., recall_by_copy: _Optional[_Mapping[str, float]] = ..., note: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[CandidateCut, _Mapping]]] = ...) -> None: ...
+
+class CandidateCut(_message.Message):
+    __slots__ = ("pixel_code", "pixel_weight", "threshold", "estimated_recall", "estimated_precision")
+    PIXEL_CODE_FIELD_NUMBER: _ClassVar[int]
+    PIXEL_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_RECALL_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_PRECISION_FIELD_NUMBER: _ClassVar[int]
+    pixel_code: str
+    pixel_weight: float
+    threshold: float
+    estimated_recall: float
+    estimated_precision: float
+    def __init__(self, pixel_code: _Optional[str] = ..., pixel_weight: _Optional[float] = ..., threshold: _Optional[float] = ..., estimated_recall: _Optional[float] = ..., estimated_precision: _Optional[float] = ...) -> None: ...
 
 class MislabelsResult(_message.Message):
     __slots__ = ("n_items", "n_judged", "rank_by", "top_fraction", "label_health", "issue_count", "candidates", "classes", "confusable_pairs", "learnability", "too_small_classes", "k_neighbours", "label_issues", "noise_note")
@@ -308,20 +324,22 @@ class Learnability(_message.Message):
     def __init__(self, source: _Optional[str] = ..., accuracy: _Optional[float] = ..., macro_f1: _Optional[float] = ..., folds: _Optional[int] = ..., components: _Optional[int] = ..., penalty: _Optional[float] = ...) -> None: ...
 
 class LabelIssueList(_message.Message):
-    __slots__ = ("ids", "count", "expected_precision", "target_precision", "suggested_labels", "note")
+    __slots__ = ("ids", "count", "expected_precision", "target_precision", "suggested_labels", "note", "basis")
     IDS_FIELD_NUMBER: _ClassVar[int]
     COUNT_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_PRECISION_FIELD_NUMBER: _ClassVar[int]
     TARGET_PRECISION_FIELD_NUMBER: _ClassVar[int]
     SUGGESTED_LABELS_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
     ids: _containers.RepeatedScalarFieldContainer[str]
     count: int
     expected_precision: float
     target_precision: float
     suggested_labels: _containers.RepeatedScalarFieldContainer[str]
     note: str
-    def __init__(self, ids: _Optional[_Iterable[str]] = ..., count: _Optional[int] = ..., expected_precision: _Optional[float] = ..., target_precision: _Optional[float] = ..., suggested_labels: _Optional[_Iterable[str]] = ..., note: _Optional[str] = ...) -> None: ...
+    basis: str
+    def __init__(self, ids: _Optional[_Iterable[str]] = ..., count: _Optional[int] = ..., expected_precision: _Optional[float] = ..., target_precision: _Optional[float] = ..., suggested_labels: _Optional[_Iterable[str]] = ..., note: _Optional[str] = ..., basis: _Optional[str] = ...) -> None: ...
 
 class SampleSizeResult(_message.Message):
     __slots__ = ("mode", "n_current", "chosen_model", "choice_reason", "points", "fits", "predictions", "target", "classes", "curve")
