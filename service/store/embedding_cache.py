@@ -1,0 +1,93 @@
+"""Per-image vectors by content: (SHA-256 of the file's bytes, model, preprocessing) -> embedding
+and duplicate descriptor parts.
+
+A re-audit of an unchanged or extended dataset finds most of its images here and sends only the
+new ones to Triton. The key names the model (``name:version`` plus ``embedding_cache_namespace``
+— bump it when a model is replaced under the same version) and ``PREPROCESSING_VERSION`` (the
+decode size and the descriptor layout: change it when either changes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+import numpy as np
+
+# decode to 224 x 224 RGB; descriptor parts = pixel code | grid code (service.analysis.descriptors)
+PREPROCESSING_VERSION = "decode224-parts2"
+
+
+@dataclass(frozen=True)
+class CachedVectors:
+    embedding: np.ndarray
+    descriptor: np.ndarray | None
+
+
+def _vector(data: bytes | None) -> np.ndarray | None:
+    return None if data is None else np.frombuffer(data, dtype="<f4")
+
+
+class EmbeddingCache:
+    """Lookups and writes for one model (``model``: e.g. ``image_encoder:1``)."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, model: str, preprocessing: str = PREPROCESSING_VERSION, *, metrics=None
+    ) -> None:
+        self.pool = pool
+        self.metrics = metrics  # service.metrics.Metrics or None
+        self.model = model
+        self.preprocessing = preprocessing
+        self.hits = 0
+        self.misses = 0
+
+    async def get_many(self, sha256s: list[str], *, need_descriptor: bool) -> dict[str, CachedVectors]:
+        """The entries found for these hashes (with a descriptor when ``need_descriptor``)."""
+        if not sha256s:
+            return {}
+        rows = await self.pool.fetch(
+            "UPDATE embedding_cache SET used_at = now()"
+            " WHERE model = $1 AND preprocessing = $2 AND sha256 = ANY($3::text[])"
+            + (" AND descriptor IS NOT NULL" if need_descriptor else "")
+            + " RETURNING sha256, embedding, descriptor",
+            self.model, self.preprocessing, list(set(sha256s)),
+        )  # fmt: skip
+        found = {
+            r["sha256"]: CachedVectors(_vector(r["embedding"]), _vector(r["descriptor"])) for r in rows
+        }
+        hits = sum(1 for h in sha256s if h in found)
+        self.hits += hits
+        self.misses += len(sha256s) - hits
+        if self.metrics is not None:
+            self.metrics.cache_lookups.labels("hit").inc(hits)
+            self.metrics.cache_lookups.labels("miss").inc(len(sha256s) - hits)
+        return found
+
+    async def put_many(
+        self, sha256s: list[str], embeddings: np.ndarray, descriptors: np.ndarray | None
+    ) -> None:
+        """Store (or complete) entries; an existing descriptor is kept when none is given."""
+        if not sha256s:
+            return
+        emb = np.ascontiguousarray(embeddings, dtype="<f4")
+        desc = None if descriptors is None else np.ascontiguousarray(descriptors, dtype="<f4")
+        records = [
+            (h, self.model, self.preprocessing, emb[i].tobytes(), None if desc is None else desc[i].tobytes())
+            for i, h in enumerate(sha256s)
+        ]
+        await self.pool.executemany(
+            "INSERT INTO embedding_cache (sha256, model, preprocessing, embedding, descriptor)"
+            " VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT (sha256, model, preprocessing) DO UPDATE SET"
+            " embedding = EXCLUDED.embedding,"
+            " descriptor = coalesce(EXCLUDED.descriptor, embedding_cache.descriptor), used_at = now()",
+            records,
+        )
+
+
+async def delete_unused(pool: asyncpg.Pool, ttl_s: float) -> int:
+    """Remove entries not used for ``ttl_s`` seconds; returns how many."""
+    result = await pool.execute(
+        "DELETE FROM embedding_cache WHERE used_at < now() - make_interval(secs => $1)", ttl_s
+    )
+    return int(result.split()[-1])
