@@ -161,7 +161,7 @@ class JobsController(Controller):
         status = job_status(job, await _now(store))
         return Response(status, status_code=202, headers={"Location": status.links.self})
 
-    @get("/{job_id:str}", summary="A job's state, progress and timings", responses=problem_responses(404, 503))
+    @get("/{job_id:str}", summary="A job's state, progress and timings", responses=problem_responses(400, 401, 404, 503))
     async def get_job(self, state: State, job_id: str) -> JobStatus:
         store = _store(state)
         job = await store.get(_job_id(job_id))
@@ -173,7 +173,7 @@ class JobsController(Controller):
         "/{job_id:str}/report",
         summary="The report of a succeeded job",
         description="409 `job_not_ready` while the job is queued or running, or when it failed or was cancelled.",
-        responses=problem_responses(404, 409, 503),
+        responses=problem_responses(400, 401, 404, 409, 503),
     )
     async def get_job_report(self, state: State, job_id: str) -> Report:
         store = _store(state)
@@ -194,7 +194,7 @@ class JobsController(Controller):
         summary="Cancel a job",
         description="A queued job is cancelled at once; a running one at its worker's next check-in. Returns the job.",
         status_code=200,
-        responses=problem_responses(404, 503),
+        responses=problem_responses(400, 401, 404, 503),
     )
     async def cancel_job(self, state: State, job_id: str) -> JobStatus:
         store = _store(state)
@@ -210,7 +210,7 @@ class JobsController(Controller):
             "Each line is `{\"id\", \"event\": \"state\"|\"progress\", ...}`. `?after=<id>` or "
             "`Last-Event-ID` starts after that event. Ends after the final state event."
         ),
-        responses=problem_responses(404, 503),
+        responses=problem_responses(400, 401, 404, 503),
     )
     async def job_events(
         self,

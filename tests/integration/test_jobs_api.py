@@ -157,6 +157,11 @@ def test_idempotency_key_unknown_job_and_report_of_a_cancelled_job(
         cancelled = httpx.delete(f"{url}/v1/jobs/{job_id}", timeout=30)
         assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
         assert [e["state"] for e in read_events(url, job_id)] == ["queued", "cancelled"]
+        sse = httpx.get(f"{url}/v1/jobs/{job_id}/events", headers={"Accept": "text/event-stream"}, timeout=30)
+        assert sse.headers["content-type"].startswith("text/event-stream")
+        blocks = [b for b in sse.text.split("\n\n") if b]
+        assert [json.loads(b.split("data: ", 1)[1])["state"] for b in blocks] == ["queued", "cancelled"]
+        assert all(b.startswith("id: ") for b in blocks)
         assert httpx.get(f"{url}/v1/jobs/{job_id}/report", timeout=30).status_code == 409
 
         missing = httpx.get(f"{url}/v1/jobs/00000000-0000-0000-0000-000000000000", timeout=30)
@@ -164,6 +169,28 @@ def test_idempotency_key_unknown_job_and_report_of_a_cancelled_job(
         assert httpx.get(f"{url}/v1/jobs/not-a-uuid", timeout=30).status_code == 404
         bad = httpx.post(f"{url}/v1/jobs", json={"dataset": {}}, timeout=30)
         assert bad.status_code in (400, 422)
+
+
+def test_active_jobs_per_api_key_are_capped(triton_url, database_url, data_root, small_items):
+    body = {"dataset": {"items": small_items[:5]}, "checks": ["imbalance"]}
+    settings = settings_for(
+        database_url, triton_url, data_root, job_workers=0, job_max_active_per_key=2,
+        api_keys=("key-a", "key-b"),
+    )  # fmt: skip
+    with serve(create_app(settings)) as url:
+        a = {"X-API-Key": "key-a"}
+        first = httpx.post(f"{url}/v1/jobs", json=body, headers={**a, "Idempotency-Key": "one"}, timeout=30)
+        assert httpx.post(f"{url}/v1/jobs", json=body, headers=a, timeout=30).status_code == 202
+        over = httpx.post(f"{url}/v1/jobs", json=body, headers=a, timeout=30)
+        assert over.status_code == 429 and over.json()["code"] == "too_many_requests"
+        # a retry of a job already submitted is not a new job: still answered
+        retry = httpx.post(f"{url}/v1/jobs", json=body, headers={**a, "Idempotency-Key": "one"}, timeout=30)
+        assert retry.status_code == 202 and retry.json()["id"] == first.json()["id"]
+        # another key has its own allowance; cancelling frees one
+        assert httpx.post(f"{url}/v1/jobs", json=body, headers={"X-API-Key": "key-b"}, timeout=30).status_code == 202
+        httpx.delete(f"{url}/v1/jobs/{first.json()['id']}", headers=a, timeout=30)
+        assert httpx.post(f"{url}/v1/jobs", json=body, headers=a, timeout=30).status_code == 202
+        assert httpx.get(f"{url}/v1/jobs/{first.json()['id']}", timeout=30).status_code == 401
 
 
 def test_jobs_without_a_database_are_503(triton_url, data_root):
