@@ -84,7 +84,13 @@ class JobRunner:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=s.job_poll_s)
                 continue
-            await self.run_job(job)
+            try:
+                await self.run_job(job)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # e.g. the database went away while finishing: the job goes
+                # stale and is re-run; this worker keeps serving
+                log.exception("running job %s failed", job.id)
 
     async def run_job(self, job: JobRow) -> str:
         """Run one claimed job to its end; returns how it ended for this worker
