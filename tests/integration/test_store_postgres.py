@@ -130,5 +130,7 @@ async def test_embedding_cache_round_trip_is_exact_and_scoped_by_model(pool):
     assert set(await cache.get_many(["h0"], need_descriptor=True)) == {"h0"}
     assert await EmbeddingCache(pool, "enc:2").get_many(["h0", "h1"], need_descriptor=False) == {}
     assert (cache.hits, cache.misses) == (2 + 2 + 1, 1 + 1 + 1)
-    await pool.execute("UPDATE embedding_cache SET used_at = now() - interval '2 days' WHERE sha256 = 'h1'")
-    assert await delete_unused(pool, ttl_s=86400) == 1
+    await pool.execute("UPDATE embedding_cache SET used_at = now() - interval '2 days'")
+    assert set(await cache.get_many(["h0"], need_descriptor=False)) == {"h0"}  # a use refreshes it
+    assert await delete_unused(pool, ttl_s=86400) == 2  # h1 and h2, unused for two days
+    assert set(await cache.get_many(["h0", "h1", "h2"], need_descriptor=False)) == {"h0"}
