@@ -113,6 +113,13 @@ class LocalPostgres:
 
     def start(self, timeout: float = 60.0) -> LocalPostgres:
         """initdb (when the data directory is new), start, wait until it accepts connections."""
+        try:
+            return self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, timeout: float) -> LocalPostgres:
         started = time.monotonic()
         self.bin_dir = self.bin_dir or find_pg_bin()
         account = _unprivileged_account()
@@ -178,7 +185,6 @@ class LocalPostgres:
                     if self._accepts_queries():
                         return
             time.sleep(0.05)
-        self.stop()
         raise TimeoutError(f"postgres not ready in {timeout}s: {self.log_tail()}")
 
     def _accepts_queries(self) -> bool:
