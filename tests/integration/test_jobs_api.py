@@ -215,6 +215,27 @@ def test_cancelling_a_running_job_stops_it(triton_url, database_url, data_root):
         assert httpx.get(f"{url}/v1/jobs/{job_id}", timeout=30).json()["state"] == "cancelled"
 
 
+def test_a_replica_that_stops_hands_its_job_back(triton_url, database_url, data_root):
+    import asyncio
+
+    items = write_digits(data_root, 600, seed=4)
+    body = {"dataset": {"items": items}, "checks": ["imbalance", "image_quality"]}
+    # a long stale time: only the hand-back, not the stale reclaim, can move the job on quickly
+    settings = settings_for(database_url, triton_url, data_root, job_stale_s=3600)
+    with serve(create_app(settings)) as first:
+        job_id = httpx.post(f"{first}/v1/jobs", json=body, timeout=60).json()["id"]
+        wait_for(first, job_id, {"running", *TERMINAL}, timeout=120)
+    row = asyncio.run(db_fetch(database_url, "SELECT state, owner FROM jobs WHERE id = $1::uuid", job_id))[0]
+    assert (row["state"], row["owner"]) == ("queued", None)
+    with serve(create_app(settings)) as second:
+        job = wait_for(second, job_id, TERMINAL)
+        assert job["state"] == "succeeded" and job["attempts"] == 2
+        events = read_events(second, job_id)
+    states = [(e["state"], e.get("reason")) for e in events if e["event"] == "state"]
+    assert states == [("queued", None), ("running", None), ("queued", "replica_shutdown"),
+                      ("running", None), ("succeeded", None)]  # fmt: skip
+
+
 def test_two_replicas_share_one_database(triton_url, database_url, data_root, small_items):
     body = {"dataset": {"items": small_items[:30]}, "checks": ["imbalance", "image_quality"]}
     settings = settings_for(database_url, triton_url, data_root)
