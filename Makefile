@@ -14,7 +14,7 @@ TRITON_HTTP_PORT ?= 8002
 TRITON_METRICS_PORT ?= 8003
 export TRITON_GRPC_PORT TRITON_HTTP_PORT TRITON_METRICS_PORT
 
-.PHONY: setup run test unit integration lint bench demo model proto clean fashion-mnist openapi-assets chromium compare-venv
+.PHONY: setup run test unit integration lint bench demo model proto clean fashion-mnist openapi-assets chromium compare-venv postgres
 
 # --- environments --------------------------------------------------------------------------
 $(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
@@ -59,7 +59,25 @@ openapi-assets: $(OPENAPI_ASSETS)
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null)
 
-setup: $(VENV)/.installed $(TVENV)/.installed $(MODEL) $(PROMTOOL) $(OPENAPI_ASSETS) chromium
+
+# PostgreSQL 15 server binaries (jobs, results, embedding cache): the system's when Debian's
+# postgresql-15 is installed, else unpacked from its .deb (plus libpq5) without installing.
+PG_SYSTEM_BIN := /usr/lib/postgresql/15/bin
+PG_TOOLS := .tools/postgresql
+postgres:
+	@if [ -x $(PG_SYSTEM_BIN)/postgres ] && [ -x $(PG_SYSTEM_BIN)/initdb ]; then \
+		echo "PostgreSQL: $(PG_SYSTEM_BIN)"; \
+	elif [ -x $(PG_TOOLS)/usr/lib/postgresql/15/bin/postgres ]; then \
+		echo "PostgreSQL: $(PG_TOOLS)"; \
+	else \
+		rm -rf $(PG_TOOLS) .tools/deb-pg && mkdir -p .tools/deb-pg && cd .tools/deb-pg && \
+		(apt-get download postgresql-15 libpq5 >/dev/null 2>&1 || (apt-get update -qq && apt-get download postgresql-15 libpq5)) && \
+		cd ../.. && for deb in .tools/deb-pg/*.deb; do dpkg-deb -x $$deb $(PG_TOOLS); done && \
+		rm -rf .tools/deb-pg && echo "PostgreSQL: unpacked into $(PG_TOOLS)"; \
+	fi
+
+
+setup: $(VENV)/.installed $(TVENV)/.installed $(MODEL) $(PROMTOOL) $(OPENAPI_ASSETS) chromium postgres
 
 # --- the two commands ----------------------------------------------------------------------
 run: setup

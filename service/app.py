@@ -29,6 +29,7 @@ from service.api.docs import (
 )
 from service.api.embeddings import EmbeddingsController
 from service.api.health import HealthController, ReadinessCache
+from service.api.jobs import JobsController
 from service.api.problems import EXCEPTION_HANDLERS
 from service.api.reports import ReportsController, ReportSlots
 from service.api.request_id import add_request_id_header
@@ -47,6 +48,7 @@ CONTROLLERS: list[type] = [
     EmbeddingsController,
     ReportsController,
     ReportExportController,
+    JobsController,
     SampleSizeCheckController,
     ImbalanceCheckController,
     MislabelsCheckController,
@@ -135,9 +137,16 @@ def create_app(settings: Settings | None = None, *, encoder: TritonEncoder | Non
         app.state.encoder = client
         app.state.decode_pool = pool
         app.state.fetcher = fetcher
+        db_pool = runner = None
         try:
+            if settings.database_url:
+                db_pool, runner = await start_jobs(app, settings, metrics)
             yield
         finally:
+            if runner is not None:
+                await runner.stop()
+            if db_pool is not None:
+                await db_pool.close()
             await fetcher.aclose()
             pool.shutdown(wait=False, cancel_futures=True)
             if own:
@@ -159,6 +168,28 @@ def create_app(settings: Settings | None = None, *, encoder: TritonEncoder | Non
     )
 
 
+async def start_jobs(app: Litestar, settings: Settings, metrics: Metrics):
+    """Open the database (migrations applied), the embedding cache and this replica's job
+    workers; returns (pool, runner) for the lifespan to close."""
+    from service.job_runner import JobRunner
+    from service.pipeline import Dependencies
+    from service.store.database import open_pool
+    from service.store.embedding_cache import EmbeddingCache
+    from service.store.jobs import JobStore
+
+    pool = await open_pool(settings.database_url, max_size=max(4, 2 * settings.job_workers + 4))
+    app.state.job_store = JobStore(pool)
+    if settings.embedding_cache:
+        model = f"{settings.triton_model}:{settings.triton_model_version or 'latest'}"
+        if settings.embedding_cache_namespace:
+            model += f":{settings.embedding_cache_namespace}"
+        app.state.embedding_cache = EmbeddingCache(pool, model, metrics=metrics)
+    runner = JobRunner(app.state.job_store, settings, Dependencies.from_state(app.state), metrics)
+    app.state.job_runner = runner
+    runner.start()
+    return pool, runner
+
+
 def _initial_state(settings: Settings, metrics: Metrics):
     from litestar.datastructures import State
 
@@ -169,5 +200,8 @@ def _initial_state(settings: Settings, metrics: Metrics):
             "memory_budget": MemoryBudget(settings.memory_budget_bytes),
             "readiness": ReadinessCache(ttl_s=settings.ready_cache_s),
             "report_slots": ReportSlots(settings.max_concurrent_reports),
+            "job_store": None,  # set by the lifespan when IMAGELINT_DATABASE_URL is given
+            "job_runner": None,
+            "embedding_cache": None,
         }
     )

@@ -14,7 +14,12 @@
     │   ├── InferenceTimeout        a call ran past its deadline (504)
     │   └── InferenceFailed         Triton answered with an error (502)
     ├── TooManyRequests             concurrency limit reached (429)
-    └── DeadlineExceeded            a report ran past the server-side deadline (504)
+    ├── DeadlineExceeded            a report ran past the server-side deadline (504)
+    └── JobError                    the jobs API (``/v1/jobs``)
+        ├── JobNotFound             no such job, or its result expired (404)
+        ├── JobNotReady             the job has no report (yet, or ever: failed/cancelled) (409)
+        ├── IdempotencyKeyReused    the key was used before with another request body (422)
+        └── JobsUnavailable         no database configured or reachable (503)
 
 Foreign errors are mapped at the boundary (``with map_triton_errors(): ...`` in
 ``service.inference``) and raised ``from`` the original. One Litestar handler turns any
@@ -128,3 +133,33 @@ class DeadlineExceeded(ImagelintError):
     status = 504
     code = "deadline_exceeded"
     title = "Report deadline exceeded"
+
+
+class JobError(ImagelintError):
+    status = 500
+    code = "job_error"
+    title = "Job error"
+
+
+class JobNotFound(JobError):
+    status = 404
+    code = "job_not_found"
+    title = "Job not found"
+
+
+class JobNotReady(JobError):
+    status = 409
+    code = "job_not_ready"
+    title = "The job has no report"
+
+
+class IdempotencyKeyReused(JobError):
+    status = 422
+    code = "idempotency_key_reused"
+    title = "Idempotency key reused with another request"
+
+
+class JobsUnavailable(JobError):
+    status = 503
+    code = "jobs_unavailable"
+    title = "Jobs are unavailable"

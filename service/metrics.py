@@ -92,6 +92,32 @@ class Metrics:
             registry=r,
         )
 
+        self.jobs = Gauge(
+            "imagelint_jobs",
+            "Jobs in the database, by state (queued, running, succeeded, failed, cancelled).",
+            ["state"],
+            registry=r,
+        )
+        self.jobs_running = Gauge(
+            "imagelint_jobs_running_here",
+            "Jobs this replica's workers are running now.",
+            registry=r,
+        )
+        self.job_duration = Histogram(
+            "imagelint_job_duration_seconds",
+            "Run time of one job attempt, by outcome (succeeded, failed, lost: cancelled or "
+            "reclaimed elsewhere, released: this replica stopped).",
+            ["outcome"],
+            buckets=LATENCY_BUCKETS + (1200, 1800, 3600),
+            registry=r,
+        )
+        self.cache_lookups = Counter(
+            "imagelint_embedding_cache_lookups_total",
+            "Images looked up in the embedding cache, by result (hit or miss).",
+            ["result"],
+            registry=r,
+        )
+
     def observe_triton_call(self, operation: str, seconds: float, outcome: str) -> None:
         """Hook for ``TritonEncoder.on_call``."""
         operation = operation.split(" ")[0]  # "infer image_encoder" -> "infer": bounded labels

@@ -72,6 +72,8 @@ class Dependencies:
     pool: Executor
     metrics: Metrics | None = None
     budget: MemoryBudget | None = None
+    # service.store.embedding_cache.EmbeddingCache, when a database is configured
+    embedding_cache: Any = None
 
     @classmethod
     def from_state(cls, state: Any) -> Dependencies:
@@ -83,6 +85,7 @@ class Dependencies:
             pool=state.decode_pool,
             metrics=state.metrics,
             budget=getattr(state, "memory_budget", None),
+            embedding_cache=getattr(state, "embedding_cache", None),
         )
 
 
@@ -218,8 +221,8 @@ async def load_and_encode(
                         deps.metrics.images_failed.labels(failure.code).inc()
             if ok:
                 pixels = np.stack([r.pixels for r in ok])
+                embeddings, descriptors = await encode_chunk(deps, ok, pixels, want_descriptors, timer)
                 with timer.stage("infer"):
-                    out = await deps.encoder.encode(pixels, with_grid=want_descriptors)
                     if classifier:
                         collected.classifier_logits.append(
                             await classifier_outputs(deps.encoder, pixels, options)
@@ -231,14 +234,9 @@ async def load_and_encode(
                         )
                 collected.loaded.extend(r.item for r in ok)
                 collected.facts.extend(r.facts for r in ok)
-                collected.embeddings.append(out.embeddings)
+                collected.embeddings.append(embeddings)
                 if want_descriptors:
-                    with timer.stage("descriptors"):
-                        collected.descriptors.append(
-                            await anyio.to_thread.run_sync(
-                                lambda grid=out.feature_grid, px=pixels: stacked_descriptor_parts(grid, px)
-                            )
-                        )
+                    collected.descriptors.append(descriptors)
                 if thumbnails is not None:
                     with timer.stage("thumbnails"):
                         made = await anyio.to_thread.run_sync(
@@ -254,6 +252,56 @@ async def load_and_encode(
             producer.cancel()
             await asyncio.gather(producer, return_exceptions=True)
     return collected
+
+
+async def encode_chunk(
+    deps: Dependencies,
+    ok: list[LoadedItem],
+    pixels: np.ndarray,
+    want_descriptors: bool,
+    timer: StageTimer,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Embeddings (and, for duplicates, descriptor parts) of one loaded chunk.
+
+    With an embedding cache (``service.store.embedding_cache``) the rows it holds — looked up by
+    the SHA-256 of each file's bytes — skip Triton; only the others are encoded, then stored.
+    """
+    cache = deps.embedding_cache
+    keys = [r.facts.sha256 for r in ok]
+    found: dict = {}
+    if cache is not None:
+        with timer.stage("cache"):
+            found = await cache.get_many(keys, need_descriptor=want_descriptors)
+    miss = [i for i, key in enumerate(keys) if key not in found]
+    fresh_embeddings = fresh_descriptors = None
+    with timer.stage("infer"):
+        if miss:
+            to_encode = pixels if len(miss) == len(keys) else pixels[miss]
+            out = await deps.encoder.encode(to_encode, with_grid=want_descriptors)
+            fresh_embeddings = out.embeddings
+    if miss and want_descriptors:
+        with timer.stage("descriptors"):
+            fresh_descriptors = await anyio.to_thread.run_sync(
+                lambda: stacked_descriptor_parts(out.feature_grid, to_encode)
+            )
+    if cache is not None and miss:
+        with timer.stage("cache"):
+            await cache.put_many([keys[i] for i in miss], fresh_embeddings, fresh_descriptors)
+    if not found:
+        return fresh_embeddings, fresh_descriptors
+    rows = [found[key] for key in keys if key in found]
+    embeddings = np.empty((len(keys), rows[0].embedding.shape[0]), np.float32)
+    hit = [i for i, key in enumerate(keys) if key in found]
+    embeddings[hit] = np.stack([r.embedding for r in rows])
+    descriptors = None
+    if want_descriptors:
+        descriptors = np.empty((len(keys), rows[0].descriptor.shape[0]), np.float32)
+        descriptors[hit] = np.stack([r.descriptor for r in rows])
+    if miss:
+        embeddings[miss] = fresh_embeddings
+        if descriptors is not None:
+            descriptors[miss] = fresh_descriptors
+    return embeddings, descriptors
 
 
 def stacked_descriptor_parts(feature_grid: np.ndarray, pixels: np.ndarray) -> np.ndarray:

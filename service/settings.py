@@ -83,6 +83,31 @@ class Settings:
     report_deadline_s: float = field(default=900.0, metadata={"doc": "server-side report deadline"})
     scratch_dir: str = field(default="", metadata={"doc": "scratch directory; '' = system temp"})
     seed: int = field(default=0, metadata={"doc": "seed of the Triton retry jitter (reports are seeded by options.seed)"})
+    # --- jobs and state (PostgreSQL) --------------------------------------------------------
+    database_url: str = field(
+        default="", metadata={"doc": "PostgreSQL URL (jobs, results, embedding cache); '' = jobs off"}
+    )
+    job_workers: int = field(default=1, metadata={"doc": "jobs run at once per replica; 0 = serve only"})
+    job_poll_s: float = field(default=0.5, metadata={"doc": "how often an idle worker looks for queued jobs"})
+    job_heartbeat_s: float = field(default=2.0, metadata={"doc": "how often a running job's worker checks in"})
+    job_stale_s: float = field(
+        default=30.0, metadata={"doc": "a running job silent this long is re-run by another worker"}
+    )
+    job_max_attempts: int = field(default=3, metadata={"doc": "runs of one job before it is failed"})
+    job_max_active_per_key: int = field(
+        default=20, metadata={"doc": "queued + running jobs per API key (429 above)"}
+    )
+    job_ttl_s: float = field(default=7 * 86400.0, metadata={"doc": "finished jobs (and reports) kept this long"})
+    embedding_cache: bool = field(
+        default=True, metadata={"doc": "reuse per-image vectors by content hash (needs database_url)"}
+    )
+    embedding_cache_namespace: str = field(
+        default="", metadata={"doc": "part of the cache key: change it when a model is replaced in place"}
+    )
+    embedding_cache_ttl_s: float = field(
+        default=30 * 86400.0, metadata={"doc": "cache entries unused this long are removed"}
+    )
+    cleanup_interval_s: float = field(default=300.0, metadata={"doc": "how often expired rows are removed"})
 
     @classmethod
     def from_env(cls, environ: typing.Mapping[str, str] | None = None) -> Settings:

@@ -2,6 +2,9 @@
 
 Integration tests ask for ``triton`` (a running ``LocalTriton``) or ``triton_url``. The server
 uses the repository's ``.venv-triton`` and the built ``model.onnx`` (``make test`` builds both).
+Tests of jobs and the embedding cache ask for ``postgres`` (a real PostgreSQL 15 server from a
+throw-away data directory, ``service.store.local_postgres``) or ``database_url``: a fresh database
+on it per request, so tests never see each other's rows.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from service.inference.local_triton import DEFAULT_TRITON_VENV, LocalTriton
+from service.store.local_postgres import LocalPostgres
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,3 +34,33 @@ def triton():
 @pytest.fixture(scope="session")
 def triton_url(triton) -> str:
     return triton.grpc_url
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    server = LocalPostgres().start(timeout=120)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def database_url(postgres) -> str:
+    """A new, empty database on the session's server (migrations are applied by whoever opens it)."""
+    import asyncio
+    import uuid
+
+    import asyncpg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(postgres.url)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return postgres.url.rsplit("/", 1)[0] + f"/{name}"

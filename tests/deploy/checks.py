@@ -68,6 +68,7 @@ SCENARIOS: dict[str, dict] = {
         "api": {
             "tritonUrl": "triton.inference.svc.cluster.local:8001",
             "auth": {"existingSecret": "imagelint-keys", "existingSecretKey": "keys"},
+            "database": {"existingSecret": "imagelint-postgres"},
             "autoscaling": {"enabled": False},
             "podDisruptionBudget": {"minAvailable": 1},
         },

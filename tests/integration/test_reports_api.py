@@ -220,9 +220,10 @@ def test_503_when_triton_is_down_and_recovery(demo):
             triton.stop()
 
 
-def test_openapi_fuzz_finds_no_server_error(triton_url, tmp_path):
+def test_openapi_fuzz_finds_no_server_error(triton_url, database_url, tmp_path):
+    # with a database, so /v1/jobs is fuzzed against the real PostgreSQL too
     settings = Settings(triton_url=triton_url, data_root=str(tmp_path), fetch_timeout_s=2,
-                        max_concurrent_reports=4)
+                        max_concurrent_reports=4, database_url=database_url)
     with serve(create_app(settings)) as url:
         result = subprocess.run(
             [str(Path(sys.executable).parent / "schemathesis"), "run", f"{url}/schema/openapi.json",

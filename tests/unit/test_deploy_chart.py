@@ -170,6 +170,7 @@ def test_api_env_scratch_and_auth_by_default():
     generated = base64.b64decode(secret["data"][secret_ref["key"]]).decode()
     assert re.fullmatch(r"[A-Za-z0-9]{40}", generated)
     assert "IMAGELINT_DATA_ROOT" not in variables and "replicas" not in deployment["spec"]
+    assert "IMAGELINT_DATABASE_URL" not in variables  # jobs off until a database is named
 
 
 def test_api_production_values():
@@ -200,6 +201,9 @@ def test_api_existing_secret_and_external_triton():
     assert variables["IMAGELINT_TRITON_URL"] == "triton.inference.svc.cluster.local:8001"
     assert variables["IMAGELINT_API_KEYS"] == {
         "secretKeyRef": {"name": "imagelint-keys", "key": "keys"}
+    }
+    assert variables["IMAGELINT_DATABASE_URL"] == {
+        "secretKeyRef": {"name": "imagelint-postgres", "key": "database-url"}
     }
     assert deployment["spec"]["replicas"] == 2  # no HPA
     assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == "default"
