@@ -84,13 +84,14 @@ EVALUATION_SPLITS = frozenset({"test", "val", "validation", "valid", "dev"})
 
 def evaluation_split_mask(splits: list[str | None], labels: list[Any]) -> np.ndarray | None:
     """Items of the dataset's own evaluation split (test/val/...), when every class has both
-    evaluation and training items; else ``None`` (the curve holds out its own split)."""
+    evaluation and training items (per-class recall needs both); else ``None`` (the curve holds
+    out its own stratified split)."""
     mask = np.array([s is not None and s.lower() in EVALUATION_SPLITS for s in splits], bool)
     if not mask.any() or mask.all():
         return None
     labels_arr = np.array([str(label) for label in labels])
-    train_classes, eval_classes = set(labels_arr[~mask]), set(labels_arr[mask])
-    if train_classes != set(labels_arr) or not eval_classes:
+    every = set(labels_arr)
+    if set(labels_arr[~mask]) != every or set(labels_arr[mask]) != every:
         return None
     return mask
 

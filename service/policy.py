@@ -74,7 +74,7 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     max_leaked_items: Annotated[Threshold, Meta(description="duplicate-group members spanning splits (duplicates)")] | None = None
     max_duplicate_items: Annotated[Threshold, Meta(description="droppable copies (duplicates)")] | None = None
     max_label_conflicts: Annotated[Threshold, Meta(description="duplicate groups whose copies disagree on the label (duplicates)")] | None = None
-    max_label_issue_rate: Annotated[Threshold, Meta(description="confident-learning label issues / judged items (mislabels)")] | None = None
+    max_label_issue_rate: Annotated[Threshold, Meta(description="items on the act-on list (mislabels.label_issues, with its expected precision) / judged items")] | None = None
     min_label_health: Annotated[Threshold, Meta(description="estimated share of correct labels (mislabels)")] | None = None
     min_probe_accuracy: Annotated[Threshold, Meta(description="out-of-sample accuracy of the probe on the given labels (mislabels)")] | None = None
     min_images_per_class: Annotated[Threshold, Meta(description="images of the smallest class")] | None = None
@@ -138,7 +138,7 @@ class ReportSummary(msgspec.Struct):
     duplicate_items: int | None  # droppable copies
     leaked_items: int | None  # members of duplicate groups spanning splits
     label_conflicts: int | None  # duplicate groups whose copies disagree on the label
-    label_issues: int | None  # confident-learning label issues (mislabels)
+    label_issues: int | None  # items on the act-on list (mislabels.label_issues)
     label_issue_rate: float | None  # label_issues / judged items
     label_health: float | None  # estimated share of correct labels, trace of the joint
     probe_accuracy: float | None  # out-of-sample accuracy on the given labels
@@ -191,7 +191,7 @@ def summarise_report(
         duplicate_items=dup.droppable if dup is not None else None,
         leaked_items=len(dup.leakage.items) if dup is not None else None,
         label_conflicts=len(dup.label_conflicts) if dup is not None else None,
-        label_issues=mis.issue_count if mis is not None else None,
+        label_issues=_label_issue_count(mis),
         label_issue_rate=_label_issue_rate(mis),
         label_health=mis.label_health if mis is not None else None,
         probe_accuracy=mis.learnability.accuracy if mis is not None else None,
@@ -204,11 +204,20 @@ def summarise_report(
     )
 
 
+def _label_issue_count(mis: Any) -> int | None:
+    """The act-on list's size (``mislabels.label_issues``); confident learning's issue set for
+    results without one."""
+    if mis is None:
+        return None
+    listed = getattr(mis, "label_issues", None)
+    return listed.count if listed is not None else mis.issue_count
+
+
 def _label_issue_rate(mis: Any) -> float | None:
     if mis is None:
         return None
     judged = mis.n_judged or mis.n_items
-    return round(mis.issue_count / judged, 6) if judged else 0.0
+    return round(_label_issue_count(mis) / judged, 6) if judged else 0.0
 
 
 # --- rules -----------------------------------------------------------------------------------

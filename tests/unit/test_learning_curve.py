@@ -144,3 +144,14 @@ def test_the_datasets_own_test_split_is_the_evaluation_set(data):
         run_learning_curve(x, y, fractions=(0.2, 0.5), eval_mask=(y == 0), seed=0)
     result = estimate_sample_size(x, y, fractions=(0.2, 0.5), repeats=2, eval_mask=mask)
     assert result.curve.n_eval == mask.sum()
+
+
+def test_the_report_uses_the_test_split_only_when_every_class_is_on_both_sides():
+    from service.check_runners import evaluation_split_mask
+
+    splits = ["train", "train", "test", "test", "train", "val"]
+    labels = ["a", "b", "a", "b", "a", "b"]
+    assert evaluation_split_mask(splits, labels).tolist() == [False, False, True, True, False, True]
+    # class c has no evaluation item: its recall could not be measured -> own holdout
+    assert evaluation_split_mask(splits + ["train"], labels + ["c"]) is None
+    assert evaluation_split_mask(["train"] * 6, labels) is None
