@@ -60,12 +60,16 @@ def readme_curl_commands(text: str) -> list[str]:
 def test_the_readme_has_the_curl_examples_this_file_checks():
     commands = readme_curl_commands((REPO_ROOT / "README.md").read_text())
     routes = [re.search(r"http://127\.0\.0\.1:8000(/\S*)", c).group(1) for c in commands]
-    assert routes == list(CHECKERS), "a README curl example was added or removed: update CHECKERS"
+    assert routes == [route for route, _ in CHECKERS], (
+        "a README curl example was added or removed: update CHECKERS"
+    )
 
 
 def test_make_demo_runs_service_demo_against_port():
     recipe = re.search(r"^demo:.*\n\t(.+)$", (REPO_ROOT / "Makefile").read_text(), flags=re.M).group(1)
-    assert recipe == "$(BIN)/python -m service.demo --url http://127.0.0.1:$(PORT)"
+    assert recipe == (
+        "$(BIN)/python -m service.demo --url http://127.0.0.1:$(PORT) $(if $(POLICY),--policy $(POLICY))"
+    )  # without POLICY, exactly what the next test runs
 
 
 @pytest.fixture(scope="module")
@@ -129,10 +133,34 @@ def check_imbalance_example(output: str, _workdir: Path) -> None:
     assert {c["label"]: c["count"] for c in result["classes"]} == {"cat": 3, "dog": 1}
 
 
-CHECKERS = {
-    "/v1/reports": check_report_example,
-    "/v1/checks/imbalance": check_imbalance_example,
-}
+def check_review_page_example(_output: str, workdir: Path) -> None:
+    page = (workdir / "review.html").read_text()
+    planted = json.loads((workdir / "demo-data" / "demo" / "planted.json").read_text())
+    assert page.lstrip().lower().startswith("<!doctype html")
+    assert "Content-Security-Policy" in page
+    for item_id in planted["exact_duplicate"] + planted["leak"]:
+        assert item_id in page
+
+
+def check_policy_example(output: str, _workdir: Path) -> None:
+    decoder, values, at = json.JSONDecoder(), [], 0
+    while at < len(output.strip()):
+        value, end = decoder.raw_decode(output.strip(), at)
+        values.append(value)
+        at = end
+        while at < len(output.strip()) and output.strip()[at].isspace():
+            at += 1
+    outcome, failed, summary = values
+    assert outcome == "fail" and "max_leaked_items" in failed
+    assert summary["schema"] == "imagelint.summary/1" and summary["leaked_items"] >= 2
+
+
+CHECKERS = [
+    ("/v1/reports", check_report_example),
+    ("/v1/reports/view", check_review_page_example),
+    ("/v1/checks/imbalance", check_imbalance_example),
+    ("/v1/reports", check_policy_example),
+]
 
 
 @pytest.mark.parametrize("index", range(len(CHECKERS)))
@@ -140,7 +168,8 @@ def test_each_readme_curl_example_answers_200(api, workdir, index):
     if not (workdir / "demo-data" / "demo" / "manifest.jsonl").exists():
         build_demo_dataset(workdir / "demo-data")  # what `make demo` writes (when run alone)
     command = readme_curl_commands((REPO_ROOT / "README.md").read_text())[index]
-    route = re.search(r"http://127\.0\.0\.1:8000(/\S*)", command).group(1)
+    route, checker = CHECKERS[index]
+    assert re.search(r"http://127\.0\.0\.1:8000(/\S*)", command).group(1) == route
     # The README's host becomes the test server; --fail-with-body makes any non-2xx fail the run.
     runnable = command.replace(README_HOST, api).replace("curl -s ", "curl -sS --fail-with-body ", 1)
     done = subprocess.run(
@@ -148,4 +177,4 @@ def test_each_readme_curl_example_answers_200(api, workdir, index):
         cwd=workdir, capture_output=True, text=True, timeout=900,
     )
     assert done.returncode == 0, f"{runnable}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
-    CHECKERS[route](done.stdout, workdir)
+    checker(done.stdout, workdir)
