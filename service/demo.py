@@ -146,7 +146,12 @@ def summarise(report: dict[str, Any]) -> str:
         lines.append("outliers: " + ", ".join(str(o.get("id")) for o in out.get("outliers", [])[:6]))
     ss = checks.get("sample_size") or {}
     if ss:
-        lines.append(f"sample size: {json.dumps(ss.get('summary', ss.get('predictions', {})))[:160]}")
+        predicted = ", ".join(
+            f"{p['n']:.0f} images -> {p['score']:.3f} [{p.get('low', p['score']):.3f}, "
+            f"{p.get('high', p['score']):.3f}]"
+            for p in ss.get("predictions", [])
+        )
+        lines.append(f"sample size: now {ss.get('n_current', 0):.0f} training images; predicted {predicted}")
     iq = checks.get("image_quality") or {}
     if iq:
         lines.append(f"image quality flags: {iq.get('counts')}")
