@@ -162,7 +162,7 @@ print(json.dumps([int(i) for i in ranked]))
 """
 
 
-def probe_probabilities(manifest: Path, truth: dict, seed: int = 0):
+def probe_probabilities(manifest: Path, seed: int = 0):
     """(ids, labels, out-of-sample probabilities) of the train+test items, from embeddings made
     in-process with the served ONNX graph and the mislabels check's own probe and space."""
     from bench._common import encode_in_process
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         if response.status_code != 200:
             print(f"report failed: {response.status_code} {response.text[:500]}")
             return 1
-        ids, y, probs, x = probe_probabilities(manifest, truth, seed=args.seed)
+        ids, y, probs, x = probe_probabilities(manifest, seed=args.seed)
     report = response.json()
     checks = report["checks"]
     print(f"\nreport: {elapsed:.1f} s, {n_items / elapsed:.1f} images/s; "

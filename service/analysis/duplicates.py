@@ -170,21 +170,14 @@ def connected_groups(n: int, first: np.ndarray, second: np.ndarray) -> list[list
 
 def exact_units(n: int, exact: Sequence[Sequence[int]]) -> np.ndarray:
     """Each item's unit: the smallest index among items it is an exact copy of (transitively,
-    over all exact groups), or itself."""
-    parent = list(range(n))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for g in exact:
-        for i in g[1:]:
-            a, b = root(g[0]), root(i)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-    return np.array([root(i) for i in range(n)], dtype=np.int64)
+    over all exact groups, via ``connected_groups``), or itself."""
+    first = [np.asarray(g[:-1], np.int64) for g in exact if len(g) > 1]
+    second = [np.asarray(g[1:], np.int64) for g in exact if len(g) > 1]
+    unit = np.arange(n, dtype=np.int64)
+    if first:
+        for members in connected_groups(n, np.concatenate(first), np.concatenate(second)):
+            unit[members] = members[0]  # members ascending: the first is the smallest
+    return unit
 
 
 def star_groups(

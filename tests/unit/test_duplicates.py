@@ -212,3 +212,12 @@ def test_exact_groups_and_components_helpers():
     assert exact_groups(["x", None, "y", "x", "y", "z"]) == [[0, 3], [2, 4]]
     groups = connected_groups(6, np.array([4, 0, 1]), np.array([5, 1, 2]))
     assert groups == [[0, 1, 2], [4, 5]]
+
+
+def test_exact_units_join_overlapping_exact_groups_transitively():
+    from service.analysis.duplicates import exact_units
+
+    # byte group {1, 4} and pixel group {4, 6} overlap: 1, 4, 6 are one content
+    units = exact_units(7, [[1, 4], [4, 6], [2, 3]])
+    assert units.tolist() == [0, 1, 2, 2, 1, 5, 1]
+    assert exact_units(3, []).tolist() == [0, 1, 2]
