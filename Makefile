@@ -97,6 +97,7 @@ integration: setup
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check service tests bench model_repository deploy clients
+	$(BIN)/ruff format --check service tests bench model_repository deploy clients
 	$(BIN)/python -m tests.deploy
 
 # Regenerate proto/imagelint/v1 and the committed stubs from the msgspec Structs.

@@ -94,11 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"items: {args.items} Fashion-MNIST PNGs; checks: {body.get('checks', 'all')}")
     print(f"first run  (cold cache): {first_s:8.1f} s   stages {first_t}")
     print(f"second run (warm cache): {second_s:8.1f} s   stages {second_t}")
-    print(f"whole job    second/first = {second_s / first_s:.3f}  ({first_s / second_s:.1f}x faster)")
+    print(
+        f"whole job    second/first = {second_s / first_s:.3f}  ({first_s / second_s:.1f}x faster)"
+    )
     e1, e2 = encode_path(first_t), encode_path(second_t)
     print(f"encode path  second/first = {e2 / e1:.3f}  ({e1:.1f} s -> {e2:.1f} s; "
           f"{', '.join(ENCODE_STAGES)})")  # fmt: skip
-    print(f"infer alone  second/first = {second_t.get('infer', 0) / max(first_t.get('infer', 0), 1e-9):.3f}")
+    print(
+        f"infer alone  second/first = {second_t.get('infer', 0) / max(first_t.get('infer', 0), 1e-9):.3f}"
+    )
     return 0
 
 

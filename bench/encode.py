@@ -76,8 +76,12 @@ async def main_async(args) -> None:
     t, o = statistics.median(triton_rates), statistics.median(local_rates)
     print(machine_line())
     print(f"batch size {args.batch_size}, {len(images)} images per round, {args.rounds} rounds")
-    print(f"triton gRPC path     : {t:7.1f} images/s  (rounds: {', '.join(f'{r:.1f}' for r in triton_rates)})")
-    print(f"in-process ONNX RT   : {o:7.1f} images/s  (rounds: {', '.join(f'{r:.1f}' for r in local_rates)})")
+    print(
+        f"triton gRPC path     : {t:7.1f} images/s  (rounds: {', '.join(f'{r:.1f}' for r in triton_rates)})"
+    )
+    print(
+        f"in-process ONNX RT   : {o:7.1f} images/s  (rounds: {', '.join(f'{r:.1f}' for r in local_rates)})"
+    )
     print(f"ratio triton/in-proc : {t / o:.2f}  (target >= 0.80)")
 
 

@@ -185,9 +185,7 @@ def main() -> int:
     for variant, (activation, normalisation) in VARIANTS.items():
         path = variant_path(activation, normalisation)
         t0 = time.perf_counter()
-        enc = {
-            k: cached_encode(path, k, v) for k, v in sets.items() if not k.startswith("y_")
-        }
+        enc = {k: cached_encode(path, k, v) for k, v in sets.items() if not k.startswith("y_")}
         elapsed = time.perf_counter() - t0
         n_images = sum(len(v) for k, v in sets.items() if not k.startswith("y_"))
         print(f"\n== {variant}: encoded {n_images} images at {n_images / elapsed:.1f} img/s")

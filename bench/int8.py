@@ -43,10 +43,15 @@ def main() -> int:
         quantize_dynamic(str(ONNX_PATH), str(int8_path), weight_type=QuantType.QUInt8)
         fp32 = ort.InferenceSession(str(ONNX_PATH), providers=["CPUExecutionProvider"])
         int8 = ort.InferenceSession(str(int8_path), providers=["CPUExecutionProvider"])
-        speed = {"fp32": images_per_second(fp32, batch[:32]), "int8": images_per_second(int8, batch[:32])}
+        speed = {
+            "fp32": images_per_second(fp32, batch[:32]),
+            "int8": images_per_second(int8, batch[:32]),
+        }
         outs = {}
         for name, session in (("fp32", fp32), ("int8", int8)):
-            outs[name] = [session.run(["embedding", "logits"], {"images": x}) for x in (batch, golden)]
+            outs[name] = [
+                session.run(["embedding", "logits"], {"images": x}) for x in (batch, golden)
+            ]
     print(f"fp32 {speed['fp32']:.1f} img/s, int8 {speed['int8']:.1f} img/s, "
           f"ratio int8/fp32 {speed['int8'] / speed['fp32']:.2f}")  # fmt: skip
     for label, k in (("Fashion-MNIST (200)", 0), ("golden photos", 1)):

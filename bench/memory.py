@@ -29,7 +29,9 @@ from tests.fixtures.memory_load import (
 UNBOUNDED = 1 << 40
 
 
-def measure(root: Path, uris: list[str], body: bytes, *, budget: int, workers: int, checks: int) -> dict:
+def measure(
+    root: Path, uris: list[str], body: bytes, *, budget: int, workers: int, checks: int
+) -> dict:
     with api_process(root, decode_workers=workers, memory_budget_bytes=budget) as server:
         warm_up(server, body, uris[0])
         baseline, _ = server.memory()
@@ -60,17 +62,27 @@ def main(argv: list[str] | None = None) -> None:
         small_png(root)
         body = check_body()
         runs = {
-            "budget": measure(root, uris, body, budget=budget, workers=args.decode_workers, checks=args.checks),
-            "unbounded": measure(root, uris, body, budget=UNBOUNDED, workers=args.decode_workers, checks=args.checks),
+            "budget": measure(
+                root, uris, body, budget=budget, workers=args.decode_workers, checks=args.checks
+            ),
+            "unbounded": measure(
+                root, uris, body, budget=UNBOUNDED, workers=args.decode_workers, checks=args.checks
+            ),
         }
-    print(f"mix: {len(uris)} D1 PNGs in one report + {args.checks} concurrent duplicates checks "
-          f"({len(body) / 2**20:.1f} MB bodies), {args.decode_workers} decode threads")
+    print(
+        f"mix: {len(uris)} D1 PNGs in one report + {args.checks} concurrent duplicates checks "
+        f"({len(body) / 2**20:.1f} MB bodies), {args.decode_workers} decode threads"
+    )
     for name, run in runs.items():
-        print(f"{name:>9}: peak RSS growth {run['growth'] / 2**20:7.0f} MiB (peak {run['peak'] / 2**20:.0f} MiB); "
-              f"report {run['report']}; checks {run['ok']} ok, {run['refused']} refused (429); "
-              f"/health/live p95 {run['health_p95_ms']:.0f} ms")
-    print(f"memory budget {budget / 2**20:.0f} MiB; unbounded / budget peak growth = "
-          f"{runs['unbounded']['growth'] / max(1, runs['budget']['growth']):.2f}x")
+        print(
+            f"{name:>9}: peak RSS growth {run['growth'] / 2**20:7.0f} MiB (peak {run['peak'] / 2**20:.0f} MiB); "
+            f"report {run['report']}; checks {run['ok']} ok, {run['refused']} refused (429); "
+            f"/health/live p95 {run['health_p95_ms']:.0f} ms"
+        )
+    print(
+        f"memory budget {budget / 2**20:.0f} MiB; unbounded / budget peak growth = "
+        f"{runs['unbounded']['growth'] / max(1, runs['budget']['growth']):.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -69,7 +69,9 @@ def copy_of(image: np.ndarray, kind: str, rng: np.random.Generator) -> bytes:
 KINDS = ("crop", "jpeg", "brightness", "mirror", "half_size")
 
 
-def build_dataset(root: Path, n_train: int, n_test: int, flip_rate: float, n_copies: int, seed: int):
+def build_dataset(
+    root: Path, n_train: int, n_test: int, flip_rate: float, n_copies: int, seed: int
+):
     """Write the files and the manifest; return the manifest path and the truth."""
     rng = np.random.default_rng(seed)
     train, y_train = fashion_mnist("train", n_train)
@@ -174,12 +176,16 @@ def probe_probabilities(manifest: Path, seed: int = 0):
     )
 
     rows = [json.loads(line) for line in manifest.read_text().splitlines()]
-    images = np.stack([decode_for_encoder(Path(r["uri"][len("file://"):]).read_bytes()) for r in rows])
+    images = np.stack(
+        [decode_for_encoder(Path(r["uri"][len("file://") :]).read_bytes()) for r in rows]
+    )
     x = encode_in_process(images, outputs=("embedding",))["embedding"]
     names = sorted({r["label"] for r in rows})
     y = np.array([names.index(r["label"]) for r in rows])
     space = whitened_projection(x, components=auto_components(len(y)))
-    oos = out_of_sample_probabilities(space, y, n_classes=len(names), folds=5, seed=seed, components=None)
+    oos = out_of_sample_probabilities(
+        space, y, n_classes=len(names), folds=5, seed=seed, components=None
+    )
     return [r["id"] for r in rows], y, oos.probabilities, x
 
 

@@ -99,7 +99,9 @@ def prepare(
     if not source.is_dir():
         raise FileNotFoundError(f"model repository not found: {source}")
     block = render_instance_group(kind, count, gpus)
-    shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
+    )
     names = models or tuple(
         sorted(p.name for p in target.iterdir() if (p / "config.pbtxt").is_file())
     )

@@ -103,7 +103,9 @@ def check_admission_middleware(app: ASGIApp) -> ASGIApp:
                 except ValueError:
                     length = None
         budget: MemoryBudget = state.memory_budget
-        taken = budget.try_take(check_request_cost(length, state.settings.max_body_bytes), what="check request")
+        taken = budget.try_take(
+            check_request_cost(length, state.settings.max_body_bytes), what="check request"
+        )
         try:
             await app(scope, receive, send)
         finally:
@@ -112,7 +114,9 @@ def check_admission_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-def create_app(settings: Settings | None = None, *, encoder: TritonEncoder | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None, *, encoder: TritonEncoder | None = None
+) -> Litestar:
     """Build the API. ``encoder`` lets a caller supply its own Triton client (tests)."""
     settings = settings or get_settings()
     metrics = Metrics()

@@ -36,7 +36,7 @@ def labels_as_strings(values: Sequence[Any], field: str) -> list[str]:
         clash = sorted(numbers & texts)
         if clash:
             raise InvalidInput(
-                f"{field} mixes the number {clash[0]} and the string \"{clash[0]}\"; they would "
+                f'{field} mixes the number {clash[0]} and the string "{clash[0]}"; they would '
                 "merge into one class: send every label as a string (or every one as a number)",
                 field=field,
             )
@@ -49,7 +49,9 @@ def check_unique_ids(ids: Sequence[str] | None, field: str = "ids") -> None:
     seen: set[str] = set()
     for position, value in enumerate(ids):
         if value in seen:
-            raise InvalidInput(f"{field}[{position}] repeats the id {value!r}; ids must be unique", field=field)
+            raise InvalidInput(
+                f"{field}[{position}] repeats the id {value!r}; ids must be unique", field=field
+            )
         seen.add(value)
 
 

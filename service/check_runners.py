@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
 def labelled_rows(ctx: CheckContext) -> np.ndarray:
     """Indices (into the loaded items) of items that carry a label."""
-    return np.array([i for i, item in enumerate(ctx.collected.loaded) if item.label is not None], dtype=np.int64)
+    return np.array(
+        [i for i, item in enumerate(ctx.collected.loaded) if item.label is not None], dtype=np.int64
+    )
 
 
 def require_labels(ctx: CheckContext, check: str) -> np.ndarray:
@@ -139,7 +141,10 @@ def calibrated_descriptors(ctx: CheckContext) -> tuple[np.ndarray, Any]:
         default = fuse_descriptor_parts(parts["dct6"], parts["grid"], PIXEL_WEIGHT)
         if given is not None:
             return default, ThresholdCalibration(
-                method="caller", threshold=float(given), pixel_code="dct6", pixel_weight=PIXEL_WEIGHT
+                method="caller",
+                threshold=float(given),
+                pixel_code="dct6",
+                pixel_weight=PIXEL_WEIGHT,
             )
         return default, ThresholdCalibration(
             method="default",
@@ -169,8 +174,11 @@ def calibrated_descriptors(ctx: CheckContext) -> tuple[np.ndarray, Any]:
         calibration = msgspec.structs.replace(calibration, pixel_code=code, pixel_weight=weight)
         tried.append(
             CandidateCut(
-                code, weight, calibration.threshold,
-                calibration.estimated_recall or 0.0, calibration.estimated_precision or 0.0,
+                code,
+                weight,
+                calibration.threshold,
+                calibration.estimated_recall or 0.0,
+                calibration.estimated_precision or 0.0,
             )  # fmt: skip
         )
         key = (calibration.estimated_recall, calibration.estimated_precision)
@@ -205,7 +213,9 @@ def run_outliers(ctx: CheckContext) -> Any:
 
     if ctx.embeddings is None or len(ctx.embeddings) < 3:
         raise InvalidInput("outliers needs at least 3 loaded images")
-    return find_outliers(ctx.embeddings, ids=ctx.ids, k=ctx.options.outliers.k, seed=ctx.options.seed)
+    return find_outliers(
+        ctx.embeddings, ids=ctx.ids, k=ctx.options.outliers.k, seed=ctx.options.seed
+    )
 
 
 def duplicate_conflict_ids(ctx: CheckContext) -> set[str]:
@@ -235,7 +245,9 @@ def run_mislabels(ctx: CheckContext) -> Any:
                 field="options.mislabels.classifier_classes",
             )
         logits = align_class_columns(
-            ctx.classifier_logits[rows], model_classes, class_names,
+            ctx.classifier_logits[rows],
+            model_classes,
+            class_names,
             field="options.mislabels.classifier_classes",
         )
         source = f"triton:{opts.classifier_model}"

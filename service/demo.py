@@ -56,7 +56,9 @@ def render_digit(pixels_8x8: np.ndarray, size: int) -> np.ndarray:
     from PIL import Image
 
     grey = (255.0 * (1.0 - np.clip(pixels_8x8 / 16.0, 0.0, 1.0))).astype(np.uint8)
-    return np.asarray(Image.fromarray(grey, mode="L").resize((size, size), Image.BILINEAR).convert("RGB"))
+    return np.asarray(
+        Image.fromarray(grey, mode="L").resize((size, size), Image.BILINEAR).convert("RGB")
+    )
 
 
 def build_demo_dataset(data_root: Path) -> tuple[Path, dict[str, Any]]:
@@ -76,7 +78,9 @@ def build_demo_dataset(data_root: Path) -> tuple[Path, dict[str, Any]]:
         items.append({"id": item_id, "uri": path.as_uri(), "label": label, "split": split})
 
     for digit in range(10):
-        indices = np.flatnonzero(digits.target == digit)[: RARE_COUNT if digit == RARE_CLASS else PER_CLASS]
+        indices = np.flatnonzero(digits.target == digit)[
+            : RARE_COUNT if digit == RARE_CLASS else PER_CLASS
+        ]
         for k, index in enumerate(indices):
             item_id = f"d{digit}-{k:02d}"
             label = FLIPS.get((digit, k), str(digit))
@@ -97,13 +101,22 @@ def build_demo_dataset(data_root: Path) -> tuple[Path, dict[str, Any]]:
 
     # Real photos that do not belong to a digits dataset.
     for name, label in (("chelsea", "3"), ("coffee", "5")):
-        photo = np.asarray(Image.fromarray(getattr(skdata, name)()).convert("RGB").resize((192, 128)))
+        photo = np.asarray(
+            Image.fromarray(getattr(skdata, name)()).convert("RGB").resize((192, 128))
+        )
         add(f"photo-{name}", _jpeg(photo, 92), "jpg", label, "train")
         planted["outliers"].append(f"photo-{name}")
 
     # A corrupt file and a hostile URL.
     (out / "images" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(64))
-    items.append({"id": "broken", "uri": (out / "images" / "broken.png").as_uri(), "label": "4", "split": "train"})
+    items.append(
+        {
+            "id": "broken",
+            "uri": (out / "images" / "broken.png").as_uri(),
+            "label": "4",
+            "split": "train",
+        }
+    )
     planted["corrupt"].append("broken")
     items.append({"id": "metadata-probe", "uri": HOSTILE_URL, "label": "1", "split": "train"})
     planted["hostile"].append("metadata-probe")
@@ -124,7 +137,9 @@ def summarise(report: dict[str, Any]) -> str:
         f"{len(ds.get('classes', {}))} classes, splits {ds.get('splits')}"
     )
     for failed in report.get("failed_items", [])[:5]:
-        lines.append(f"  failed {failed.get('id')}: {failed.get('code')} ({failed.get('detail', '')[:60]})")
+        lines.append(
+            f"  failed {failed.get('id')}: {failed.get('code')} ({failed.get('detail', '')[:60]})"
+        )
     checks = report.get("checks", {})
     dup = checks.get("duplicates") or {}
     if dup:
@@ -135,15 +150,22 @@ def summarise(report: dict[str, Any]) -> str:
     mis = checks.get("mislabels") or {}
     if mis:
         top = mis.get("candidates", [])[:6]
-        lines.append("mislabel candidates: " + ", ".join(
-            f"{c.get('id')} ({c.get('given_label')}->{c.get('suggested_label')})" for c in top
-        ))
+        lines.append(
+            "mislabel candidates: "
+            + ", ".join(
+                f"{c.get('id')} ({c.get('given_label')}->{c.get('suggested_label')})" for c in top
+            )
+        )
     imb = checks.get("imbalance") or {}
     if imb:
-        lines.append(f"imbalance ratio: {imb.get('imbalance_ratio')}, minority: {imb.get('minority_classes')}")
+        lines.append(
+            f"imbalance ratio: {imb.get('imbalance_ratio')}, minority: {imb.get('minority_classes')}"
+        )
     out = checks.get("outliers") or {}
     if out:
-        lines.append("outliers: " + ", ".join(str(o.get("id")) for o in out.get("outliers", [])[:6]))
+        lines.append(
+            "outliers: " + ", ".join(str(o.get("id")) for o in out.get("outliers", [])[:6])
+        )
     ss = checks.get("sample_size") or {}
     if ss:
         predicted = ", ".join(
@@ -151,7 +173,9 @@ def summarise(report: dict[str, Any]) -> str:
             f"{p.get('high', p['score']):.3f}]"
             for p in ss.get("predictions", [])
         )
-        lines.append(f"sample size: now {ss.get('n_current', 0):.0f} training images; predicted {predicted}")
+        lines.append(
+            f"sample size: now {ss.get('n_current', 0):.0f} training images; predicted {predicted}"
+        )
     iq = checks.get("image_quality") or {}
     if iq:
         lines.append(f"image quality flags: {iq.get('counts')}")
@@ -166,11 +190,14 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000")
-    parser.add_argument("--data-root", type=Path, default=Path(os.environ.get("IMAGELINT_DATA_ROOT", "demo-data")))
+    parser.add_argument(
+        "--data-root", type=Path, default=Path(os.environ.get("IMAGELINT_DATA_ROOT", "demo-data"))
+    )
     parser.add_argument("--out", type=Path, default=Path("reports/demo-report.json"))
     parser.add_argument("--api-key", default=os.environ.get("IMAGELINT_API_KEY"))
     parser.add_argument(
-        "--policy", type=Path,
+        "--policy",
+        type=Path,
         help="policy file (YAML/JSON): exit 1 when the verdict is fail, listing the failed rules",
     )
     args = parser.parse_args(argv)
@@ -184,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
                 {"manifest_uri": manifest.as_uri()},
                 options=DEMO_OPTIONS,
                 policy=policy,
-                on_progress=lambda e: print(f"  {e.get('stage')}: {e.get('done')}/{e.get('total')}", flush=True),
+                on_progress=lambda e: print(
+                    f"  {e.get('stage')}: {e.get('done')}/{e.get('total')}", flush=True
+                ),
             )
             print("  review page ...", flush=True)
             page = client.review_page({"manifest_uri": manifest.as_uri()}, options=DEMO_OPTIONS)

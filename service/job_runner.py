@@ -41,7 +41,11 @@ class JobRunner:
     """The workers and the retention sweep of one replica (started and stopped by the lifespan)."""
 
     def __init__(
-        self, store: JobStore, settings: Settings, deps: Dependencies, metrics: Metrics | None = None
+        self,
+        store: JobStore,
+        settings: Settings,
+        deps: Dependencies,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -75,7 +79,9 @@ class JobRunner:
         s = self.settings
         while not self._stopping:
             try:
-                job = await self.store.claim(self.name, stale_s=s.job_stale_s, max_attempts=s.job_max_attempts)
+                job = await self.store.claim(
+                    self.name, stale_s=s.job_stale_s, max_attempts=s.job_max_attempts
+                )
             except Exception:  # the database may be restarting: try again at the next poll
                 log.exception("claiming a job failed")
                 job = None
@@ -111,7 +117,9 @@ class JobRunner:
                 error={"code": "invalid_request", "detail": f"stored request no longer valid: {exc}"},
             )  # fmt: skip
             return "failed"
-        work = asyncio.create_task(run_report(request, self.deps, on_progress, request_id=job.id.hex))
+        work = asyncio.create_task(
+            run_report(request, self.deps, on_progress, request_id=job.id.hex)
+        )
         self._running[job.id] = work
         if self.metrics is not None:
             self.metrics.jobs_running.inc()
@@ -203,7 +211,9 @@ class JobRunner:
         from service.store.embedding_cache import delete_unused
 
         removed = {"jobs": await self.store.delete_expired()}
-        removed["cache_entries"] = await delete_unused(self.store.pool, self.settings.embedding_cache_ttl_s)
+        removed["cache_entries"] = await delete_unused(
+            self.store.pool, self.settings.embedding_cache_ttl_s
+        )
         if any(removed.values()):
             log.info("retention removed %s", removed)
         return removed

@@ -55,7 +55,15 @@ from service.settings import Settings
 
 log = logging.getLogger("imagelint.pipeline")
 REPORT_SCHEMA_VERSION = "1.1"  # 1.1: summary and verdict
-ALL_CHECKS = ("duplicates", "mislabels", "sample_size", "imbalance", "image_quality", "outliers", "agreement")
+ALL_CHECKS = (
+    "duplicates",
+    "mislabels",
+    "sample_size",
+    "imbalance",
+    "image_quality",
+    "outliers",
+    "agreement",
+)
 IMAGE_FREE_CHECKS = frozenset({"imbalance", "agreement"})
 LOAD_CHUNK = 256
 
@@ -221,7 +229,9 @@ async def load_and_encode(
                         deps.metrics.images_failed.labels(failure.code).inc()
             if ok:
                 pixels = np.stack([r.pixels for r in ok])
-                embeddings, descriptors = await encode_chunk(deps, ok, pixels, want_descriptors, timer)
+                embeddings, descriptors = await encode_chunk(
+                    deps, ok, pixels, want_descriptors, timer
+                )
                 with timer.stage("infer"):
                     if classifier:
                         collected.classifier_logits.append(
@@ -240,7 +250,10 @@ async def load_and_encode(
                 if thumbnails is not None:
                     with timer.stage("thumbnails"):
                         made = await anyio.to_thread.run_sync(
-                            lambda rows=ok: [make_thumbnail(r.pixels, r.facts.width, r.facts.height) for r in rows]
+                            lambda rows=ok: [
+                                make_thumbnail(r.pixels, r.facts.width, r.facts.height)
+                                for r in rows
+                            ]
                         )
                     thumbnails.update((r.item.id, jpeg) for r, jpeg in zip(ok, made, strict=True))
                 del pixels
@@ -321,7 +334,9 @@ def calibration_rows(chunk_size: int, loaded_before: int, total: int, seed: int)
     want = int(round(sample * chunk_size / max(total, 1)))
     want = min(chunk_size, max(want, 1 if chunk_size else 0))
     rng = np.random.default_rng([seed, loaded_before])
-    return np.sort(rng.choice(chunk_size, size=want, replace=False)) if want else np.zeros(0, np.int64)
+    return (
+        np.sort(rng.choice(chunk_size, size=want, replace=False)) if want else np.zeros(0, np.int64)
+    )
 
 
 async def plant_calibration_copies(
@@ -344,7 +359,9 @@ async def plant_calibration_copies(
     collected.planted_descriptors.append(descriptors)
 
 
-async def classifier_outputs(encoder: TritonEncoder, pixels: np.ndarray, options: ReportOptions) -> np.ndarray:
+async def classifier_outputs(
+    encoder: TritonEncoder, pixels: np.ndarray, options: ReportOptions
+) -> np.ndarray:
     """The caller's Triton classifier on one chunk, in batches of the encoder's batch size."""
     opts = options.mislabels
     parts = []
@@ -359,7 +376,12 @@ async def classifier_outputs(encoder: TritonEncoder, pixels: np.ndarray, options
 
 
 async def run_checks(
-    checks: list[str], ctx: CheckContext, timer: StageTimer, progress: Progress, *, request_id: str = ""
+    checks: list[str],
+    ctx: CheckContext,
+    timer: StageTimer,
+    progress: Progress,
+    *,
+    request_id: str = "",
 ) -> dict[str, CheckError]:
     """Run each check in a worker thread; failures of one check become its ``CheckError``.
 
@@ -427,7 +449,9 @@ async def run_report(
     with timer.stage("resolve"):
         progress("resolve", 0, 1)
         if resolved is None:
-            dataset = await resolve_dataset(request.dataset, fetcher=deps.fetcher, settings=deps.settings)
+            dataset = await resolve_dataset(
+                request.dataset, fetcher=deps.fetcher, settings=deps.settings
+            )
         else:
             dataset = resolved
         progress("resolve", 1, 1)
@@ -436,7 +460,12 @@ async def run_report(
         checks = requested_checks(request.checks, has_annotations=any(i.annotations for i in items))
         if any(c not in IMAGE_FREE_CHECKS for c in checks):
             collected = await load_and_encode(
-                dataset, checks, request.options, deps, timer, progress,
+                dataset,
+                checks,
+                request.options,
+                deps,
+                timer,
+                progress,
                 thumbnails=review.thumbnails if review is not None else None,
             )
         else:
@@ -466,7 +495,9 @@ async def run_report(
     report = Report(
         schema_version=REPORT_SCHEMA_VERSION,
         request_id=request_id,
-        model=ModelInfo(name=deps.settings.triton_model, version=deps.settings.triton_model_version or "1"),
+        model=ModelInfo(
+            name=deps.settings.triton_model, version=deps.settings.triton_model_version or "1"
+        ),
         dataset=dataset_summary,
         checks_run=checks,
         failed_items=[

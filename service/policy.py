@@ -69,20 +69,70 @@ class AccuracyAtSize(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
 class Policy(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """Rules a dataset must meet; every rule is optional. See the README's "Gate" section."""
 
-    max_failed_items: Annotated[Threshold, Meta(description="items that could not be fetched or decoded")] | None = None
+    max_failed_items: (
+        Annotated[Threshold, Meta(description="items that could not be fetched or decoded")] | None
+    ) = None
     max_failed_rate: Annotated[Threshold, Meta(description="failed items / items")] | None = None
-    max_leaked_items: Annotated[Threshold, Meta(description="duplicate-group members spanning splits (duplicates)")] | None = None
-    max_duplicate_items: Annotated[Threshold, Meta(description="droppable copies (duplicates)")] | None = None
-    max_label_conflicts: Annotated[Threshold, Meta(description="duplicate groups whose copies disagree on the label (duplicates)")] | None = None
-    max_label_issue_rate: Annotated[Threshold, Meta(description="items on the act-on list (mislabels.label_issues, with its expected precision) / judged items")] | None = None
-    min_label_health: Annotated[Threshold, Meta(description="estimated share of correct labels (mislabels)")] | None = None
-    min_probe_accuracy: Annotated[Threshold, Meta(description="out-of-sample accuracy of the probe on the given labels (mislabels)")] | None = None
-    min_images_per_class: Annotated[Threshold, Meta(description="images of the smallest class")] | None = None
-    max_imbalance_ratio: Annotated[Threshold, Meta(description="largest / smallest class count (imbalance)")] | None = None
+    max_leaked_items: (
+        Annotated[
+            Threshold, Meta(description="duplicate-group members spanning splits (duplicates)")
+        ]
+        | None
+    ) = None
+    max_duplicate_items: (
+        Annotated[Threshold, Meta(description="droppable copies (duplicates)")] | None
+    ) = None
+    max_label_conflicts: (
+        Annotated[
+            Threshold,
+            Meta(description="duplicate groups whose copies disagree on the label (duplicates)"),
+        ]
+        | None
+    ) = None
+    max_label_issue_rate: (
+        Annotated[
+            Threshold,
+            Meta(
+                description="items on the act-on list (mislabels.label_issues, with its expected precision) / judged items"
+            ),
+        ]
+        | None
+    ) = None
+    min_label_health: (
+        Annotated[Threshold, Meta(description="estimated share of correct labels (mislabels)")]
+        | None
+    ) = None
+    min_probe_accuracy: (
+        Annotated[
+            Threshold,
+            Meta(description="out-of-sample accuracy of the probe on the given labels (mislabels)"),
+        ]
+        | None
+    ) = None
+    min_images_per_class: (
+        Annotated[Threshold, Meta(description="images of the smallest class")] | None
+    ) = None
+    max_imbalance_ratio: (
+        Annotated[Threshold, Meta(description="largest / smallest class count (imbalance)")] | None
+    ) = None
     max_outliers: Annotated[Threshold, Meta(description="outlying images (outliers)")] | None = None
-    max_quality_flagged: Annotated[Threshold, Meta(description="images with an image-quality flag (image_quality)")] | None = None
-    min_predicted_accuracy: Annotated[AccuracyAtSize, Meta(description="accuracy the learning curve predicts at a training-set size (sample_size)")] | None = None
-    unevaluated: Annotated[Literal["fail", "warn"], Meta(description="how a rule that could not be evaluated (check skipped or failed) counts")] = "fail"
+    max_quality_flagged: (
+        Annotated[Threshold, Meta(description="images with an image-quality flag (image_quality)")]
+        | None
+    ) = None
+    min_predicted_accuracy: (
+        Annotated[
+            AccuracyAtSize,
+            Meta(
+                description="accuracy the learning curve predicts at a training-set size (sample_size)"
+            ),
+        ]
+        | None
+    ) = None
+    unevaluated: Annotated[
+        Literal["fail", "warn"],
+        Meta(description="how a rule that could not be evaluated (check skipped or failed) counts"),
+    ] = "fail"
 
     def __post_init__(self) -> None:
         for name, spec in RULES.items():
@@ -90,9 +140,13 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
             if threshold is None or threshold.fail is None or threshold.warn is None:
                 continue
             if spec.direction == "max" and threshold.warn > threshold.fail:
-                raise ValueError(f"{name}: warn ({threshold.warn}) must not exceed fail ({threshold.fail})")
+                raise ValueError(
+                    f"{name}: warn ({threshold.warn}) must not exceed fail ({threshold.fail})"
+                )
             if spec.direction == "min" and threshold.warn < threshold.fail:
-                raise ValueError(f"{name}: warn ({threshold.warn}) must not be below fail ({threshold.fail})")
+                raise ValueError(
+                    f"{name}: warn ({threshold.warn}) must not be below fail ({threshold.fail})"
+                )
 
     def rules(self) -> list[str]:
         """Names of the rules this policy sets, in ``RULES`` order."""
@@ -131,7 +185,9 @@ class ReportSummary(msgspec.Struct):
     failed_rate: float  # failed_items / items
     labelled: int  # items with a label
     classes: int  # distinct labels
+    # fmt: off
     min_class_count: int | None  # fewest loaded images of a class (imbalance), else of the reference
+    # fmt: on
     smallest_class: str | None  # the class with min_class_count images
     imbalance_ratio: float | None  # largest / smallest class count (imbalance)
     duplicate_groups: int | None  # groups of copies (duplicates)
@@ -252,17 +308,37 @@ def _predicted_accuracy(_summary: ReportSummary, checks: Checks, rule: AccuracyA
 RULES: dict[str, RuleSpec] = {
     "max_failed_items": RuleSpec("dataset", "max", _figure("failed_items"), "failed items"),
     "max_failed_rate": RuleSpec("dataset", "max", _figure("failed_rate"), "failed items / items"),
-    "max_leaked_items": RuleSpec("duplicates", "max", _figure("leaked_items"), "items in duplicate groups spanning splits"),
-    "max_duplicate_items": RuleSpec("duplicates", "max", _figure("duplicate_items"), "droppable duplicate copies"),
-    "max_label_conflicts": RuleSpec("duplicates", "max", _figure("label_conflicts"), "duplicate groups with conflicting labels"),
-    "max_label_issue_rate": RuleSpec("mislabels", "max", _figure("label_issue_rate"), "label issues / judged items"),
-    "min_label_health": RuleSpec("mislabels", "min", _figure("label_health"), "estimated share of correct labels"),
-    "min_probe_accuracy": RuleSpec("mislabels", "min", _figure("probe_accuracy"), "out-of-sample probe accuracy"),
-    "min_images_per_class": RuleSpec("dataset", "min", _figure("min_class_count"), "images of the smallest class"),
-    "max_imbalance_ratio": RuleSpec("imbalance", "max", _figure("imbalance_ratio"), "largest / smallest class count"),
+    "max_leaked_items": RuleSpec(
+        "duplicates", "max", _figure("leaked_items"), "items in duplicate groups spanning splits"
+    ),
+    "max_duplicate_items": RuleSpec(
+        "duplicates", "max", _figure("duplicate_items"), "droppable duplicate copies"
+    ),
+    "max_label_conflicts": RuleSpec(
+        "duplicates", "max", _figure("label_conflicts"), "duplicate groups with conflicting labels"
+    ),
+    "max_label_issue_rate": RuleSpec(
+        "mislabels", "max", _figure("label_issue_rate"), "label issues / judged items"
+    ),
+    "min_label_health": RuleSpec(
+        "mislabels", "min", _figure("label_health"), "estimated share of correct labels"
+    ),
+    "min_probe_accuracy": RuleSpec(
+        "mislabels", "min", _figure("probe_accuracy"), "out-of-sample probe accuracy"
+    ),
+    "min_images_per_class": RuleSpec(
+        "dataset", "min", _figure("min_class_count"), "images of the smallest class"
+    ),
+    "max_imbalance_ratio": RuleSpec(
+        "imbalance", "max", _figure("imbalance_ratio"), "largest / smallest class count"
+    ),
     "max_outliers": RuleSpec("outliers", "max", _figure("outliers"), "outlying images"),
-    "max_quality_flagged": RuleSpec("image_quality", "max", _figure("quality_flagged"), "images with a quality flag"),
-    "min_predicted_accuracy": RuleSpec("sample_size", "min", _predicted_accuracy, "predicted accuracy"),
+    "max_quality_flagged": RuleSpec(
+        "image_quality", "max", _figure("quality_flagged"), "images with a quality flag"
+    ),
+    "min_predicted_accuracy": RuleSpec(
+        "sample_size", "min", _predicted_accuracy, "predicted accuracy"
+    ),
 }
 
 
@@ -292,7 +368,9 @@ def evaluate_rule(
     if name not in RULES:
         raise ValueError(f"unknown rule {name!r}; valid: {sorted(RULES)}")
     spec = RULES[name]
-    base = dict(rule=name, check=spec.check, fail_threshold=threshold.fail, warn_threshold=threshold.warn)
+    base = dict(
+        rule=name, check=spec.check, fail_threshold=threshold.fail, warn_threshold=threshold.warn
+    )
     if spec.check != "dataset":
         if spec.check in check_errors:
             error = check_errors[spec.check]
@@ -320,7 +398,11 @@ def evaluate_rule(
         f"{kind} if {beyond} {value:g}" for kind, value in (("fail", threshold.fail), ("warn", threshold.warn))
         if value is not None
     )  # fmt: skip
-    where = f" at {threshold.at_images:,} training images" if isinstance(threshold, AccuracyAtSize) else ""
+    where = (
+        f" at {threshold.at_images:,} training images"
+        if isinstance(threshold, AccuracyAtSize)
+        else ""
+    )
     detail = f"{spec.what}{where} = {float(measured):.6g} ({limits})"
     return RuleResult(**base, outcome=outcome, measured=float(measured), detail=detail)
 
@@ -336,8 +418,12 @@ def evaluate_policy(
     """Evaluate every rule the policy sets; the verdict is the worst outcome (see module doc)."""
     results = [
         evaluate_rule(
-            name, getattr(policy, name), summary, checks,
-            checks_run=checks_run, check_errors=check_errors,
+            name,
+            getattr(policy, name),
+            summary,
+            checks,
+            checks_run=checks_run,
+            check_errors=check_errors,
         )  # fmt: skip
         for name in policy.rules()
     ]

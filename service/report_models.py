@@ -26,7 +26,17 @@ Fraction = Annotated[float, Meta(gt=0.0, lt=1.0)]
 
 
 class DuplicatesOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
-    threshold: Annotated[float, Meta(gt=0.0, le=1.0, description="cosine similarity threshold for near duplicates; default: the benchmarked one")] | None = None
+    threshold: (
+        Annotated[
+            float,
+            Meta(
+                gt=0.0,
+                le=1.0,
+                description="cosine similarity threshold for near duplicates; default: the benchmarked one",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class OutliersOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
@@ -35,57 +45,174 @@ class OutliersOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=
 
 class MislabelsOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
     folds: Annotated[int, Meta(ge=2, le=20, description="cross-validation folds of the probe")] = 5
-    top_fraction: Annotated[float, Meta(gt=0.0, le=1.0, description="share of items listed as candidates (labelfix's X)")] = 0.05
-    k_neighbours: Annotated[int, Meta(ge=1, le=100, description="neighbours whose labels are compared with each candidate's")] = 10
-    classifier_model: Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.\-]+$", description="a Triton model in the dataset's label space to use instead of the probe")] | None = None
-    classifier_classes: Annotated[list[str], Meta(description="the classifier's output order, as dataset labels")] | None = None
-    classifier_input: Annotated[str, Meta(max_length=128, description="input tensor name of the caller's classifier (uint8 NHWC images)")] = "images"
-    classifier_output: Annotated[str, Meta(max_length=128, description="output tensor name of the caller's classifier (logits)")] = "logits"
+    top_fraction: Annotated[
+        float,
+        Meta(gt=0.0, le=1.0, description="share of items listed as candidates (labelfix's X)"),
+    ] = 0.05
+    k_neighbours: Annotated[
+        int,
+        Meta(
+            ge=1, le=100, description="neighbours whose labels are compared with each candidate's"
+        ),
+    ] = 10
+    classifier_model: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=128,
+                pattern=r"^[A-Za-z0-9_.\-]+$",
+                description="a Triton model in the dataset's label space to use instead of the probe",
+            ),
+        ]
+        | None
+    ) = None
+    classifier_classes: (
+        Annotated[list[str], Meta(description="the classifier's output order, as dataset labels")]
+        | None
+    ) = None
+    classifier_input: Annotated[
+        str,
+        Meta(
+            max_length=128,
+            description="input tensor name of the caller's classifier (uint8 NHWC images)",
+        ),
+    ] = "images"
+    classifier_output: Annotated[
+        str,
+        Meta(max_length=128, description="output tensor name of the caller's classifier (logits)"),
+    ] = "logits"
 
 
 class SampleSizeOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
-    fractions: Annotated[list[Fraction], Meta(min_length=2, max_length=12, description="training-set fractions of the learning curve; default 5/10/20/35/50 %")] | None = None
-    repeats: Annotated[int, Meta(ge=1, le=20, description="probes trained per fraction (different stratified subsets)")] = 5
-    target_accuracy: Annotated[Fraction, Meta(description="accuracy to estimate the number of items for")] | None = None
-    target_recall: Annotated[Fraction, Meta(description="per-class recall to estimate the number of items for")] | None = None
+    fractions: (
+        Annotated[
+            list[Fraction],
+            Meta(
+                min_length=2,
+                max_length=12,
+                description="training-set fractions of the learning curve; default 5/10/20/35/50 %",
+            ),
+        ]
+        | None
+    ) = None
+    repeats: Annotated[
+        int,
+        Meta(ge=1, le=20, description="probes trained per fraction (different stratified subsets)"),
+    ] = 5
+    target_accuracy: (
+        Annotated[Fraction, Meta(description="accuracy to estimate the number of items for")] | None
+    ) = None
+    target_recall: (
+        Annotated[
+            Fraction, Meta(description="per-class recall to estimate the number of items for")
+        ]
+        | None
+    ) = None
 
 
 class ImbalanceOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
-    beta: Annotated[float, Meta(ge=0.0, lt=1.0, description="effective-number beta; default from N")] | None = None
-    target: Annotated[Literal["median", "max"], Meta(description="class size the resampling plan aims at")] = "median"
+    beta: (
+        Annotated[float, Meta(ge=0.0, lt=1.0, description="effective-number beta; default from N")]
+        | None
+    ) = None
+    target: Annotated[
+        Literal["median", "max"], Meta(description="class size the resampling plan aims at")
+    ] = "median"
 
 
 class ImageQualityOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
-    thresholds: Annotated[ImageQualityThresholds, Meta(description="flag thresholds; default: the built-in ones")] | None = None
-    list_all: Annotated[bool, Meta(description="list every flagged item (default: the 100 most flagged; counts are always exact)")] = False
+    thresholds: (
+        Annotated[
+            ImageQualityThresholds, Meta(description="flag thresholds; default: the built-in ones")
+        ]
+        | None
+    ) = None
+    list_all: Annotated[
+        bool,
+        Meta(
+            description="list every flagged item (default: the 100 most flagged; counts are always exact)"
+        ),
+    ] = False
 
 
 class ReportOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
-    duplicates: Annotated[DuplicatesOptions, Meta(description="options of the duplicates check")] = msgspec.field(default_factory=DuplicatesOptions)
-    outliers: Annotated[OutliersOptions, Meta(description="options of the outliers check")] = msgspec.field(default_factory=OutliersOptions)
-    mislabels: Annotated[MislabelsOptions, Meta(description="options of the mislabels check")] = msgspec.field(default_factory=MislabelsOptions)
-    sample_size: Annotated[SampleSizeOptions, Meta(description="options of the sample-size check")] = msgspec.field(default_factory=SampleSizeOptions)
-    imbalance: Annotated[ImbalanceOptions, Meta(description="options of the imbalance check")] = msgspec.field(default_factory=ImbalanceOptions)
-    image_quality: Annotated[ImageQualityOptions, Meta(description="options of the image-quality check")] = msgspec.field(default_factory=ImageQualityOptions)
-    seed: Annotated[int, Meta(ge=0, le=2**31 - 1, description="seed of every random choice: the same request gives the same report")] = 0
+    duplicates: Annotated[
+        DuplicatesOptions, Meta(description="options of the duplicates check")
+    ] = msgspec.field(default_factory=DuplicatesOptions)
+    outliers: Annotated[OutliersOptions, Meta(description="options of the outliers check")] = (
+        msgspec.field(default_factory=OutliersOptions)
+    )
+    mislabels: Annotated[MislabelsOptions, Meta(description="options of the mislabels check")] = (
+        msgspec.field(default_factory=MislabelsOptions)
+    )
+    sample_size: Annotated[
+        SampleSizeOptions, Meta(description="options of the sample-size check")
+    ] = msgspec.field(default_factory=SampleSizeOptions)
+    imbalance: Annotated[ImbalanceOptions, Meta(description="options of the imbalance check")] = (
+        msgspec.field(default_factory=ImbalanceOptions)
+    )
+    image_quality: Annotated[
+        ImageQualityOptions, Meta(description="options of the image-quality check")
+    ] = msgspec.field(default_factory=ImageQualityOptions)
+    seed: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=2**31 - 1,
+            description="seed of every random choice: the same request gives the same report",
+        ),
+    ] = 0
 
 
 class ReportRequest(msgspec.Struct, forbid_unknown_fields=True):
     """Body of ``POST /v1/reports``."""
 
-    dataset: Annotated[DatasetRef, Meta(description="exactly one of items, manifest_uri, archive_uri")]
-    checks: Annotated[list[CheckName], Meta(description="checks to run; default: all (agreement when annotations exist)")] | None = None
-    options: Annotated[ReportOptions, Meta(description="per-check options; every field has a default")] = msgspec.field(default_factory=ReportOptions)
-    policy: Annotated[Policy, Meta(description="rules the dataset must meet; the report then carries a verdict")] | None = None
+    dataset: Annotated[
+        DatasetRef, Meta(description="exactly one of items, manifest_uri, archive_uri")
+    ]
+    checks: (
+        Annotated[
+            list[CheckName],
+            Meta(description="checks to run; default: all (agreement when annotations exist)"),
+        ]
+        | None
+    ) = None
+    options: Annotated[
+        ReportOptions, Meta(description="per-check options; every field has a default")
+    ] = msgspec.field(default_factory=ReportOptions)
+    policy: (
+        Annotated[
+            Policy,
+            Meta(description="rules the dataset must meet; the report then carries a verdict"),
+        ]
+        | None
+    ) = None
 
 
 class UploadReportRequest(msgspec.Struct, forbid_unknown_fields=True):
     """The ``request`` query parameter (JSON) of ``POST /v1/reports/upload``: the report request
     without ``dataset`` (the body is the dataset), plus what the body is."""
 
-    kind: Annotated[Literal["archive", "manifest"], Meta(description="archive: a zip/tar in ImageFolder (or Hugging Face imagefolder) layout; manifest: a manifest whose URIs are absolute")] = "archive"
-    manifest_format: Annotated[ManifestFormat, Meta(description="format of an uploaded manifest; guessed from its content if absent")] | None = None
-    columns: Annotated[dict[str, str], Meta(description="as DatasetRef.columns, for an uploaded manifest")] | None = None
+    kind: Annotated[
+        Literal["archive", "manifest"],
+        Meta(
+            description="archive: a zip/tar in ImageFolder (or Hugging Face imagefolder) layout; manifest: a manifest whose URIs are absolute"
+        ),
+    ] = "archive"
+    manifest_format: (
+        Annotated[
+            ManifestFormat,
+            Meta(description="format of an uploaded manifest; guessed from its content if absent"),
+        ]
+        | None
+    ) = None
+    columns: (
+        Annotated[
+            dict[str, str], Meta(description="as DatasetRef.columns, for an uploaded manifest")
+        ]
+        | None
+    ) = None
     checks: list[CheckName] | None = None
     options: ReportOptions = msgspec.field(default_factory=ReportOptions)
     policy: Policy | None = None
@@ -106,8 +233,15 @@ class FailedItemOut(msgspec.Struct):
     """An item that could not be loaded (the report still covers the others)."""
 
     id: Annotated[str, Meta(description="the item's id")]
-    uri: Annotated[str, Meta(description="the item's URI, credentials and query signatures redacted")]
-    code: Annotated[str, Meta(description="fetch_refused, not_found, fetch_failed, timeout, too_large, unsupported_format, decode_error, truncated, ...")]
+    uri: Annotated[
+        str, Meta(description="the item's URI, credentials and query signatures redacted")
+    ]
+    code: Annotated[
+        str,
+        Meta(
+            description="fetch_refused, not_found, fetch_failed, timeout, too_large, unsupported_format, decode_error, truncated, ..."
+        ),
+    ]
     detail: Annotated[str, Meta(description="what went wrong, for people")]
 
 
@@ -121,14 +255,25 @@ class ModelInfo(msgspec.Struct):
 class CheckError(msgspec.Struct, omit_defaults=True):
     """Why one check of a report has no result (the other checks still ran)."""
 
-    code: Annotated[str, Meta(description="not_applicable, invalid_input, ... or internal_error (a bug: quote request_id)")]
+    code: Annotated[
+        str,
+        Meta(
+            description="not_applicable, invalid_input, ... or internal_error (a bug: quote request_id)"
+        ),
+    ]
     detail: Annotated[str, Meta(description="what kept the check from running, for people")]
-    request_id: Annotated[str, Meta(description="set for internal_error: the id the server logged it under")] | None = None
+    request_id: (
+        Annotated[
+            str, Meta(description="set for internal_error: the id the server logged it under")
+        ]
+        | None
+    ) = None
 
 
 class Checks(msgspec.Struct, omit_defaults=True):
     """Each requested check's result (absent when not requested or not applicable)."""
 
+    # fmt: off
     duplicates: DuplicatesResult | None = None  # exact and near copies, leakage across splits, label conflicts
     mislabels: MislabelsResult | None = None  # label-issue candidates and per-class noise (confident learning)
     sample_size: SampleSizeResult | None = None  # learning curve, fit and extrapolation
@@ -136,6 +281,7 @@ class Checks(msgspec.Struct, omit_defaults=True):
     image_quality: ImageQualityResult | None = None  # unreadable, tiny, dark, bright, blurry, ... images
     outliers: OutliersResult | None = None  # items far from their nearest neighbours
     agreement: AgreementResult | None = None  # annotator agreement (when items carry annotations)
+    # fmt: on
 
 
 class Report(msgspec.Struct):
@@ -146,9 +292,21 @@ class Report(msgspec.Struct):
     model: Annotated[ModelInfo, Meta(description="the encoder that embedded the images")]
     dataset: Annotated[DatasetSummary, Meta(description="counts of the dataset")]
     checks_run: Annotated[list[str], Meta(description="the checks requested, in canonical order")]
-    failed_items: Annotated[list[FailedItemOut], Meta(description="items that could not be loaded, with a code")]
+    failed_items: Annotated[
+        list[FailedItemOut], Meta(description="items that could not be loaded, with a code")
+    ]
     checks: Annotated[Checks, Meta(description="each check's result")]
-    check_errors: Annotated[dict[str, CheckError], Meta(description="check -> why it could not run")]
+    check_errors: Annotated[
+        dict[str, CheckError], Meta(description="check -> why it could not run")
+    ]
     timings_s: Annotated[dict[str, float], Meta(description="wall seconds per stage, and `total`")]
-    summary: Annotated[ReportSummary, Meta(description="headline figures; a stable schema (imagelint.summary/1)")] | None = None
-    verdict: Annotated[Verdict, Meta(description="the policy's verdict; null without a policy")] | None = None
+    summary: (
+        Annotated[
+            ReportSummary,
+            Meta(description="headline figures; a stable schema (imagelint.summary/1)"),
+        ]
+        | None
+    ) = None
+    verdict: (
+        Annotated[Verdict, Meta(description="the policy's verdict; null without a policy")] | None
+    ) = None

@@ -70,7 +70,10 @@ def serve(args: argparse.Namespace, database_url: str) -> int:
         except PortInUse as exc:
             print(f"not starting: {exc}", file=sys.stderr, flush=True)
             return 2
-        print(f"Triton ready at grpc={triton.grpc_url} in {time.monotonic() - started:.1f}s", flush=True)
+        print(
+            f"Triton ready at grpc={triton.grpc_url} in {time.monotonic() - started:.1f}s",
+            flush=True,
+        )
         supervisor = TritonSupervisor(triton).start()
         settings = Settings.from_env().with_overrides(
             triton_url=triton.grpc_url, host=args.host, port=args.port, database_url=database_url

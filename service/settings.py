@@ -44,22 +44,30 @@ class Settings:
     triton_max_inflight: int = field(
         default=2, metadata={"doc": "Triton requests in flight per encode call"}
     )
-    ready_cache_s: float = field(default=1.5, metadata={"doc": "how long a readiness answer is reused"})
+    ready_cache_s: float = field(
+        default=1.5, metadata={"doc": "how long a readiness answer is reused"}
+    )
     # --- fetching ----------------------------------------------------------------------------
-    data_root: str = field(default="", metadata={"doc": "directory file:// URIs may read; '' = refused"})
+    data_root: str = field(
+        default="", metadata={"doc": "directory file:// URIs may read; '' = refused"}
+    )
     allow_hosts: tuple[str, ...] = field(
-        default=(), metadata={"doc": "hosts or CIDRs allowed even if not public (e.g. object store)"}
+        default=(),
+        metadata={"doc": "hosts or CIDRs allowed even if not public (e.g. object store)"},
     )
     fetch_timeout_s: float = field(default=20.0, metadata={"doc": "total deadline per fetch"})
     fetch_max_bytes: int = field(default=50 * 1024 * 1024, metadata={"doc": "byte cap per fetch"})
     fetch_max_redirects: int = field(default=3, metadata={"doc": "redirects followed per fetch"})
     fetch_concurrency: int = field(default=16, metadata={"doc": "fetches in flight per report"})
-    fetch_per_host_concurrency: int = field(default=8, metadata={"doc": "fetches in flight per host"})
+    fetch_per_host_concurrency: int = field(
+        default=8, metadata={"doc": "fetches in flight per host"}
+    )
     # --- datasets ----------------------------------------------------------------------------
     max_items: int = field(default=100_000, metadata={"doc": "items per dataset"})
     max_manifest_bytes: int = field(default=64 * 1024 * 1024, metadata={"doc": "manifest size cap"})
     max_archive_bytes: int = field(
-        default=2 * 1024 * 1024 * 1024, metadata={"doc": "archive size cap (compressed and unpacked)"}
+        default=2 * 1024 * 1024 * 1024,
+        metadata={"doc": "archive size cap (compressed and unpacked)"},
     )
     max_archive_members: int = field(default=200_000, metadata={"doc": "members per archive"})
     max_uri_length: int = field(default=4096, metadata={"doc": "longest URI accepted"})
@@ -68,7 +76,10 @@ class Settings:
         default=178_956_970, metadata={"doc": "decompression-bomb limit (pixels, from the header)"}
     )
     decode_workers: int = field(
-        default=0, metadata={"doc": "decode worker threads; 0 = the CPUs this container may use (cgroup quota)"}
+        default=0,
+        metadata={
+            "doc": "decode worker threads; 0 = the CPUs this container may use (cgroup quota)"
+        },
     )
     memory_budget_bytes: int = field(
         default=1024 * 1024 * 1024,
@@ -82,32 +93,50 @@ class Settings:
     max_concurrent_reports: int = field(default=2, metadata={"doc": "reports running per replica"})
     report_deadline_s: float = field(default=900.0, metadata={"doc": "server-side report deadline"})
     scratch_dir: str = field(default="", metadata={"doc": "scratch directory; '' = system temp"})
-    seed: int = field(default=0, metadata={"doc": "seed of the Triton retry jitter (reports are seeded by options.seed)"})
+    seed: int = field(
+        default=0,
+        metadata={"doc": "seed of the Triton retry jitter (reports are seeded by options.seed)"},
+    )
     # --- jobs and state (PostgreSQL) --------------------------------------------------------
     database_url: str = field(
-        default="", metadata={"doc": "PostgreSQL URL (jobs, results, embedding cache); '' = jobs off"}
+        default="",
+        metadata={"doc": "PostgreSQL URL (jobs, results, embedding cache); '' = jobs off"},
     )
-    job_workers: int = field(default=1, metadata={"doc": "jobs run at once per replica; 0 = serve only"})
-    job_poll_s: float = field(default=0.5, metadata={"doc": "how often an idle worker looks for queued jobs"})
-    job_heartbeat_s: float = field(default=2.0, metadata={"doc": "how often a running job's worker checks in"})
+    job_workers: int = field(
+        default=1, metadata={"doc": "jobs run at once per replica; 0 = serve only"}
+    )
+    job_poll_s: float = field(
+        default=0.5, metadata={"doc": "how often an idle worker looks for queued jobs"}
+    )
+    job_heartbeat_s: float = field(
+        default=2.0, metadata={"doc": "how often a running job's worker checks in"}
+    )
     job_stale_s: float = field(
         default=30.0, metadata={"doc": "a running job silent this long is re-run by another worker"}
     )
-    job_max_attempts: int = field(default=3, metadata={"doc": "runs of one job before it is failed"})
+    job_max_attempts: int = field(
+        default=3, metadata={"doc": "runs of one job before it is failed"}
+    )
     job_max_active_per_key: int = field(
         default=20, metadata={"doc": "queued + running jobs per API key (429 above)"}
     )
-    job_ttl_s: float = field(default=7 * 86400.0, metadata={"doc": "finished jobs (and reports) kept this long"})
+    job_ttl_s: float = field(
+        default=7 * 86400.0, metadata={"doc": "finished jobs (and reports) kept this long"}
+    )
     embedding_cache: bool = field(
-        default=True, metadata={"doc": "reuse per-image vectors by content hash (needs database_url)"}
+        default=True,
+        metadata={"doc": "reuse per-image vectors by content hash (needs database_url)"},
     )
     embedding_cache_namespace: str = field(
-        default="", metadata={"doc": "part of the cache key: change it when a model is replaced in place"}
+        default="",
+        metadata={"doc": "part of the cache key: change it when a model is replaced in place"},
     )
     embedding_cache_ttl_s: float = field(
         default=30 * 86400.0, metadata={"doc": "cache entries unused this long are removed"}
     )
-    cleanup_interval_s: float = field(default=300.0, metadata={"doc": "how often expired rows are removed"})
+    cleanup_interval_s: float = field(
+        default=300.0, metadata={"doc": "how often expired rows are removed"}
+    )
 
     @classmethod
     def from_env(cls, environ: typing.Mapping[str, str] | None = None) -> Settings:

@@ -55,7 +55,10 @@ GAP_QUANTILE = 0.75
 # the coarse pixel code blur products in one pose together, and the fine 12 x 12 code separates
 # copies from look-alikes (``bench.encoder_quality``, ``bench.real``).
 CANDIDATE_DESCRIPTORS: tuple[tuple[str, float], ...] = (
-    ("dct6", 0.85), ("dct6", 0.6), ("dct12", 1.0), ("dct12", 0.85),
+    ("dct6", 0.85),
+    ("dct6", 0.6),
+    ("dct12", 1.0),
+    ("dct12", 0.85),
 )
 
 

@@ -191,13 +191,13 @@ def star_groups(
     star linkage over near pairs. Members ascending, groups ordered by their smallest member."""
     unit = exact_units(n, exact)
     neighbours: dict[int, dict[int, float]] = defaultdict(dict)
-    for a, b, sim in zip(unit[first].tolist(), unit[second].tolist(), similarity.tolist(), strict=True):
+    for a, b, sim in zip(
+        unit[first].tolist(), unit[second].tolist(), similarity.tolist(), strict=True
+    ):
         if a != b:
             neighbours[a][b] = max(sim, neighbours[a].get(b, -1.0))
             neighbours[b][a] = max(sim, neighbours[b].get(a, -1.0))
-    order = sorted(
-        neighbours, key=lambda u: (-len(neighbours[u]), -max(neighbours[u].values()), u)
-    )
+    order = sorted(neighbours, key=lambda u: (-len(neighbours[u]), -max(neighbours[u].values()), u))
     taken: dict[int, int] = {}
     for rep in order:
         if rep in taken:
@@ -232,9 +232,7 @@ def choose_keep(members: list[int], splits: list[str | None], labels: list[str |
     )
 
 
-def droppable_members(
-    members: list[int], keep: int, splits: list[str | None]
-) -> list[int]:
+def droppable_members(members: list[int], keep: int, splits: list[str | None]) -> list[int]:
     """Members to drop: all but ``keep``, except evaluation-split members, which stay."""
     return [i for i in members if i != keep and _split_rank(splits[i]) > 1]
 
@@ -383,7 +381,9 @@ def _pairs_within_limit(descriptors: np.ndarray, *, threshold: float, max_pairs:
     asked = threshold
     for _ in range(8):
         try:
-            pairs = find_similar_pairs(descriptors, threshold=threshold, max_pairs=max_pairs, **search)
+            pairs = find_similar_pairs(
+                descriptors, threshold=threshold, max_pairs=max_pairs, **search
+            )
         except InvalidInput as exc:
             if "pairs reach the threshold" not in exc.detail:
                 raise

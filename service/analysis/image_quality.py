@@ -185,9 +185,7 @@ def assess_image_quality(
     flagged: list[ItemQuality] = []
     for index, (item_id, flags) in enumerate(zip(ids, absolute, strict=True)):
         kept = [
-            f
-            for f in flags
-            if f not in shared and (f not in MEASURED_FLAGS or deviating[f][index])
+            f for f in flags if f not in shared and (f not in MEASURED_FLAGS or deviating[f][index])
         ]
         if kept:
             flagged.append(ItemQuality(id=item_id, flags=kept))

@@ -610,7 +610,9 @@ def _analyse(
         weights=weights,
         beta=beta_value,
         beta_rule="requested" if beta is not None else f"(N - 1) / N with N = {int(n)}",
-        resampling=None if ratio <= BALANCED_RATIO else resampling_plan(counts, classes, target=target),
+        resampling=None
+        if ratio <= BALANCED_RATIO
+        else resampling_plan(counts, classes, target=target),
         balanced_note=(
             f"the classes are balanced (largest / smallest = {ratio:.2f} <= {BALANCED_RATIO:g}): "
             "no resampling is needed"

@@ -223,7 +223,9 @@ def _given_holdout(
     """(evaluation indices, pool indices per class) from the caller's evaluation items."""
     mask = np.asarray(eval_mask, dtype=bool)
     if mask.shape != y.shape:
-        raise InvalidInput(f"eval_mask has {mask.size} entries for {y.size} items", field="eval_mask")
+        raise InvalidInput(
+            f"eval_mask has {mask.size} entries for {y.size} items", field="eval_mask"
+        )
     if not mask.any() or mask.all():
         raise InvalidInput("eval_mask must hold evaluation and training items", field="eval_mask")
     pool_by_class = [np.flatnonzero((y == c) & ~mask) for c in range(k)]

@@ -546,7 +546,9 @@ def planted_flip_run(
     planted = np.sort(rng.choice(n, size=count, replace=False))
     flipped = y.copy()
     flipped[planted] = (y[planted] + rng.integers(1, m, size=count)) % m
-    oos = out_of_sample_probabilities(space, flipped, n_classes=m, folds=folds, seed=seed, components=None)
+    oos = out_of_sample_probabilities(
+        space, flipped, n_classes=m, folds=folds, seed=seed, components=None
+    )
     self_conf = scores_mod.self_confidence(oos.probabilities, flipped)
     if rank_by in ("combined", "neighbour_agreement") and neighbours is not None:
         agreement = scores_mod.neighbour_agreement(neighbours, flipped)
@@ -585,7 +587,9 @@ def act_on_list_from_planted(
     predicted = p.argmax(axis=1)
     scores = ranking[judged]
     if planted_scores.size == 0 or scores.size == 0:
-        return act_on_list(p, y, ranking, judged, names=names, ids=ids, target_precision=target_precision)
+        return act_on_list(
+            p, y, ranking, judged, names=names, ids=ids, target_precision=target_precision
+        )
 
     def share_below(values: np.ndarray, t: float) -> float:
         return float(np.mean(values <= t))
@@ -595,7 +599,11 @@ def act_on_list_from_planted(
     best_t, best_precision = None, None
     for t in np.unique(planted_scores):
         below = share_below(scores, float(t))
-        precision = 1.0 if below == 0 else min(1.0, error_rate * share_below(planted_scores, float(t)) / below)
+        precision = (
+            1.0
+            if below == 0
+            else min(1.0, error_rate * share_below(planted_scores, float(t)) / below)
+        )
         if precision >= target_precision:
             best_t, best_precision = float(t), precision
     rows = np.flatnonzero(judged & (predicted != y))

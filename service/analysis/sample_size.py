@@ -381,7 +381,9 @@ def choose_model(fits: Mapping[str, CurveFit], distinct_sizes: int) -> tuple[str
             "predictions beyond the data are uncertain — see each prediction's low/high"
         )
     if power.converged and power.weighted_rss < ipl.weighted_rss:
-        reason += "; the unbounded power law fits the observed points better and is shown for reference"
+        reason += (
+            "; the unbounded power law fits the observed points better and is shown for reference"
+        )
     return "inverse_power_law", reason
 
 
@@ -390,7 +392,9 @@ def at_bound(fit: CurveFit) -> bool:
     if fit.model != "inverse_power_law" or not fit.converged:
         return False
     a, c = fit.a or 0.0, fit.c or 0.0
-    return a >= 1.0 - 1e-6 or c >= IPL_MAX_EXPONENT * (1 - 1e-6) or c <= IPL_MIN_EXPONENT * (1 + 1e-6)
+    return (
+        a >= 1.0 - 1e-6 or c >= IPL_MAX_EXPONENT * (1 - 1e-6) or c <= IPL_MIN_EXPONENT * (1 + 1e-6)
+    )
 
 
 # --- points and bootstrap --------------------------------------------------------------------
@@ -533,8 +537,12 @@ def _predictions(fitted: dict[str, _Fitted], chosen: str, n_current: float) -> l
         values = list(by_model.values())
         out.append(
             Prediction(
-                multiple=multiple, n=n, score=by_model[chosen], by_model=by_model,
-                low=min(values), high=max(values),
+                multiple=multiple,
+                n=n,
+                score=by_model[chosen],
+                by_model=by_model,
+                low=min(values),
+                high=max(values),
             )  # fmt: skip
         )
     return out

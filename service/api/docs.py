@@ -52,7 +52,11 @@ DOCS_CSP = (
 )
 ASSETS = {
     "scalar": ("scalar/standalone.js",),
-    "swagger": ("swagger/swagger-ui-bundle.js", "swagger/swagger-ui-standalone-preset.js", "swagger/swagger-ui.css"),
+    "swagger": (
+        "swagger/swagger-ui-bundle.js",
+        "swagger/swagger-ui-standalone-preset.js",
+        "swagger/swagger-ui.css",
+    ),
     "redoc": ("redoc/redoc.standalone.js",),
 }
 # Readable operation ids by handler name; the rest are the handler name in camelCase.
@@ -106,7 +110,11 @@ def _missing_page(ui: str, request: Request) -> bytes:
 
 class LocalScalar(ScalarRenderPlugin):
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
-        return super().render(request, openapi_schema) if not assets_missing("scalar") else _missing_page("scalar", request)
+        return (
+            super().render(request, openapi_schema)
+            if not assets_missing("scalar")
+            else _missing_page("scalar", request)
+        )
 
 
 class LocalSwagger(SwaggerRenderPlugin):
@@ -120,7 +128,11 @@ class LocalSwagger(SwaggerRenderPlugin):
 
 class LocalRedoc(RedocRenderPlugin):
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
-        return super().render(request, openapi_schema) if not assets_missing("redoc") else _missing_page("redoc", request)
+        return (
+            super().render(request, openapi_schema)
+            if not assets_missing("redoc")
+            else _missing_page("redoc", request)
+        )
 
 
 def _camel(name: str) -> str:
@@ -168,7 +180,9 @@ def openapi_config(version: str) -> OpenAPIConfig:
                 standalone_preset_js_url=asset + "swagger/swagger-ui-standalone-preset.js",
                 favicon=NO_FAVICON,
             ),
-            LocalRedoc(js_url=asset + "redoc/redoc.standalone.js", google_fonts=False, favicon=NO_FAVICON),
+            LocalRedoc(
+                js_url=asset + "redoc/redoc.standalone.js", google_fonts=False, favicon=NO_FAVICON
+            ),
         ],
     )
 
@@ -253,7 +267,9 @@ def _declare_ndjson(operation: Operation) -> None:
             ),
         )
     )
-    ok.description = "The report (JSON), or with `Accept: application/x-ndjson` progress events then the report."
+    ok.description = (
+        "The report (JSON), or with `Accept: application/x-ndjson` progress events then the report."
+    )
 
 
 def _declare_exports(operation: Operation) -> None:
@@ -277,7 +293,9 @@ def docs_csp_middleware(app: ASGIApp) -> ASGIApp:
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not (path == SCHEMA_PATH or path.startswith(SCHEMA_PATH + "/")) or path.endswith((".json", ".yaml", ".yml")):
+        if not (path == SCHEMA_PATH or path.startswith(SCHEMA_PATH + "/")) or path.endswith(
+            (".json", ".yaml", ".yml")
+        ):
             await app(scope, receive, send)
             return
 

@@ -87,7 +87,10 @@ class EmbeddingsController(Controller):
             raw = await upload.read()
             try:
                 return await decode_admitted(
-                    raw, pool=state.decode_pool, budget=state.memory_budget, max_pixels=settings.max_image_pixels
+                    raw,
+                    pool=state.decode_pool,
+                    budget=state.memory_budget,
+                    max_pixels=settings.max_image_pixels,
                 )
             except ItemError as exc:
                 return exc
@@ -125,5 +128,7 @@ class EmbeddingsController(Controller):
                 )
         if not good:
             first = results[0].error
-            raise ItemError(first.code, f"no file could be decoded; {results[0].filename}: {first.detail}")
+            raise ItemError(
+                first.code, f"no file could be decoded; {results[0].filename}: {first.detail}"
+            )
         return EmbeddingsResponse(model=settings.triton_model, files=results)

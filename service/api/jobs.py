@@ -133,12 +133,16 @@ class JobsController(Controller):
         request: Request,
         state: State,
         data: ReportRequest,
-        idempotency_key: Annotated[str | None, Parameter(header="Idempotency-Key", required=False)] = None,
+        idempotency_key: Annotated[
+            str | None, Parameter(header="Idempotency-Key", required=False)
+        ] = None,
     ) -> Response[JobStatus]:
         store = _store(state)
         settings = state.settings
         if idempotency_key is not None and not (1 <= len(idempotency_key) <= 255):
-            raise InvalidRequest("Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key")
+            raise InvalidRequest(
+                "Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key"
+            )
         api_key = presented_key(request)
         body = msgspec.to_builtins(data)
         body_json = msgspec.json.encode(body, order="sorted")
@@ -150,7 +154,9 @@ class JobsController(Controller):
                     f"{settings.job_max_active_per_key}); retry later",
                     retry_after=30,
                 )
-        job, created = await store.submit(body, body_json, api_key=api_key, idempotency_key=idempotency_key)
+        job, created = await store.submit(
+            body, body_json, api_key=api_key, idempotency_key=idempotency_key
+        )
         if not created and not await store.request_matches(job.id, body_json):
             raise IdempotencyKeyReused(
                 "this Idempotency-Key was used with another request body", field="Idempotency-Key"
@@ -161,7 +167,11 @@ class JobsController(Controller):
         status = job_status(job, await _now(store))
         return Response(status, status_code=202, headers={"Location": status.links.self})
 
-    @get("/{job_id:str}", summary="A job's state, progress and timings", responses=problem_responses(400, 401, 404, 503))
+    @get(
+        "/{job_id:str}",
+        summary="A job's state, progress and timings",
+        responses=problem_responses(400, 401, 404, 503),
+    )
     async def get_job(self, state: State, job_id: str) -> JobStatus:
         store = _store(state)
         job = await store.get(_job_id(job_id))
@@ -207,7 +217,7 @@ class JobsController(Controller):
         "/{job_id:str}/events",
         summary="A job's events: state changes and progress (NDJSON or SSE), resumable",
         description=(
-            "Each line is `{\"id\", \"event\": \"state\"|\"progress\", ...}`. `?after=<id>` or "
+            'Each line is `{"id", "event": "state"|"progress", ...}`. `?after=<id>` or '
             "`Last-Event-ID` starts after that event. Ends after the final state event."
         ),
         responses=problem_responses(400, 401, 404, 503),
@@ -233,7 +243,9 @@ class JobsController(Controller):
         )
 
 
-async def _event_lines(store: JobStore, job_id: uuid.UUID, after: int, sse: bool) -> AsyncIterator[bytes]:
+async def _event_lines(
+    store: JobStore, job_id: uuid.UUID, after: int, sse: bool
+) -> AsyncIterator[bytes]:
     encode = msgspec.json.encode
     while True:
         events = await store.events_after(job_id, after)

@@ -110,13 +110,26 @@ def error_body(
 ) -> dict[str, Any]:
     """The problem body of one of the project's errors (HTTP responses and NDJSON error events)."""
     return problem_body(
-        exc.status, exc.code, exc.title, exc.detail, instance=instance, field=exc.field, request_id=request_id
+        exc.status,
+        exc.code,
+        exc.title,
+        exc.detail,
+        instance=instance,
+        field=exc.field,
+        request_id=request_id,
     )
 
 
-def internal_error_body(instance: str | None = None, *, request_id: str | None = None) -> dict[str, Any]:
+def internal_error_body(
+    instance: str | None = None, *, request_id: str | None = None
+) -> dict[str, Any]:
     return problem_body(
-        500, "internal_error", "Internal error", INTERNAL_ERROR_DETAIL, instance=instance, request_id=request_id
+        500,
+        "internal_error",
+        "Internal error",
+        INTERNAL_ERROR_DETAIL,
+        instance=instance,
+        request_id=request_id,
     )
 
 
@@ -134,7 +147,14 @@ def problem(
 ) -> Response:
     """A problem+json response (see ``problem_body``), with Retry-After when given."""
     body = problem_body(
-        status, code, title, detail, instance=instance, errors=errors, field=field, request_id=request_id
+        status,
+        code,
+        title,
+        detail,
+        instance=instance,
+        errors=errors,
+        field=field,
+        request_id=request_id,
     )
     headers = {}
     if retry_after is not None:
@@ -245,4 +265,11 @@ EXCEPTION_HANDLERS = {
     Exception: handle_unexpected,
 }
 
-__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "ProblemDetails", "problem", "problem_responses"]
+__all__ = [
+    "EXCEPTION_HANDLERS",
+    "PROBLEM_JSON",
+    "MediaType",
+    "ProblemDetails",
+    "problem",
+    "problem_responses",
+]

@@ -115,9 +115,7 @@ class ReportsController(Controller):
         status_code=200,
         responses=problem_responses(400, 401, 413, 422, 429, 503, 504),
     )
-    async def create_report(
-        self, request: Request, state: State, data: ReportRequest
-    ) -> Report:
+    async def create_report(self, request: Request, state: State, data: ReportRequest) -> Report:
         # With Accept: application/x-ndjson an ``NDJSONStream`` is returned instead; the
         # annotation documents the JSON form, which is what OpenAPI clients validate.
         slots: ReportSlots = state.report_slots
@@ -163,7 +161,9 @@ class ReportsController(Controller):
                 ref = DatasetRef(archive_uri="upload:archive")
             else:
                 ref = DatasetRef(manifest_uri="upload:manifest", columns=upload.columns)
-            data = ReportRequest(dataset=ref, checks=upload.checks, options=upload.options, policy=upload.policy)
+            data = ReportRequest(
+                dataset=ref, checks=upload.checks, options=upload.options, policy=upload.policy
+            )
         except BaseException:
             slots.release()
             raise
@@ -206,7 +206,9 @@ class ReportsController(Controller):
         media_type="text/html",
         responses=problem_responses(400, 401, 413, 422, 429, 503, 504),
     )
-    async def view_report(self, request: Request, state: State, data: ReportRequest) -> Response[str]:
+    async def view_report(
+        self, request: Request, state: State, data: ReportRequest
+    ) -> Response[str]:
         request_id = request_id_of(request.scope)
         state.report_slots.acquire()
         try:
@@ -247,7 +249,10 @@ class ReportsController(Controller):
         metrics.reports_in_flight.inc()
         work = asyncio.create_task(
             run_report(
-                data, Dependencies.from_state(state), request_id=request_id, resolved=resolved,
+                data,
+                Dependencies.from_state(state),
+                request_id=request_id,
+                resolved=resolved,
                 review=review,
             )  # fmt: skip
         )
@@ -284,7 +289,11 @@ class ReportsController(Controller):
             await asyncio.gather(work, watcher, return_exceptions=True)
 
     async def _stream(
-        self, data: ReportRequest, state: State, request_id: str, resolved: ResolvedDataset | None = None
+        self,
+        data: ReportRequest,
+        state: State,
+        request_id: str,
+        resolved: ResolvedDataset | None = None,
     ) -> AsyncIterator[bytes]:
         """Progress lines then the report; the caller has acquired a report slot, released here."""
         metrics = state.metrics
@@ -293,13 +302,18 @@ class ReportsController(Controller):
 
         def on_progress(stage: str, done: int, total: int) -> None:
             queue.put_nowait(
-                encode.encode({"event": "progress", "stage": stage, "done": done, "total": total}) + b"\n"
+                encode.encode({"event": "progress", "stage": stage, "done": done, "total": total})
+                + b"\n"
             )
 
         async def produce() -> None:
             try:
                 report = await run_report(
-                    data, Dependencies.from_state(state), on_progress, request_id=request_id, resolved=resolved
+                    data,
+                    Dependencies.from_state(state),
+                    on_progress,
+                    request_id=request_id,
+                    resolved=resolved,
                 )
                 queue.put_nowait(encode.encode({"event": "report", "report": report}) + b"\n")
                 metrics.reports.labels("ok").inc()
@@ -342,7 +356,10 @@ async def receive_upload(
     cap = settings.max_archive_bytes if upload.kind == "archive" else settings.max_manifest_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > cap:
-        raise PayloadTooLarge(f"the uploaded {upload.kind} is {int(declared):,} bytes; the limit is {cap:,}", field=field)
+        raise PayloadTooLarge(
+            f"the uploaded {upload.kind} is {int(declared):,} bytes; the limit is {cap:,}",
+            field=field,
+        )
     scratch = new_scratch_dir(settings)
     try:
         target = scratch / "upload.download"
@@ -351,18 +368,28 @@ async def receive_upload(
             async for chunk in request.stream():
                 written += len(chunk)
                 if written > cap:
-                    raise PayloadTooLarge(f"the uploaded {upload.kind} is over {cap:,} bytes", field=field)
+                    raise PayloadTooLarge(
+                        f"the uploaded {upload.kind} is over {cap:,} bytes", field=field
+                    )
                 out.write(chunk)
         if written == 0:
-            raise InvalidDataset(f"the request body is empty; send the {upload.kind} as the body", field=field)
+            raise InvalidDataset(
+                f"the request body is empty; send the {upload.kind} as the body", field=field
+            )
         if upload.kind == "archive":
             return await resolve_archive_file(
-                target, scratch, settings=settings, field=field, fetcher=fetcher  # type: ignore[arg-type]
+                target,
+                scratch,
+                settings=settings,
+                field=field,
+                fetcher=fetcher,  # type: ignore[arg-type]
             )
         data = target.read_bytes()
         shutil.rmtree(scratch, ignore_errors=True)
         fmt = upload.manifest_format or guess_manifest_format("", data)
-        return await resolve_manifest_bytes(data, fmt=fmt, columns=upload.columns, settings=settings, field=field)
+        return await resolve_manifest_bytes(
+            data, fmt=fmt, columns=upload.columns, settings=settings, field=field
+        )
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise

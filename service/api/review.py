@@ -27,7 +27,9 @@ MEDIA_TYPES = {"jsonl": "application/x-ndjson; charset=utf-8", "csv": "text/csv;
 class ExportRequest(msgspec.Struct, forbid_unknown_fields=True):
     """Body of ``POST /v1/reports/export``."""
 
-    dataset: Annotated[DatasetRef, Meta(description="the dataset reference the report was made from")]
+    dataset: Annotated[
+        DatasetRef, Meta(description="the dataset reference the report was made from")
+    ]
     report: Annotated[Report, Meta(description="the report, as POST /v1/reports returned it")]
 
 
@@ -53,15 +55,21 @@ class ReportExportController(Controller):
         self,
         state: State,
         data: ExportRequest,
-        kind: Annotated[Literal["manifest", "findings"], Parameter(description="what to export")] = "manifest",
+        kind: Annotated[
+            Literal["manifest", "findings"], Parameter(description="what to export")
+        ] = "manifest",
         apply: Annotated[
-            Literal["drops", "relabels", "both"], Parameter(description="decisions applied to the manifest")
+            Literal["drops", "relabels", "both"],
+            Parameter(description="decisions applied to the manifest"),
         ] = "both",
         format: Annotated[
-            Literal["jsonl", "csv"], Parameter(description="manifest format (findings are always CSV)")
+            Literal["jsonl", "csv"],
+            Parameter(description="manifest format (findings are always CSV)"),
         ] = "jsonl",
     ) -> Response[str]:
-        dataset = await resolve_dataset(data.dataset, fetcher=state.fetcher, settings=state.settings)
+        dataset = await resolve_dataset(
+            data.dataset, fetcher=state.fetcher, settings=state.settings
+        )
         with dataset:
             items = dataset.items
         if kind == "findings":
@@ -72,5 +80,8 @@ class ReportExportController(Controller):
         return Response(
             text,
             media_type=MEDIA_TYPES[fmt],
-            headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Cache-Control": "no-store",
+            },
         )

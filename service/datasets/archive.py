@@ -116,7 +116,9 @@ def extract_image_folder(
         metadata = [m for m in members if _is_metadata(m.name)]
         local: dict[str, LocalSource] = {}
         if metadata:
-            layout, missing = _metadata_layout(reader, metadata, {m.name for m in images}, limits, field)
+            layout, missing = _metadata_layout(
+                reader, metadata, {m.name for m in images}, limits, field
+            )
             if not layout and not missing:
                 raise InvalidDataset("the archive's metadata files list no images", field=field)
             images = [m for m in images if m.name in layout]
@@ -125,7 +127,9 @@ def extract_image_folder(
         items: list[Item] = []
         for name, (split, label) in missing.items():
             items.append(Item(id=name, uri=f"archive:{name}", label=label, split=split))
-            local[name] = ItemError("not_found", "the metadata names a file the archive does not hold")
+            local[name] = ItemError(
+                "not_found", "the metadata names a file the archive does not hold"
+            )
         unpacked = 0
         # Archive order: a compressed tar is read front to back once more, never seeked around.
         for position, member in enumerate(images):
@@ -197,7 +201,9 @@ def count_zip_entries(path: Path, limit: int, field: str = "archive_uri") -> int
         at = tail.rfind(b"PK\x05\x06")
         if at < 0 or at + _EOCD.size > len(tail):
             return 0
-        _sig, _disk, _cd_disk, _on_disk, declared, cd_size, cd_offset, _comment = _EOCD.unpack_from(tail, at)
+        _sig, _disk, _cd_disk, _on_disk, declared, cd_size, cd_offset, _comment = _EOCD.unpack_from(
+            tail, at
+        )
         eocd_position = tail_start + at
         locator_at = at - _ZIP64_LOCATOR.size
         if locator_at >= 0 and tail[locator_at : locator_at + 4] == b"PK\x06\x07":
@@ -279,9 +285,13 @@ def _metadata_rows(data: bytes, name: str, field: str) -> list[dict[str, object]
             try:
                 row = msgspec.json.decode(line)
             except msgspec.DecodeError as exc:
-                raise InvalidDataset(f"archive member {name!r} line {number}: {exc}", field=field) from exc
+                raise InvalidDataset(
+                    f"archive member {name!r} line {number}: {exc}", field=field
+                ) from exc
             if not isinstance(row, dict):
-                raise InvalidDataset(f"archive member {name!r} line {number}: not an object", field=field)
+                raise InvalidDataset(
+                    f"archive member {name!r} line {number}: not an object", field=field
+                )
             rows.append(row)
     return rows
 
@@ -297,7 +307,10 @@ def _metadata_layout(
     missing: dict[str, tuple[str | None, str | None]] = {}
     for meta in sorted(metadata, key=lambda m: m.name):
         if meta.size > limits.max_member_bytes:
-            raise PayloadTooLarge(f"archive member {meta.name!r} is over {limits.max_member_bytes:,} bytes", field=field)
+            raise PayloadTooLarge(
+                f"archive member {meta.name!r} is over {limits.max_member_bytes:,} bytes",
+                field=field,
+            )
         with reader.open(meta) as source:
             data = source.read(limits.max_member_bytes + 1)
         rows = _metadata_rows(data, meta.name, field)
@@ -313,7 +326,10 @@ def _metadata_layout(
             values = {str(k).strip().lower(): v for k, v in row.items()}
             file_name = values.get(mapping["uri"])
             if not isinstance(file_name, str) or not file_name.strip():
-                raise InvalidDataset(f"archive member {meta.name!r} row {number}: {mapping['uri']} is empty", field=field)
+                raise InvalidDataset(
+                    f"archive member {meta.name!r} row {number}: {mapping['uri']} is empty",
+                    field=field,
+                )
             name = check_member_name((base / file_name.strip()).as_posix(), field)
             label = values.get(mapping["label"]) if "label" in mapping else None
             if label is None or label == "":
@@ -325,7 +341,10 @@ def _metadata_layout(
                 None if label is None else str(label).strip() or None,
             )
             if name in layout or name in missing:
-                raise InvalidDataset(f"archive member {meta.name!r} row {number}: {name!r} is listed twice", field=field)
+                raise InvalidDataset(
+                    f"archive member {meta.name!r} row {number}: {name!r} is listed twice",
+                    field=field,
+                )
             (layout if name in image_names else missing)[name] = entry
     return layout, missing
 

@@ -72,10 +72,12 @@ def columns_for(
     if "uri" not in chosen:
         raise InvalidDataset(
             f"{where}: no column holds the image URI (looked for uri, {', '.join(FIELD_ALIASES['uri'])}; "
-            f"got {sorted(present)}); name it with columns: {{\"uri\": \"...\"}}",
+            f'got {sorted(present)}); name it with columns: {{"uri": "..."}}',
             field=field,
         )
     return chosen
+
+
 _ITEM_DECODER = msgspec.json.Decoder(ItemIn)
 _LIST_DECODER = msgspec.json.Decoder(list[ItemIn])
 _ANNOTATIONS_DECODER = msgspec.json.Decoder(list[AnnotationIn | str])
@@ -161,7 +163,11 @@ def _mapped_item(raw: dict, mapping: dict[str, str]) -> ItemIn:
     picked = {}
     for name, key in mapping.items():
         value = lowered.get(key)
-        if name in ("id", "label", "split") and isinstance(value, int) and not isinstance(value, bool):
+        if (
+            name in ("id", "label", "split")
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+        ):
             value = str(value)
         if value is not None and value != "":
             picked[name] = value
@@ -190,7 +196,9 @@ def _parse_jsonl(
             else:
                 raw = _OBJECT_DECODER.decode(line)
                 if mapping is None:
-                    mapping = columns_for(list(raw), columns, where=f"manifest line {number}", field=field)
+                    mapping = columns_for(
+                        list(raw), columns, where=f"manifest line {number}", field=field
+                    )
                 inputs.append(_mapped_item(raw, mapping))
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise InvalidDataset(f"manifest line {number}: {exc}", field=field) from exc

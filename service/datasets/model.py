@@ -112,7 +112,9 @@ class DatasetRef(msgspec.Struct, omit_defaults=True):
                 raise ValueError("columns applies only with manifest_uri")
             unknown = sorted(set(self.columns) - set(ITEM_FIELDS))
             if unknown:
-                raise ValueError(f"columns: unknown item fields {unknown}; valid: {list(ITEM_FIELDS)}")
+                raise ValueError(
+                    f"columns: unknown item fields {unknown}; valid: {list(ITEM_FIELDS)}"
+                )
 
 
 class Item(msgspec.Struct, frozen=True, omit_defaults=True):

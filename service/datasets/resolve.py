@@ -163,7 +163,12 @@ async def resolve_archive_file(
 
 
 async def resolve_manifest_bytes(
-    data: bytes, *, fmt: ManifestFormat, columns: dict[str, str] | None, settings: Settings, field: str
+    data: bytes,
+    *,
+    fmt: ManifestFormat,
+    columns: dict[str, str] | None,
+    settings: Settings,
+    field: str,
 ) -> ResolvedDataset:
     """Parse an uploaded manifest (no base URI: its URIs must be absolute)."""
     items = await asyncio.to_thread(

@@ -63,7 +63,9 @@ class AnalyzeEvent(msgspec.Struct, omit_defaults=True):
     proto_oneof: ClassVar[str] = "event"
 
     progress: Annotated[Progress | None, Meta(description="a stage advanced")] = None
-    report: Annotated[Report | None, Meta(description="the finished report; the last message")] = None
+    report: Annotated[Report | None, Meta(description="the finished report; the last message")] = (
+        None
+    )
 
 
 @dataclass(frozen=True)

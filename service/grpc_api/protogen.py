@@ -256,9 +256,13 @@ def render_message(shape: MessageShape, numbers: Numbers) -> list[str]:
         lines.append("  }")
     if numbers.reserved_numbers:
         lines += comment("Numbers of removed fields; never reuse them.", "  ")
-        lines.append("  reserved " + ", ".join(str(n) for n in sorted(numbers.reserved_numbers)) + ";")
+        lines.append(
+            "  reserved " + ", ".join(str(n) for n in sorted(numbers.reserved_numbers)) + ";"
+        )
     if numbers.reserved_names:
-        lines.append("  reserved " + ", ".join(f'"{n}"' for n in sorted(numbers.reserved_names)) + ";")
+        lines.append(
+            "  reserved " + ", ".join(f'"{n}"' for n in sorted(numbers.reserved_names)) + ";"
+        )
     lines.append("}")
     return lines
 
@@ -395,10 +399,25 @@ def compile_stubs(proto_root: Path = PROTO_ROOT, gen_root: Path = GEN_ROOT) -> N
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    files = [str(p.relative_to(proto_root)) for p in sorted((proto_root / PROTO_DIR).glob("*.proto"))]
-    run_protoc([f"-I{proto_root}", f"-I{proto_include()}", f"--python_out={gen_root}", f"--pyi_out={gen_root}", *files])
+    files = [
+        str(p.relative_to(proto_root)) for p in sorted((proto_root / PROTO_DIR).glob("*.proto"))
+    ]
+    run_protoc(
+        [
+            f"-I{proto_root}",
+            f"-I{proto_include()}",
+            f"--python_out={gen_root}",
+            f"--pyi_out={gen_root}",
+            *files,
+        ]
+    )
     for path in sorted(target.iterdir()):
-        text = re.sub(r"^from imagelint\.v1 import", f"from {GEN_PACKAGE}.imagelint.v1 import", path.read_text(), flags=re.M)
+        text = re.sub(
+            r"^from imagelint\.v1 import",
+            f"from {GEN_PACKAGE}.imagelint.v1 import",
+            path.read_text(),
+            flags=re.M,
+        )
         path.write_text(text)
     docs = {
         gen_root: '"""Generated protobuf stubs (``make proto``); do not edit."""\n',
@@ -427,7 +446,9 @@ def stale_protos(proto_root: Path = PROTO_ROOT) -> list[str]:
     """Proto files whose committed text differs from what the Structs generate now."""
     existing = read_existing(proto_root)
     wanted = render_files(existing)
-    return sorted(name for name in set(existing) | set(wanted) if existing.get(name) != wanted.get(name))
+    return sorted(
+        name for name in set(existing) | set(wanted) if existing.get(name) != wanted.get(name)
+    )
 
 
 def stale_stubs(proto_root: Path = PROTO_ROOT) -> list[str]:
@@ -436,8 +457,12 @@ def stale_stubs(proto_root: Path = PROTO_ROOT) -> list[str]:
 
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "set.pb"
-        files = [str(p.relative_to(proto_root)) for p in sorted((proto_root / PROTO_DIR).glob("*.proto"))]
-        run_protoc([f"-I{proto_root}", f"-I{proto_include()}", f"--descriptor_set_out={out}", *files])
+        files = [
+            str(p.relative_to(proto_root)) for p in sorted((proto_root / PROTO_DIR).glob("*.proto"))
+        ]
+        run_protoc(
+            [f"-I{proto_root}", f"-I{proto_include()}", f"--descriptor_set_out={out}", *files]
+        )
         compiled = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
     stale = []
     for proto in compiled.file:

@@ -126,14 +126,18 @@ class DatasetQualityServicer:
             if taken:
                 budget.release(taken)
 
-    async def analyze(self, request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+    async def analyze(
+        self, request: bytes, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[Any]:
         """Progress events, then the report; a failure ends the stream with its status."""
         state = self.state
         metrics = state.metrics
         request_id = _request_id(context)
         context.set_trailing_metadata(((REQUEST_ID_HEADER, request_id),))
         try:
-            report_request = from_message(_parse(message_class(ANALYZE.request), request), ANALYZE.request)
+            report_request = from_message(
+                _parse(message_class(ANALYZE.request), request), ANALYZE.request
+            )
             state.report_slots.acquire()
         except Exception as exc:
             await abort(context, exc, request_id=request_id)
@@ -145,7 +149,9 @@ class DatasetQualityServicer:
 
         async def produce() -> None:
             try:
-                report = await run_report(report_request, self.dependencies(), on_progress, request_id=request_id)
+                report = await run_report(
+                    report_request, self.dependencies(), on_progress, request_id=request_id
+                )
                 queue.put_nowait(("report", report))
             except Exception as exc:
                 queue.put_nowait(("error", exc))
@@ -278,9 +284,15 @@ class ApiKeyInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(self, continuation, details):
         handler = await continuation(details)
-        if handler is None or not self.keys or not details.method.startswith(f"/{SERVICE_FULL_NAME}/"):
+        if (
+            handler is None
+            or not self.keys
+            or not details.method.startswith(f"/{SERVICE_FULL_NAME}/")
+        ):
             return handler
-        metadata = {k.lower(): v for k, v in (details.invocation_metadata or ()) if isinstance(v, str)}
+        metadata = {
+            k.lower(): v for k, v in (details.invocation_metadata or ()) if isinstance(v, str)
+        }
         presented = metadata.get("x-api-key")
         scheme, _, value = metadata.get("authorization", "").partition(" ")
         if not presented and scheme.lower() == "bearer":
@@ -337,7 +349,11 @@ async def watch_readiness(state: Any, health_servicer: Any, interval_s: float) -
         except Exception:  # readiness must never take the server down
             log.exception("readiness check failed")
             ready = False
-        status = health_pb2.HealthCheckResponse.SERVING if ready else health_pb2.HealthCheckResponse.NOT_SERVING
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if ready
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
         if status != last:
             for service in ("", SERVICE_FULL_NAME):
                 await health_servicer.set(service, status)
@@ -355,7 +371,10 @@ async def start_grpc_server(state: Any, *, port: int | None = None) -> GrpcServe
     """Start the gRPC server on ``settings.host`` and ``port`` (default ``settings.grpc_port``)."""
     settings = state.settings
     server = grpc.aio.server(
-        interceptors=[MetricsInterceptor(state.metrics), ApiKeyInterceptor(tuple(settings.api_keys))],
+        interceptors=[
+            MetricsInterceptor(state.metrics),
+            ApiKeyInterceptor(tuple(settings.api_keys)),
+        ],
         options=[
             ("grpc.max_receive_message_length", settings.max_body_bytes),
             ("grpc.max_send_message_length", MAX_REPORT_MESSAGE_BYTES),
@@ -366,14 +385,18 @@ async def start_grpc_server(state: Any, *, port: int | None = None) -> GrpcServe
     for service in ("", SERVICE_FULL_NAME):
         await health_servicer.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((SERVICE_FULL_NAME, HEALTH_SERVICE, reflection.SERVICE_NAME), server)
+    reflection.enable_server_reflection(
+        (SERVICE_FULL_NAME, HEALTH_SERVICE, reflection.SERVICE_NAME), server
+    )
     address = bind_address(settings.host, settings.grpc_port if port is None else port)
     bound = server.add_insecure_port(address)
     if not bound:
         raise RuntimeError(f"gRPC server could not bind {address}")
     await server.start()
     interval = max(0.2, settings.ready_cache_s)
-    poller = asyncio.create_task(watch_readiness(state, health_servicer, interval), name="grpc-health")
+    poller = asyncio.create_task(
+        watch_readiness(state, health_servicer, interval), name="grpc-health"
+    )
     log.info("gRPC API on %s", bind_address(settings.host, bound))
     return GrpcServer(server=server, port=bound, health=health_servicer, tasks=[poller])
 

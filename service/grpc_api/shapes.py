@@ -56,9 +56,13 @@ class Scalar:
 
     @property
     def title(self) -> str:
-        return {"string": "String", "int64": "Int64", "double": "Double", "bool": "Bool", "bytes": "Bytes"}[
-            self.proto
-        ]
+        return {
+            "string": "String",
+            "int64": "Int64",
+            "double": "Double",
+            "bool": "Bool",
+            "bytes": "Bytes",
+        }[self.proto]
 
 
 @dataclass(frozen=True)
@@ -276,7 +280,9 @@ def resolve(t: Any, where: str, facts: _Facts | None = None) -> Shape:
         if not isinstance(key, Scalar) or key.proto not in {"string", "int64", "bool"}:
             raise UnsupportedType(f"{where}: map keys must be str, int or bool")
         value_type = _strip(t.value_type, _Facts())
-        if isinstance(value_type, mi.UnionType) and any(isinstance(m, mi.NoneType) for m in value_type.types):
+        if isinstance(value_type, mi.UnionType) and any(
+            isinstance(m, mi.NoneType) for m in value_type.types
+        ):
             raise UnsupportedType(f"{where}: map values cannot be null in protobuf")
         return Mapping(Scalar(key.proto), _nest(resolve(value_type, where), where))
     raise UnsupportedType(f"{where}: {t!r} has no protobuf mapping")
@@ -370,7 +376,10 @@ def message_shape(cls: type) -> MessageShape:
         raise UnsupportedType(f"{cls!r} is not a msgspec Struct")
     if info.array_like or info.tag_field is not None:
         raise UnsupportedType(f"{cls.__qualname__}: array_like and tagged Structs are not mapped")
-    doc = _doc_of(cls) or f"{message_name(cls)} of the REST schema ({cls.__module__}.{cls.__qualname__})."
+    doc = (
+        _doc_of(cls)
+        or f"{message_name(cls)} of the REST schema ({cls.__module__}.{cls.__qualname__})."
+    )
     return MessageShape(
         cls=cls,
         name=message_name(cls),

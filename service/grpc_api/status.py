@@ -96,12 +96,16 @@ def status_for(exc: BaseException, *, request_id: str | None = None) -> grpc.Sta
         info.metadata["request_id"] = request_id
     details = [_pack(info)]
     if code == grpc.StatusCode.INVALID_ARGUMENT and error.field:
-        violation = error_details_pb2.BadRequest.FieldViolation(field=error.field, description=error.detail)
+        violation = error_details_pb2.BadRequest.FieldViolation(
+            field=error.field, description=error.detail
+        )
         details.append(_pack(error_details_pb2.BadRequest(field_violations=[violation])))
     retry_after = error.retry_after
     if retry_after is not None:
         seconds = max(1, math.ceil(retry_after))
-        details.append(_pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=seconds))))
+        details.append(
+            _pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=seconds)))
+        )
     status = rpc_status.to_status(
         status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=details)
     )
@@ -122,7 +126,9 @@ class _Status(grpc.Status):
         self.trailing_metadata = trailing_metadata
 
 
-async def abort(context: grpc.aio.ServicerContext, exc: BaseException, *, request_id: str | None = None) -> None:
+async def abort(
+    context: grpc.aio.ServicerContext, exc: BaseException, *, request_id: str | None = None
+) -> None:
     """End the call with the status of ``exc`` (raises ``grpc.aio.AbortError``)."""
     status = status_for(exc, request_id=request_id)
     await context.abort(status.code, status.details, status.trailing_metadata)

@@ -86,7 +86,9 @@ def _join(path: str, name: str) -> str:
 
 def _fill(message: ProtoMessage, data: Any, shape: MessageShape, path: str) -> None:
     if not isinstance(data, dict):
-        raise TranslationError(path, f"expected an object for {shape.name}, got {type(data).__name__}")
+        raise TranslationError(
+            path, f"expected an object for {shape.name}, got {type(data).__name__}"
+        )
     if shape.forbid_unknown:
         unknown = sorted(set(data) - {f.name for f in shape.fields})
         if unknown:
@@ -105,7 +107,9 @@ def _scalar(shape: Scalar, value: Any, path: str) -> Any:
         return str(value)  # str | int unions travel as strings
     if shape.proto == "double" and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    expected = {"string": str, "int64": int, "double": float, "bool": bool, "bytes": bytes}[shape.proto]
+    expected = {"string": str, "int64": int, "double": float, "bool": bool, "bytes": bytes}[
+        shape.proto
+    ]
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise TranslationError(path, f"expected {shape.proto}, got {type(value).__name__}")
     return value

@@ -366,9 +366,26 @@ def difference_hash(luma: np.ndarray, bits: int = 8) -> str:
 # plus every full-size intermediate of ``to_rgb`` alive at once. Measured: a 13370 x 13370 "L"
 # PNG adds ~0.86 GB of RSS = 4.8 bytes a pixel.
 _PEAK_BYTES_PER_PIXEL = {
-    "1": 6, "L": 5, "P": 5, "RGB": 4, "YCbCr": 8, "CMYK": 8, "LAB": 8, "HSV": 8, "RGBX": 8,
-    "RGBA": 16, "LA": 14, "PA": 14, "RGBa": 16, "La": 14,
-    "I;16": 16, "I;16B": 16, "I;16L": 16, "I;16N": 16, "I": 22, "F": 22,
+    "1": 6,
+    "L": 5,
+    "P": 5,
+    "RGB": 4,
+    "YCbCr": 8,
+    "CMYK": 8,
+    "LAB": 8,
+    "HSV": 8,
+    "RGBX": 8,
+    "RGBA": 16,
+    "LA": 14,
+    "PA": 14,
+    "RGBa": 16,
+    "La": 14,
+    "I;16": 16,
+    "I;16B": 16,
+    "I;16L": 16,
+    "I;16N": 16,
+    "I": 22,
+    "F": 22,
 }
 _DEFAULT_PEAK_BYTES_PER_PIXEL = 22
 MIN_DECODE_COST = 3 * 224 * 224 * 4

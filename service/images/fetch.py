@@ -193,7 +193,9 @@ class Fetcher:
     async def run_file_work(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``function(*args, **kwargs)`` in the file-work threads (not the shared default pool)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.file_pool, functools.partial(function, *args, **kwargs))
+        return await loop.run_in_executor(
+            self.file_pool, functools.partial(function, *args, **kwargs)
+        )
 
     async def fetch(self, uri: str, *, max_bytes: int | None = None) -> bytes:
         """The bytes ``uri`` names, or ``ItemError``; ``max_bytes`` defaults to the fetch cap."""

@@ -169,7 +169,9 @@ async def _load_one(
             data = await loop.run_in_executor(pool, _read_member, source, settings.fetch_max_bytes)
         else:
             data = await fetcher.fetch(item.uri)
-        decoded = await decode_admitted(data, pool=pool, budget=budget, max_pixels=max_pixels, size=size)
+        decoded = await decode_admitted(
+            data, pool=pool, budget=budget, max_pixels=max_pixels, size=size
+        )
         del data
     except ItemError as exc:
         return FailedItem(item, exc.code, exc.detail)

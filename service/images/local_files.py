@@ -89,7 +89,9 @@ def _open_regular(path: Path, max_bytes: int) -> BinaryIO:
     if not stat.S_ISREG(before.st_mode):
         raise ItemError("fetch_refused", "not a regular file")
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(
+            path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        )
     except FileNotFoundError as exc:
         raise ItemError("not_found", "no such file under the data root") from exc
     except OSError as exc:

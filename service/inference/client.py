@@ -155,7 +155,9 @@ def validate_image_batch(images: np.ndarray) -> np.ndarray:
     if images.dtype != np.uint8:
         raise InvalidInput(f"images must be uint8, got {images.dtype}")
     if images.ndim != 4 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 3):
-        raise InvalidInput(f"images must be N x {IMAGE_SIZE} x {IMAGE_SIZE} x 3, got {images.shape}")
+        raise InvalidInput(
+            f"images must be N x {IMAGE_SIZE} x {IMAGE_SIZE} x 3, got {images.shape}"
+        )
     return np.ascontiguousarray(images)
 
 

@@ -92,11 +92,16 @@ def _pdeathsig_setter():
     return die_with_parent
 
 
-def spawn_in_group(command: list[str], *, env: dict[str, str] | None = None, stdout=None) -> subprocess.Popen:
+def spawn_in_group(
+    command: list[str], *, env: dict[str, str] | None = None, stdout=None
+) -> subprocess.Popen:
     """Start ``command`` as the leader of a new session and process group (``stop_group``
     signals all of it) that the kernel kills if this process dies without stopping it."""
     return subprocess.Popen(
-        command, env=env, stdout=stdout, stderr=subprocess.STDOUT if stdout is not None else None,
+        command,
+        env=env,
+        stdout=stdout,
+        stderr=subprocess.STDOUT if stdout is not None else None,
         start_new_session=True,
         preexec_fn=_pdeathsig_setter(),  # noqa: PLW1509 - one prctl call, resolved in the parent
     )
@@ -184,7 +189,12 @@ def prepare_server_tree(venv: Path, work_dir: Path) -> tuple[Path, Path, Path]:
     for item in (pytriton / "backends" / "python").iterdir():
         if item.is_file():
             shutil.copy2(item, python_backend / item.name)
-    stub = pytriton / "python_backend_stubs" / _venv_python_version(venv) / "triton_python_backend_stub"
+    stub = (
+        pytriton
+        / "python_backend_stubs"
+        / _venv_python_version(venv)
+        / "triton_python_backend_stub"
+    )
     shutil.copy2(stub, python_backend / "triton_python_backend_stub")
     (python_backend / "triton_python_backend_stub").chmod(0o755)
     return binary, backends, libs
@@ -252,7 +262,11 @@ class LocalTriton:
         """Raise ``PortInUse`` naming every port of this server that another process holds."""
         held = [
             f"{name} {port}"
-            for name, port in (("gRPC", self.grpc_port), ("HTTP", self.http_port), ("metrics", self.metrics_port))
+            for name, port in (
+                ("gRPC", self.grpc_port),
+                ("HTTP", self.http_port),
+                ("metrics", self.metrics_port),
+            )
             if port and not port_is_free(self.host, port)
         ]
         if held:
@@ -298,7 +312,9 @@ class LocalTriton:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"tritonserver exited with {self.process.returncode}:\n{self.logs()}")
+                raise RuntimeError(
+                    f"tritonserver exited with {self.process.returncode}:\n{self.logs()}"
+                )
             if self.is_ready():
                 return
             time.sleep(0.25)
@@ -389,8 +405,12 @@ class TritonSupervisor:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the embedded local Triton on the CPU.")
     parser.add_argument("--host", default=os.environ.get("IMAGELINT_TRITON_BIND", "127.0.0.1"))
-    parser.add_argument("--grpc-port", type=int, default=int(os.environ.get("TRITON_GRPC_PORT", 8001)))
-    parser.add_argument("--http-port", type=int, default=int(os.environ.get("TRITON_HTTP_PORT", 8002)))
+    parser.add_argument(
+        "--grpc-port", type=int, default=int(os.environ.get("TRITON_GRPC_PORT", 8001))
+    )
+    parser.add_argument(
+        "--http-port", type=int, default=int(os.environ.get("TRITON_HTTP_PORT", 8002))
+    )
     parser.add_argument(
         "--metrics-port", type=int, default=int(os.environ.get("TRITON_METRICS_PORT", 8003))
     )

@@ -26,7 +26,18 @@ ExportFormat = Literal["jsonl", "csv"]
 APPLY_CHOICES: tuple[str, ...] = ("drops", "relabels", "both")
 FORMATS: tuple[str, ...] = ("jsonl", "csv")
 MANIFEST_FIELDS = ("id", "uri", "label", "split")
-FINDINGS_FIELDS = ("id", "uri", "label", "split", "check", "finding", "action", "suggested_label", "score", "detail")
+FINDINGS_FIELDS = (
+    "id",
+    "uri",
+    "label",
+    "split",
+    "check",
+    "finding",
+    "action",
+    "suggested_label",
+    "score",
+    "detail",
+)
 
 
 def planned_changes(report: Any, apply: str) -> tuple[set[str], dict[str, str]]:
@@ -38,12 +49,18 @@ def planned_changes(report: Any, apply: str) -> tuple[set[str], dict[str, str]]:
     for finding in iter_findings(report):
         if finding.action == "drop" and apply in ("drops", "both"):
             drops.add(finding.id)
-        elif finding.action == "relabel" and apply in ("relabels", "both") and finding.suggested_label:
+        elif (
+            finding.action == "relabel"
+            and apply in ("relabels", "both")
+            and finding.suggested_label
+        ):
             relabels[finding.id] = finding.suggested_label
     return drops, relabels
 
 
-def cleaned_manifest_rows(items: Sequence[Item], report: Any, *, apply: str = "both") -> list[dict[str, Any]]:
+def cleaned_manifest_rows(
+    items: Sequence[Item], report: Any, *, apply: str = "both"
+) -> list[dict[str, Any]]:
     """The cleaned manifest as dicts, in item order (see the module docstring)."""
     drops, relabels = planned_changes(report, apply)
     rows = []
@@ -65,7 +82,9 @@ def cleaned_manifest_rows(items: Sequence[Item], report: Any, *, apply: str = "b
     return rows
 
 
-def cleaned_manifest(items: Sequence[Item], report: Any, *, apply: str = "both", fmt: str = "jsonl") -> str:
+def cleaned_manifest(
+    items: Sequence[Item], report: Any, *, apply: str = "both", fmt: str = "jsonl"
+) -> str:
     """The cleaned manifest as JSONL or CSV text."""
     rows = cleaned_manifest_rows(items, report, apply=apply)
     if fmt == "jsonl":
@@ -102,9 +121,13 @@ def findings_csv(items: Sequence[Item], report: Any) -> str:
     return _csv(findings_rows(items, report), FINDINGS_FIELDS, for_spreadsheets=True)
 
 
-def _csv(rows: Iterable[dict[str, Any]], fields: Sequence[str], *, for_spreadsheets: bool = False) -> str:
+def _csv(
+    rows: Iterable[dict[str, Any]], fields: Sequence[str], *, for_spreadsheets: bool = False
+) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(fields), extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(
+        buffer, fieldnames=list(fields), extrasaction="ignore", lineterminator="\n"
+    )
     writer.writeheader()
     for row in rows:
         # A spreadsheet would run a cell starting with = + - @ as a formula: the findings CSV

@@ -40,7 +40,9 @@ def iter_findings(report: Any) -> Iterator[Finding]:
     report = as_dict(report)
     checks = _checks(report)
     for failed in report.get("failed_items") or []:
-        yield Finding(failed["id"], "load", f"failed:{failed['code']}", "drop", failed.get("detail", ""))
+        yield Finding(
+            failed["id"], "load", f"failed:{failed['code']}", "drop", failed.get("detail", "")
+        )
     dup = checks.get("duplicates") or {}
     for group in dup.get("groups") or []:
         evidence = ", ".join(group.get("evidence") or [])
@@ -59,11 +61,19 @@ def iter_findings(report: Any) -> Iterator[Finding]:
         if group["group"] in leaked_groups:
             for member in group["members"]:
                 splits = "/".join(group.get("splits") or [])
-                yield Finding(member, "duplicates", "leakage", "review", f"group {group['group']} spans {splits}")
+                yield Finding(
+                    member,
+                    "duplicates",
+                    "leakage",
+                    "review",
+                    f"group {group['group']} spans {splits}",
+                )
     for conflict in dup.get("label_conflicts") or []:
         labels = ", ".join(f"{k}×{v}" for k, v in sorted(conflict["labels"].items()))
         for member in conflict["members"]:
-            yield Finding(member, "duplicates", "label_conflict", "review", f"copies labelled {labels}")
+            yield Finding(
+                member, "duplicates", "label_conflict", "review", f"copies labelled {labels}"
+            )
     mis = checks.get("mislabels") or {}
     for cand in mis.get("candidates") or []:
         if cand.get("id") is None:

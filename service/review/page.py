@@ -140,7 +140,9 @@ class _Context:
             f"{badge_html}<br>{label}{extra}{uri}</figcaption></figure>"
         )
 
-    def paged(self, entries: list[str], *, wrap: str = "div", cls: str = "", what: str = "entries") -> str:
+    def paged(
+        self, entries: list[str], *, wrap: str = "div", cls: str = "", what: str = "entries"
+    ) -> str:
         """The first page of ``entries``, the rest in collapsed blocks, a note past the cap."""
         per, cap = self.limits.per_page, self.limits.max_entries
         shown, hidden = entries[:cap], len(entries) - min(len(entries), cap)
@@ -197,14 +199,17 @@ def render_review_page(
     ]
     sections = [(key, name, body) for key, name, body in sections if body]
     nav = "".join(f'<a href="#{key}">{e(name)}</a>' for key, name, _ in sections)
-    body = "".join(f'<section id="{key}"><h2>{e(name)}</h2>{content}</section>' for key, name, content in sections)
+    body = "".join(
+        f'<section id="{key}"><h2>{e(name)}</h2>{content}</section>'
+        for key, name, content in sections
+    )
     model = rep.get("model") or {}
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{e(PAGE_CSP)}">'
         '<meta name="referrer" content="no-referrer">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{e(title)}</title><link rel=\"icon\" href=\"data:,\"><style>{CSS}</style></head><body>"
+        f'<title>{e(title)}</title><link rel="icon" href="data:,"><style>{CSS}</style></head><body>'
         f"<header><h1>{e(title)}</h1><p>report {e(rep.get('request_id'))} · model {e(model.get('name'))} "
         f"v{e(model.get('version'))} · schema {e(rep.get('schema_version'))} · checks: "
         f"{e(', '.join(rep.get('checks_run') or []))}</p></header>"
@@ -232,22 +237,37 @@ def _summary(rep: Mapping[str, Any]) -> str:
         _card(len(ds.get("splits") or {}), "splits"),
     ]
     if dup:
-        cards.append(_card(dup.get("droppable"), "duplicates to drop", bad=bool(dup.get("droppable"))))
+        cards.append(
+            _card(dup.get("droppable"), "duplicates to drop", bad=bool(dup.get("droppable")))
+        )
         leaked = len((dup.get("leakage") or {}).get("items") or [])
         cards.append(_card(leaked, "items leaking across splits", bad=bool(leaked)))
     if mis:
-        cards.append(_card(len(mis.get("candidates") or []), "label-issue candidates", bad=bool(mis.get("candidates"))))
+        cards.append(
+            _card(
+                len(mis.get("candidates") or []),
+                "label-issue candidates",
+                bad=bool(mis.get("candidates")),
+            )
+        )
         cards.append(_card(mis.get("label_health"), "estimated label health"))
     if (out := checks.get("outliers")) is not None:
-        cards.append(_card(len(out.get("outliers") or []), "outliers", bad=bool(out.get("outliers"))))
+        cards.append(
+            _card(len(out.get("outliers") or []), "outliers", bad=bool(out.get("outliers")))
+        )
     if (quality := checks.get("image_quality")) is not None:
-        cards.append(_card(quality.get("n_flagged"), "quality flags", bad=bool(quality.get("n_flagged"))))
+        cards.append(
+            _card(quality.get("n_flagged"), "quality flags", bad=bool(quality.get("n_flagged")))
+        )
     parts = [f'<div class="cards">{"".join(cards)}</div>']
     errors = rep.get("check_errors") or {}
     if errors:
         parts.append(
-            "<h3>Checks that could not run</h3><ul class=\"errors\">"
-            + "".join(f"<li><b>{e(k)}</b>: {e(v.get('code'))} — {e(v.get('detail'))}</li>" for k, v in errors.items())
+            '<h3>Checks that could not run</h3><ul class="errors">'
+            + "".join(
+                f"<li><b>{e(k)}</b>: {e(v.get('code'))} — {e(v.get('detail'))}</li>"
+                for k, v in errors.items()
+            )
             + "</ul>"
         )
     timings = rep.get("timings_s") or {}
@@ -269,7 +289,8 @@ def _classes(rep: Mapping[str, Any], ctx: _Context) -> str:
     ds = rep.get("dataset") or {}
     imb = (rep.get("checks") or {}).get("imbalance") or {}
     rows_src = imb.get("classes") or [
-        {"label": k, "count": v, "proportion": None, "minority": False} for k, v in (ds.get("classes") or {}).items()
+        {"label": k, "count": v, "proportion": None, "minority": False}
+        for k, v in (ds.get("classes") or {}).items()
     ]
     if not rows_src:
         return ""
@@ -278,18 +299,20 @@ def _classes(rep: Mapping[str, Any], ctx: _Context) -> str:
     rows = [
         f'<tr data-class="{e(c["label"])}"><td>{e(c["label"])}</td><td class="num">{_fmt(c["count"])}</td>'
         f'<td class="num">{_fmt(c.get("proportion"))}</td>'
-        f'<td>{_bar(c["count"], top, cls="#b3261e" if c.get("minority") else "#2f5fd0")}</td>'
-        f'<td>{"minority" if c.get("minority") else ""}</td></tr>'
+        f"<td>{_bar(c['count'], top, cls='#b3261e' if c.get('minority') else '#2f5fd0')}</td>"
+        f"<td>{'minority' if c.get('minority') else ''}</td></tr>"
         for c in rows_src
     ]
     parts = []
     if imb:
         parts.append(
-            f'<p>imbalance ratio <b>{_fmt(imb.get("imbalance_ratio"), 2)}</b> · normalised entropy '
-            f'<b>{_fmt(imb.get("normalised_entropy"))}</b> · minority rule: {e(imb.get("minority_rule"))}</p>'
+            f"<p>imbalance ratio <b>{_fmt(imb.get('imbalance_ratio'), 2)}</b> · normalised entropy "
+            f"<b>{_fmt(imb.get('normalised_entropy'))}</b> · minority rule: {e(imb.get('minority_rule'))}</p>"
         )
     header = '<tr><th>class</th><th class="num">items</th><th class="num">share</th><th></th><th></th></tr>'
-    parts.append(ctx.paged(rows, wrap="table", what="classes").replace("<table>", "<table>" + header))
+    parts.append(
+        ctx.paged(rows, wrap="table", what="classes").replace("<table>", "<table>" + header)
+    )
     splits = imb.get("splits") or []
     if splits:
         labels = [c["label"] for c in rows_src]
@@ -304,15 +327,19 @@ def _classes(rep: Mapping[str, Any], ctx: _Context) -> str:
             for lab in labels
         ]
         parts.append("<h3>Counts by split (share of the split)</h3>")
-        parts.append(ctx.paged(body, wrap="table", what="classes").replace("<table>", f"<table><tr><th>class</th>{head}</tr>"))
+        parts.append(
+            ctx.paged(body, wrap="table", what="classes").replace(
+                "<table>", f"<table><tr><th>class</th>{head}</tr>"
+            )
+        )
     drift = imb.get("drift") or []
     if drift:
         parts.append(
-            "<h3>Split drift</h3><table><tr><th>splits</th><th class=\"num\">total variation</th>"
-            "<th class=\"num\">χ² p-value</th><th>classes missing</th></tr>"
+            '<h3>Split drift</h3><table><tr><th>splits</th><th class="num">total variation</th>'
+            '<th class="num">χ² p-value</th><th>classes missing</th></tr>'
             + "".join(
-                f"<tr><td>{e(' vs '.join(d['splits']))}</td><td class=\"num\">{_fmt(d.get('total_variation'))}</td>"
-                f"<td class=\"num\">{_fmt(d.get('p_value'), 4)}{' (approx.)' if d.get('low_expected_counts') else ''}</td>"
+                f'<tr><td>{e(" vs ".join(d["splits"]))}</td><td class="num">{_fmt(d.get("total_variation"))}</td>'
+                f'<td class="num">{_fmt(d.get("p_value"), 4)}{" (approx.)" if d.get("low_expected_counts") else ""}</td>'
                 f"<td>{e(_missing(d))}</td></tr>"
                 for d in drift
             )
@@ -322,7 +349,9 @@ def _classes(rep: Mapping[str, Any], ctx: _Context) -> str:
 
 
 def _missing(drift: Mapping[str, Any]) -> str:
-    return "; ".join(f"{split}: {', '.join(labels)}" for split, labels in (drift.get("missing") or {}).items())
+    return "; ".join(
+        f"{split}: {', '.join(labels)}" for split, labels in (drift.get("missing") or {}).items()
+    )
 
 
 def _duplicates(dup: Mapping[str, Any] | None, ctx: _Context) -> str:
@@ -339,21 +368,26 @@ def _duplicates(dup: Mapping[str, Any] | None, ctx: _Context) -> str:
     for g in groups:
         drops = set(g.get("drop") or [])
         figures = "".join(
-            ctx.figure(m, badge="drop" if m in drops else "keep" if m == g.get("keep") else None) for m in g["members"]
+            ctx.figure(m, badge="drop" if m in drops else "keep" if m == g.get("keep") else None)
+            for m in g["members"]
         )
         meta = (
             f'<div class="meta"><b>group {e(g["group"])}</b><br>{e(", ".join(g.get("evidence") or []))}'
-            f'<br>splits: {e(", ".join(g.get("splits") or []))}<br>labels: {e(", ".join(g.get("labels") or []))}</div>'
+            f"<br>splits: {e(', '.join(g.get('splits') or []))}<br>labels: {e(', '.join(g.get('labels') or []))}</div>"
         )
         strips.append(f'<div class="strip" data-group="{e(g["group"])}">{meta}{figures}</div>')
     conflicts = dup.get("label_conflicts") or []
     extra = ""
     if conflicts:
-        extra = "<h3>Copies that disagree on their label</h3><ul>" + "".join(
-            f"<li>group {e(c['group'])}: {e(', '.join(f'{k}×{v}' for k, v in sorted(c['labels'].items())))} "
-            f"({e(', '.join(c['members']))})</li>"
-            for c in conflicts[: ctx.limits.max_entries]
-        ) + "</ul>"
+        extra = (
+            "<h3>Copies that disagree on their label</h3><ul>"
+            + "".join(
+                f"<li>group {e(c['group'])}: {e(', '.join(f'{k}×{v}' for k, v in sorted(c['labels'].items())))} "
+                f"({e(', '.join(c['members']))})</li>"
+                for c in conflicts[: ctx.limits.max_entries]
+            )
+            + "</ul>"
+        )
     return intro + ctx.paged(strips, cls="strips", what="groups") + extra
 
 
@@ -363,12 +397,17 @@ def _leakage(dup: Mapping[str, Any] | None, ctx: _Context) -> str:
     leakage = dup.get("leakage") or {}
     leaked = set(leakage.get("groups") or [])
     by_pair = leakage.get("by_split_pair") or []
-    intro = "<p>" + (
-        "; ".join(
-            f"{e(' / '.join(p['splits']))}: {_fmt(p['groups'])} groups, {_fmt(p['items'])} items" for p in by_pair
+    intro = (
+        "<p>"
+        + (
+            "; ".join(
+                f"{e(' / '.join(p['splits']))}: {_fmt(p['groups'])} groups, {_fmt(p['items'])} items"
+                for p in by_pair
+            )
+            or "No copies span two splits."
         )
-        or "No copies span two splits."
-    ) + "</p>"
+        + "</p>"
+    )
     rows = []
     for g in dup.get("groups") or []:
         if g["group"] not in leaked:
@@ -383,7 +422,9 @@ def _leakage(dup: Mapping[str, Any] | None, ctx: _Context) -> str:
             + "</div></div>"
             for split, members in sorted(by_split.items())
         )
-        rows.append(f'<div class="pair" data-leak-group="{e(g["group"])}"><div class="sidebyside">{cols}</div></div>')
+        rows.append(
+            f'<div class="pair" data-leak-group="{e(g["group"])}"><div class="sidebyside">{cols}</div></div>'
+        )
     return intro + (ctx.paged(rows, what="leaking groups") if rows else "")
 
 
@@ -405,22 +446,30 @@ def _label_issues(mis: Mapping[str, Any] | None, ctx: _Context) -> str:
         action = "relabel" if differs and c.get("confident_learning") else None
         rows.append(
             f'<tr data-id="{e(cid)}"><td>{ctx.figure(cid, badge=action)}</td>'
-            f'<td><b>{e(c["given_label"])}</b> → <b>{e(c["suggested_label"])}</b></td>'
+            f"<td><b>{e(c['given_label'])}</b> → <b>{e(c['suggested_label'])}</b></td>"
             f'<td class="num">{_fmt(c.get("suggested_probability"))}</td><td class="num">{_fmt(c.get("score"))}</td>'
-            f'<td>{"yes" if c.get("confident_learning") else "no"}</td>'
+            f"<td>{'yes' if c.get('confident_learning') else 'no'}</td>"
             f'<td class="num">{_fmt(c.get("neighbour_agreement"))}</td></tr>'
         )
     header = (
         '<tr><th>item</th><th>given → suggested</th><th class="num">p(suggested)</th>'
         '<th class="num">score</th><th>confident learning</th><th class="num">neighbours agree</th></tr>'
     )
-    table = ctx.paged(rows, wrap="table", what="candidates").replace("<table>", "<table>" + header) if rows else ""
+    table = (
+        ctx.paged(rows, wrap="table", what="candidates").replace("<table>", "<table>" + header)
+        if rows
+        else ""
+    )
     classes = [c for c in mis.get("classes") or [] if c.get("estimated_noise_rate")]
     noisy = ""
     if classes:
-        noisy = "<h3>Estimated noise by class</h3><p>" + ", ".join(
-            f"{e(c['label'])}: {_fmt(c['estimated_noise_rate'], 2)}" for c in classes[:60]
-        ) + "</p>"
+        noisy = (
+            "<h3>Estimated noise by class</h3><p>"
+            + ", ".join(
+                f"{e(c['label'])}: {_fmt(c['estimated_noise_rate'], 2)}" for c in classes[:60]
+            )
+            + "</p>"
+        )
     return intro + table + noisy
 
 
@@ -430,9 +479,17 @@ def _quality(rep: Mapping[str, Any], quality: Mapping[str, Any] | None, ctx: _Co
     if quality:
         counts = quality.get("counts") or {}
         parts.append(
-            "<p>" + (", ".join(f"{e(k)}: {_fmt(v)}" for k, v in counts.items() if v) or "No image flagged.") + "</p>"
+            "<p>"
+            + (
+                ", ".join(f"{e(k)}: {_fmt(v)}" for k, v in counts.items() if v)
+                or "No image flagged."
+            )
+            + "</p>"
         )
-        figures = [ctx.figure(i["id"], caption=e(", ".join(i.get("flags") or []))) for i in quality.get("items") or []]
+        figures = [
+            ctx.figure(i["id"], caption=e(", ".join(i.get("flags") or [])))
+            for i in quality.get("items") or []
+        ]
         if figures:
             parts.append(ctx.paged(figures, cls="gallery", what="images"))
     if failed:
@@ -459,7 +516,10 @@ def _outliers(out: Mapping[str, Any] | None, ctx: _Context) -> str:
         f"(score above the fence {_fmt(out.get('fence'))}; median {_fmt(out.get('median'))}).</p>"
     )
     figures = [
-        ctx.figure(o["id"], caption=f"rank {e(o['rank'])} · score {_fmt(o['score'])}<br>near {e(', '.join(o.get('nearest') or []))}")
+        ctx.figure(
+            o["id"],
+            caption=f"rank {e(o['rank'])} · score {_fmt(o['score'])}<br>near {e(', '.join(o.get('nearest') or []))}",
+        )
         for o in listed
     ]
     return intro + (ctx.paged(figures, cls="gallery", what="outliers") if figures else "")
@@ -472,14 +532,22 @@ def _learning_curve(ss: Mapping[str, Any] | None) -> str:
     fits = {f["model"]: f for f in ss.get("fits") or []}
     chosen = fits.get(ss.get("chosen_model")) or {}
     residuals = chosen.get("residuals") or []
-    fitted = [(p["n"], p["mean"] - r) for p, r in zip(points, residuals, strict=False)] if residuals else []
-    fitted += [(p["n"], p["score"]) for p in ss.get("predictions") or [] if p["n"] > points[-1]["n"]]
+    fitted = (
+        [(p["n"], p["mean"] - r) for p, r in zip(points, residuals, strict=False)]
+        if residuals
+        else []
+    )
+    fitted += [
+        (p["n"], p["score"]) for p in ss.get("predictions") or [] if p["n"] > points[-1]["n"]
+    ]
     target = ss.get("target") or {}
     xs = [p["n"] for p in points] + [n for n, _ in fitted]
     for key in ("n_needed", "ci_low", "ci_high"):
         if target.get(key):
             xs.append(target[key])
-    ys = [p["mean"] - p.get("std", 0) for p in points] + [p["mean"] + p.get("std", 0) for p in points]
+    ys = [p["mean"] - p.get("std", 0) for p in points] + [
+        p["mean"] + p.get("std", 0) for p in points
+    ]
     ys += [y for _, y in fitted] + ([target["target"]] if target.get("target") else [])
     xs = [x for x in xs if x and x > 0 and math.isfinite(x)]
     ys = [y for y in ys if math.isfinite(y)]
@@ -495,19 +563,31 @@ def _learning_curve(ss: Mapping[str, Any] | None) -> str:
     def py(y: float) -> float:
         return top + (y1 - y) / (y1 - y0) * (h - top - bottom)
 
-    svg = [f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="learning curve">']
-    svg.append(f'<rect x="{left}" y="{top}" width="{w - left - right}" height="{h - top - bottom}" fill="#fafbfd" stroke="#dde2ea"/>')
+    svg = [
+        f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="learning curve">'
+    ]
+    svg.append(
+        f'<rect x="{left}" y="{top}" width="{w - left - right}" height="{h - top - bottom}" fill="#fafbfd" stroke="#dde2ea"/>'
+    )
     for k in range(6):
         y = y0 + (y1 - y0) * k / 5
-        svg.append(f'<line x1="{left}" x2="{w - right}" y1="{py(y):.1f}" y2="{py(y):.1f}" stroke="#eef1f6"/>')
+        svg.append(
+            f'<line x1="{left}" x2="{w - right}" y1="{py(y):.1f}" y2="{py(y):.1f}" stroke="#eef1f6"/>'
+        )
         svg.append(f'<text x="{left - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{y:.2f}</text>')
     for decade in range(math.floor(x0), math.ceil(x1) + 1):
         for m in (1, 2, 5):
             n = m * 10**decade
             if 10**x0 <= n <= 10**x1:
-                svg.append(f'<line x1="{px(n):.1f}" x2="{px(n):.1f}" y1="{top}" y2="{h - bottom}" stroke="#eef1f6"/>')
-                svg.append(f'<text x="{px(n):.1f}" y="{h - bottom + 14}" text-anchor="middle">{n:,}</text>')
-    svg.append(f'<text x="{(left + w - right) / 2}" y="{h - 6}" text-anchor="middle">training items (log scale)</text>')
+                svg.append(
+                    f'<line x1="{px(n):.1f}" x2="{px(n):.1f}" y1="{top}" y2="{h - bottom}" stroke="#eef1f6"/>'
+                )
+                svg.append(
+                    f'<text x="{px(n):.1f}" y="{h - bottom + 14}" text-anchor="middle">{n:,}</text>'
+                )
+    svg.append(
+        f'<text x="{(left + w - right) / 2}" y="{h - 6}" text-anchor="middle">training items (log scale)</text>'
+    )
     if target.get("target") and target.get("ci_low") and target.get("ci_high"):
         lo, hi = max(target["ci_low"], 10**x0), min(target["ci_high"], 10**x1)
         svg.append(
@@ -516,15 +596,25 @@ def _learning_curve(ss: Mapping[str, Any] | None) -> str:
         )
     if target.get("target"):
         ty = py(target["target"])
-        svg.append(f'<line x1="{left}" x2="{w - right}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#a15c00" stroke-dasharray="5 4"/>')
-        svg.append(f'<text x="{w - right - 4}" y="{ty - 4:.1f}" text-anchor="end">target {target["target"]:.2f}</text>')
+        svg.append(
+            f'<line x1="{left}" x2="{w - right}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#a15c00" stroke-dasharray="5 4"/>'
+        )
+        svg.append(
+            f'<text x="{w - right - 4}" y="{ty - 4:.1f}" text-anchor="end">target {target["target"]:.2f}</text>'
+        )
     if len(fitted) >= 2:
         path = " ".join(f"{px(n):.1f},{py(y):.1f}" for n, y in sorted(fitted))
-        svg.append(f'<polyline points="{path}" fill="none" stroke="#2f5fd0" stroke-width="2"><title>{e(chosen.get("formula"))}</title></polyline>')
+        svg.append(
+            f'<polyline points="{path}" fill="none" stroke="#2f5fd0" stroke-width="2"><title>{e(chosen.get("formula"))}</title></polyline>'
+        )
     for p in points:
         x, s = px(p["n"]), p.get("std", 0.0)
-        svg.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{py(p["mean"] - s):.1f}" y2="{py(p["mean"] + s):.1f}" stroke="#1d2430"/>')
-        svg.append(f'<circle cx="{x:.1f}" cy="{py(p["mean"]):.1f}" r="4" fill="#1d2430"><title>n={p["n"]:.0f}: {p["mean"]:.3f} ± {s:.3f}</title></circle>')
+        svg.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{py(p["mean"] - s):.1f}" y2="{py(p["mean"] + s):.1f}" stroke="#1d2430"/>'
+        )
+        svg.append(
+            f'<circle cx="{x:.1f}" cy="{py(p["mean"]):.1f}" r="4" fill="#1d2430"><title>n={p["n"]:.0f}: {p["mean"]:.3f} ± {s:.3f}</title></circle>'
+        )
     svg.append("</svg>")
     notes = [
         f"model <b>{e(ss.get('chosen_model'))}</b> ({e(chosen.get('formula'))}); {e(ss.get('choice_reason'))}",
@@ -564,7 +654,7 @@ def _weights(imb: Mapping[str, Any] | None) -> str:
     plan = {c["label"]: c for c in (imb.get("resampling") or {}).get("classes") or []}
     head = "".join(f'<th class="num">{e(w["strategy"])}</th>' for w in weights)
     rows = "".join(
-        f"<tr><td>{e(lab)}</td><td class=\"num\">{_fmt(counts.get(lab))}</td>"
+        f'<tr><td>{e(lab)}</td><td class="num">{_fmt(counts.get(lab))}</td>'
         + "".join(f'<td class="num">{_fmt(w["weights"].get(lab))}</td>' for w in weights)
         + f'<td class="num">{_fmt((plan.get(lab) or {}).get("oversample_factor"), 2)}</td>'
         f'<td class="num">{_fmt((plan.get(lab) or {}).get("augmented_needed"))}</td></tr>'
@@ -617,7 +707,9 @@ def _exports(rep: Mapping[str, Any], items: Sequence[Item], ctx: _Context) -> st
         mime = "application/x-ndjson" if fmt == "jsonl" else "text/csv"
         links.append(f'<a download="{name}" href="{_data_uri(mime, text.encode())}">{e(name)}</a>')
     findings = findings_csv(items, rep)
-    links.append(f'<a download="findings.csv" href="{_data_uri("text/csv", findings.encode())}">findings.csv</a>')
+    links.append(
+        f'<a download="findings.csv" href="{_data_uri("text/csv", findings.encode())}">findings.csv</a>'
+    )
     return (
         "<p>Cleaned manifests (drops: duplicate copies and unreadable files removed; relabels: the "
         "confident-learning suggestions applied) and every finding with its item's URI.</p>"

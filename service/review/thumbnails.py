@@ -29,7 +29,12 @@ def thumbnail_size(width: int, height: int, side: int = THUMBNAIL_SIDE) -> tuple
 
 
 def make_thumbnail(
-    pixels: np.ndarray, width: int, height: int, *, side: int = THUMBNAIL_SIDE, quality: int = JPEG_QUALITY
+    pixels: np.ndarray,
+    width: int,
+    height: int,
+    *,
+    side: int = THUMBNAIL_SIDE,
+    quality: int = JPEG_QUALITY,
 ) -> bytes:
     """A JPEG of ``pixels`` (uint8 ``H x W x 3``) resized to the aspect of ``width x height``."""
     from PIL import Image

@@ -65,12 +65,16 @@ def _encode_jsonb(value: object) -> str:
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=_encode_jsonb, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec(
+        "jsonb", encoder=_encode_jsonb, decoder=json.loads, schema="pg_catalog"
+    )
 
 
 async def open_pool(url: str, *, min_size: int = 1, max_size: int = 8) -> asyncpg.Pool:
     """A pool whose connections read and write ``jsonb`` as Python values; migrations applied."""
-    pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init_connection)
+    pool = await asyncpg.create_pool(
+        url, min_size=min_size, max_size=max_size, init=_init_connection
+    )
     async with pool.acquire() as conn:
         await apply_migrations(conn)
     return pool

@@ -36,7 +36,12 @@ class EmbeddingCache:
     """Lookups and writes for one model (``model``: e.g. ``image_encoder:1``)."""
 
     def __init__(
-        self, pool: asyncpg.Pool, model: str, preprocessing: str = PREPROCESSING_VERSION, *, metrics=None
+        self,
+        pool: asyncpg.Pool,
+        model: str,
+        preprocessing: str = PREPROCESSING_VERSION,
+        *,
+        metrics=None,
     ) -> None:
         self.pool = pool
         self.metrics = metrics  # service.metrics.Metrics or None
@@ -45,7 +50,9 @@ class EmbeddingCache:
         self.hits = 0
         self.misses = 0
 
-    async def get_many(self, sha256s: list[str], *, need_descriptor: bool) -> dict[str, CachedVectors]:
+    async def get_many(
+        self, sha256s: list[str], *, need_descriptor: bool
+    ) -> dict[str, CachedVectors]:
         """The entries found for these hashes (with a descriptor when ``need_descriptor``).
 
         The cache only saves work: a database error here is logged and counts as misses.
@@ -72,7 +79,8 @@ class EmbeddingCache:
             log.exception("embedding cache lookup failed; encoding instead")
             rows = []
         found = {
-            r["sha256"]: CachedVectors(_vector(r["embedding"]), _vector(r["descriptor"])) for r in rows
+            r["sha256"]: CachedVectors(_vector(r["embedding"]), _vector(r["descriptor"]))
+            for r in rows
         }
         hits = sum(1 for h in sha256s if h in found)
         self.hits += hits
@@ -96,7 +104,13 @@ class EmbeddingCache:
         desc = None if descriptors is None else np.ascontiguousarray(descriptors, dtype="<f4")
         first_row = {h: i for i, h in reversed(list(enumerate(sha256s)))}
         records = [
-            (h, self.model, self.preprocessing, emb[i].tobytes(), None if desc is None else desc[i].tobytes())
+            (
+                h,
+                self.model,
+                self.preprocessing,
+                emb[i].tobytes(),
+                None if desc is None else desc[i].tobytes(),
+            )
             for h, i in sorted(first_row.items())
         ]
         try:

@@ -118,7 +118,9 @@ class JobStore:
         """The stored report as JSON text (served as is, never re-encoded)."""
         return await self.pool.fetchval("SELECT report::text FROM jobs WHERE id = $1", job_id)
 
-    async def events_after(self, job_id: uuid.UUID, after: int, limit: int = 500) -> list[tuple[int, dict]]:
+    async def events_after(
+        self, job_id: uuid.UUID, after: int, limit: int = 500
+    ) -> list[tuple[int, dict]]:
         rows = await self.pool.fetch(
             "SELECT id, body FROM job_events WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3",
             job_id, after, limit,
@@ -173,7 +175,10 @@ class JobStore:
 
     async def fail_exhausted(self, *, stale_s: float, max_attempts: int, ttl_s: float) -> int:
         """Fail silent running jobs that have used all their attempts; returns how many."""
-        error = {"code": "job_attempts_exhausted", "detail": f"the job's worker stopped {max_attempts} times"}
+        error = {
+            "code": "job_attempts_exhausted",
+            "detail": f"the job's worker stopped {max_attempts} times",
+        }
         async with self.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 "UPDATE jobs SET state = 'failed', finished_at = now(), error = $3,"
@@ -189,7 +194,9 @@ class JobStore:
                 )  # fmt: skip
         return len(rows)
 
-    async def heartbeat(self, job_id: uuid.UUID, owner: str, progress: dict[str, Any] | None) -> bool:
+    async def heartbeat(
+        self, job_id: uuid.UUID, owner: str, progress: dict[str, Any] | None
+    ) -> bool:
         """Check in (and record progress as an event when it changed); False: the job is no
         longer ours to run (cancelled, or reclaimed after we went silent)."""
         async with self.pool.acquire() as conn, conn.transaction():
@@ -233,7 +240,9 @@ class JobStore:
             body: dict[str, Any] = {"event": "state", "state": state}
             if error is not None:
                 body["error"] = error
-            await conn.execute("INSERT INTO job_events (job_id, body) VALUES ($1, $2)", job_id, body)
+            await conn.execute(
+                "INSERT INTO job_events (job_id, body) VALUES ($1, $2)", job_id, body
+            )
             return True
 
     async def release(self, job_id: uuid.UUID, owner: str) -> bool:

@@ -178,7 +178,9 @@ class LocalPostgres:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"postgres exited ({self._process.returncode}): {self.log_tail()}")
+                raise RuntimeError(
+                    f"postgres exited ({self._process.returncode}): {self.log_tail()}"
+                )
             with socket.socket() as probe:
                 probe.settimeout(0.5)
                 if probe.connect_ex(("127.0.0.1", self.port)) == 0:
@@ -212,7 +214,9 @@ class LocalPostgres:
         async def create() -> None:
             conn = await asyncpg.connect(f"postgresql://{USER}@127.0.0.1:{self.port}/postgres")
             try:
-                exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE)
+                exists = await conn.fetchval(
+                    "SELECT 1 FROM pg_database WHERE datname = $1", DATABASE
+                )
                 if not exists:
                     await conn.execute(f'CREATE DATABASE "{DATABASE}"')
             finally:

@@ -26,7 +26,9 @@ def main(argv: list[str] | None = None) -> int:
         values_table.write_readme_table(README, table)
         print(f"wrote the values table into {README.relative_to(checks.REPO_ROOT)}")
     if values_table.readme_table(README) != table:
-        print("FAIL chart README values table is stale: python -m tests.deploy --write-values-table")
+        print(
+            "FAIL chart README values table is stale: python -m tests.deploy --write-values-table"
+        )
         failures += 1
 
     findings = checks.hadolint(checks.DOCKERFILE)
@@ -51,8 +53,10 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"FAIL {name}: {manifest.kind}/{manifest.name} on {version}: {exc}")
         kinds = ", ".join(sorted({m.kind for m in docs}))
         status = "ok  " if not (bad or problems) else "FAIL"
-        print(f"{status} chart [{name}]: {len(docs)} objects valid on {'/'.join(checks.KUBE_VERSIONS)}"
-              f" ({kinds})")
+        print(
+            f"{status} chart [{name}]: {len(docs)} objects valid on {'/'.join(checks.KUBE_VERSIONS)}"
+            f" ({kinds})"
+        )
         failures += bool(bad)
     return 1 if failures else 0
 

@@ -57,7 +57,11 @@ SCENARIOS: dict[str, dict] = {
             "api": {"allowedPrivateCIDRs": ["10.20.0.0/16"]},
             "triton": {
                 "metricsFrom": [
-                    {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+                    {
+                        "namespaceSelector": {
+                            "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}
+                        }
+                    }
                 ]
             },
         },
@@ -165,7 +169,15 @@ def hadolint_binary() -> str:
 def hadolint(dockerfile: Path, *, config: Path = HADOLINT_CONFIG) -> list[dict]:
     """hadolint's findings (JSON) for ``dockerfile`` with ``config``; [] when clean."""
     proc = subprocess.run(
-        [hadolint_binary(), "--config", str(config), "--format", "json", "--no-fail", str(dockerfile)],
+        [
+            hadolint_binary(),
+            "--config",
+            str(config),
+            "--format",
+            "json",
+            "--no-fail",
+            str(dockerfile),
+        ],
         capture_output=True,
         text=True,
         timeout=60,

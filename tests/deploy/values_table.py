@@ -96,6 +96,7 @@ def value_rows(values_path: Path) -> list[ValueRow]:
 
 def render_table(rows: list[ValueRow]) -> str:
     """The Markdown table."""
+
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
 

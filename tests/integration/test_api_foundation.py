@@ -68,11 +68,17 @@ def test_embeddings_for_a_photo_and_a_corrupt_file(api):
 
 def test_only_corrupt_files_is_a_4xx_problem(api):
     with httpx.Client(base_url=api, timeout=30) as client:
-        response = client.post("/v1/embeddings", files=[("files", ("x.png", b"\x89PNG\r\n\x1a\n", "image/png"))])
+        response = client.post(
+            "/v1/embeddings", files=[("files", ("x.png", b"\x89PNG\r\n\x1a\n", "image/png"))]
+        )
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     problem = response.json()
-    assert problem["status"] == 422 and problem["code"] in {"unsupported_format", "decode_error", "truncated"}
+    assert problem["status"] == 422 and problem["code"] in {
+        "unsupported_format",
+        "decode_error",
+        "truncated",
+    }
     assert "Traceback" not in response.text
 
 

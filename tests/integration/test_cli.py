@@ -58,12 +58,16 @@ def image_folder(tmp_path_factory) -> Path:
             split = "test" if k >= 10 else "train"
             folder = root / split / str(digit)
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{digit}-{k:02d}.png").write_bytes(_png(render_digit(digits.images[index], 64)))
+            (folder / f"{digit}-{k:02d}.png").write_bytes(
+                _png(render_digit(digits.images[index], 64))
+            )
     shutil.copy(root / "train" / "1" / "1-00.png", root / "test" / "1" / "leaked-copy.png")
     return root
 
 
-def imagelint(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+def imagelint(
+    *args: str, cwd: Path | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(CLIENT_SRC)}
     return subprocess.run(
         [sys.executable, "-m", "imagelint_client", *args],
@@ -77,7 +81,10 @@ def write_policy(path: Path, text: str) -> Path:
 
 
 def test_a_leak_fails_the_gate_with_junit_json_and_html(server, image_folder, tmp_path):
-    policy = write_policy(tmp_path / "policy.yaml", "max_leaked_items: 0\nmax_failed_items: 0\nmax_imbalance_ratio: {warn: 1.5}\n")
+    policy = write_policy(
+        tmp_path / "policy.yaml",
+        "max_leaked_items: 0\nmax_failed_items: 0\nmax_imbalance_ratio: {warn: 1.5}\n",
+    )
     out = {name: tmp_path / name for name in ("report.json", "junit.xml", "page.html")}
     run = imagelint(
         "audit", str(image_folder), "--server", server, "--policy", str(policy),
@@ -87,12 +94,20 @@ def test_a_leak_fails_the_gate_with_junit_json_and_html(server, image_folder, tm
     assert run.returncode == 1, run.stdout + run.stderr
     assert "verdict: FAIL" in run.stdout
     assert "failed max_leaked_items: items in duplicate groups spanning splits = 2" in run.stdout
-    assert "infer: " in run.stderr  # progress from the NDJSON stream (not a terminal: one line per quarter)
+    assert (
+        "infer: " in run.stderr
+    )  # progress from the NDJSON stream (not a terminal: one line per quarter)
     report = json.loads(out["report.json"].read_text())
-    assert report["dataset"]["items"] == 40 and report["dataset"]["splits"] == {"test": 10, "train": 30}
+    assert report["dataset"]["items"] == 40 and report["dataset"]["splits"] == {
+        "test": 10,
+        "train": 30,
+    }
     assert report["summary"]["leaked_items"] == 2 and report["summary"]["verdict"] == "fail"
     rules = {r["rule"]: r for r in report["verdict"]["rules"]}
-    assert rules["max_leaked_items"]["outcome"] == "fail" and rules["max_leaked_items"]["measured"] == 2
+    assert (
+        rules["max_leaked_items"]["outcome"] == "fail"
+        and rules["max_leaked_items"]["measured"] == 2
+    )
     assert rules["max_failed_items"]["outcome"] == "pass"
     assert rules["max_imbalance_ratio"]["outcome"] == "pass"  # 14 / 13 images
     xmlschema.XMLSchema(str(JUNIT_XSD)).validate(str(out["junit.xml"]))
@@ -102,7 +117,9 @@ def test_a_leak_fails_the_gate_with_junit_json_and_html(server, image_folder, tm
 
 
 def test_a_clean_policy_passes(server, image_folder, tmp_path):
-    policy = write_policy(tmp_path / "policy.json", '{"max_leaked_items": {"fail": 5}, "min_images_per_class": 10}')
+    policy = write_policy(
+        tmp_path / "policy.json", '{"max_leaked_items": {"fail": 5}, "min_images_per_class": 10}'
+    )
     run = imagelint(
         "audit", str(image_folder), "--server", server, "--policy", str(policy),
         "--checks", "duplicates,imbalance", "--options", COPIES_ONLY, "--no-progress",
@@ -114,11 +131,34 @@ def test_a_clean_policy_passes(server, image_folder, tmp_path):
 
 def test_a_rule_whose_check_is_not_run_fails_unless_lenient(server, image_folder, tmp_path):
     strict = write_policy(tmp_path / "strict.yaml", "max_outliers: 100\n")
-    run = imagelint("audit", str(image_folder), "--server", server, "--policy", str(strict), "--checks", "imbalance", "--no-progress")
+    run = imagelint(
+        "audit",
+        str(image_folder),
+        "--server",
+        server,
+        "--policy",
+        str(strict),
+        "--checks",
+        "imbalance",
+        "--no-progress",
+    )
     assert run.returncode == 1, run.stdout + run.stderr
-    assert "SKIPPED" in run.stdout and "failed max_outliers: the outliers check was not run" in run.stdout
+    assert (
+        "SKIPPED" in run.stdout
+        and "failed max_outliers: the outliers check was not run" in run.stdout
+    )
     lenient = write_policy(tmp_path / "lenient.yaml", "max_outliers: 100\nunevaluated: warn\n")
-    run = imagelint("audit", str(image_folder), "--server", server, "--policy", str(lenient), "--checks", "imbalance", "--no-progress")
+    run = imagelint(
+        "audit",
+        str(image_folder),
+        "--server",
+        server,
+        "--policy",
+        str(lenient),
+        "--checks",
+        "imbalance",
+        "--no-progress",
+    )
     assert run.returncode == 0 and "verdict: WARN" in run.stdout
     run = imagelint(
         "audit", str(image_folder), "--server", server, "--policy", str(lenient),
@@ -129,7 +169,9 @@ def test_a_rule_whose_check_is_not_run_fails_unless_lenient(server, image_folder
 
 def test_errors_exit_2(server, image_folder, tmp_path):
     bad_rule = write_policy(tmp_path / "bad.yaml", "max_leakd_items: 0\n")
-    run = imagelint("audit", str(image_folder), "--server", server, "--policy", str(bad_rule), "--no-progress")
+    run = imagelint(
+        "audit", str(image_folder), "--server", server, "--policy", str(bad_rule), "--no-progress"
+    )
     assert run.returncode == 2
     assert "the server refused the audit: 400" in run.stderr and "max_leakd_items" in run.stderr
     closed = f"http://127.0.0.1:{free_port('127.0.0.1')}"
@@ -142,7 +184,9 @@ def test_errors_exit_2(server, image_folder, tmp_path):
     assert run.returncode == 2 and "fetch_refused" in run.stderr
 
 
-def test_a_manifest_with_filepath_and_class_columns_is_uploaded(server, image_folder, data_root, tmp_path):
+def test_a_manifest_with_filepath_and_class_columns_is_uploaded(
+    server, image_folder, data_root, tmp_path
+):
     images = data_root / "manifest-images"
     shutil.copytree(image_folder, images, dirs_exist_ok=True)
     rows = ["filepath,class,subset"]
@@ -173,7 +217,17 @@ def test_a_hugging_face_imagefolder_on_disk(server, image_folder, tmp_path):
             rows.append(f"{path.parent.name}_{path.name},digit-{path.parent.name}")
         (hf / split / "metadata.csv").write_text("\n".join(rows) + "\n")
     out = tmp_path / "report.json"
-    run = imagelint("audit", str(hf), "--server", server, "--checks", "imbalance", "--json", str(out), "--no-progress")
+    run = imagelint(
+        "audit",
+        str(hf),
+        "--server",
+        server,
+        "--checks",
+        "imbalance",
+        "--json",
+        str(out),
+        "--no-progress",
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads(out.read_text())
     assert report["dataset"]["classes"] == {"digit-0": 13, "digit-1": 14, "digit-2": 13}
@@ -195,7 +249,14 @@ def test_the_client_installs_into_a_fresh_venv_and_gates(server, image_folder, t
     assert pip.returncode == 0, pip.stderr
     cli = venv / "bin" / "imagelint"
     clean_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    help_run = subprocess.run([str(cli), "audit", "--help"], capture_output=True, text=True, env=clean_env, timeout=60, cwd=tmp_path)
+    help_run = subprocess.run(
+        [str(cli), "audit", "--help"],
+        capture_output=True,
+        text=True,
+        env=clean_env,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert help_run.returncode == 0 and "exit" in help_run.stdout.lower()
     # Outside the repository: the installed package must not need the server package.
     probe = subprocess.run(
@@ -214,7 +275,9 @@ def test_the_client_installs_into_a_fresh_venv_and_gates(server, image_folder, t
     assert "failed max_leaked_items" in run.stdout
 
 
-def test_the_demo_with_a_strict_policy_exits_1_listing_the_failed_rules(server, data_root, tmp_path, capsys):
+def test_the_demo_with_a_strict_policy_exits_1_listing_the_failed_rules(
+    server, data_root, tmp_path, capsys
+):
     from service.demo import main
 
     strict = REPO_ROOT / "clients" / "python" / "examples" / "strict-policy.yaml"
@@ -229,5 +292,7 @@ def test_the_demo_with_a_strict_policy_exits_1_listing_the_failed_rules(server, 
     for rule in ("max_failed_items", "max_leaked_items", "min_images_per_class"):
         assert f"failed {rule}:" in out
     report = json.loads((tmp_path / "demo.json").read_text())
-    assert {"max_failed_items", "max_leaked_items", "min_images_per_class"} <= set(report["verdict"]["failed"])
+    assert {"max_failed_items", "max_leaked_items", "min_images_per_class"} <= set(
+        report["verdict"]["failed"]
+    )
     assert report["summary"]["failed_items"] == 2 and report["summary"]["min_class_count"] == 4

@@ -35,7 +35,12 @@ def api(triton_url, tmp_path_factory):
         RestClient(url, timeout=600) as rest,
         GrpcClient(f"127.0.0.1:{port}", timeout=600) as over_grpc,
     ):
-        yield {"dataset": {"manifest_uri": manifest.as_uri()}, "rest": rest, "grpc": over_grpc, "planted": planted}
+        yield {
+            "dataset": {"manifest_uri": manifest.as_uri()},
+            "rest": rest,
+            "grpc": over_grpc,
+            "planted": planted,
+        }
 
 
 def differences(a: Any, b: Any, path: str = "$") -> list[str]:
@@ -48,7 +53,11 @@ def differences(a: Any, b: Any, path: str = "$") -> list[str]:
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             return [f"{path}: {len(a)} vs {len(b)} items"]
-        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in differences(x, y, f"{path}[{i}]")]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in differences(x, y, f"{path}[{i}]")
+        ]
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return []
     if type(a) is not type(b) or a != b:
@@ -73,11 +82,20 @@ POLICY = {
 def test_the_same_report_over_rest_and_grpc(api):
     events: list[dict] = []
     over_grpc = api["grpc"].report(
-        api["dataset"], checks=CHECKS, options=DEMO_OPTIONS, policy=POLICY, on_progress=events.append
+        api["dataset"],
+        checks=CHECKS,
+        options=DEMO_OPTIONS,
+        policy=POLICY,
+        on_progress=events.append,
     )
-    over_rest = api["rest"].report(api["dataset"], checks=CHECKS, options=DEMO_OPTIONS, policy=POLICY)
+    over_rest = api["rest"].report(
+        api["dataset"], checks=CHECKS, options=DEMO_OPTIONS, policy=POLICY
+    )
     assert differences(comparable(over_rest), comparable(over_grpc)) == []
-    assert over_grpc["verdict"]["outcome"] == "fail" and "max_failed_items" in over_grpc["verdict"]["failed"]
+    assert (
+        over_grpc["verdict"]["outcome"] == "fail"
+        and "max_failed_items" in over_grpc["verdict"]["failed"]
+    )
     assert over_grpc["summary"]["schema"] == "imagelint.summary/1"
     # The comparison covered real content: every check, failed items, per-class numbers.
     assert over_grpc["checks_run"] == CHECKS and set(over_grpc["checks"]) == set(CHECKS)
@@ -87,7 +105,12 @@ def test_the_same_report_over_rest_and_grpc(api):
     # Progress came first and reached every stage.
     assert events and all(e["event"] == "progress" for e in events)
     assert list(dict.fromkeys(e["stage"] for e in events)) == ["resolve", "load", "infer", *CHECKS]
-    assert events[-1] == {"event": "progress", "stage": CHECKS[-1], "done": len(CHECKS), "total": len(CHECKS)}
+    assert events[-1] == {
+        "event": "progress",
+        "stage": CHECKS[-1],
+        "done": len(CHECKS),
+        "total": len(CHECKS),
+    }
 
 
 def test_health_is_serving_with_triton(api):

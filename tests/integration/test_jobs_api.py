@@ -45,7 +45,14 @@ def write_digits(root: Path, count: int, *, seed: int) -> list[dict]:
         path = out / f"{i:05d}.png"
         Image.fromarray(image).convert("RGB").save(path)
         split = "test" if i % 5 == 4 else "train"
-        items.append({"id": f"i{i:05d}", "uri": path.as_uri(), "label": str(digits.target[k]), "split": split})
+        items.append(
+            {
+                "id": f"i{i:05d}",
+                "uri": path.as_uri(),
+                "label": str(digits.target[k]),
+                "split": split,
+            }
+        )
     return items
 
 
@@ -96,7 +103,10 @@ def small_items(data_root) -> list[dict]:
 def test_job_flow_events_resume_and_report_equal_to_the_synchronous_one(
     triton_url, database_url, data_root, small_items
 ):
-    body = {"dataset": {"items": small_items}, "checks": ["duplicates", "imbalance", "image_quality"]}
+    body = {
+        "dataset": {"items": small_items},
+        "checks": ["duplicates", "imbalance", "image_quality"],
+    }
     with serve(create_app(settings_for(database_url, triton_url, data_root))) as url:
         submitted = httpx.post(f"{url}/v1/jobs", json=body, timeout=60)
         assert submitted.status_code == 202, submitted.text
@@ -129,7 +139,10 @@ def test_job_flow_events_resume_and_report_equal_to_the_synchronous_one(
         for name in ("duplicates", "imbalance", "image_quality"):
             assert direct["checks"][name] == from_job["checks"][name], name
         metrics = httpx.get(f"{url}/metrics", timeout=30).text
-        assert f'imagelint_embedding_cache_lookups_total{{result="hit"}} {float(len(small_items))}' in metrics
+        assert (
+            f'imagelint_embedding_cache_lookups_total{{result="hit"}} {float(len(small_items))}'
+            in metrics
+        )
         assert 'imagelint_job_duration_seconds_count{outcome="succeeded"} 1.0' in metrics
 
 
@@ -145,7 +158,12 @@ def test_idempotency_key_unknown_job_and_report_of_a_cancelled_job(
         again = httpx.post(f"{url}/v1/jobs", json=body, headers=headers, timeout=60)
         assert first.status_code == again.status_code == 202
         assert first.json()["id"] == again.json()["id"]
-        other = httpx.post(f"{url}/v1/jobs", json={**body, "checks": ["image_quality"]}, headers=headers, timeout=60)
+        other = httpx.post(
+            f"{url}/v1/jobs",
+            json={**body, "checks": ["image_quality"]},
+            headers=headers,
+            timeout=60,
+        )
         assert other.status_code == 422
         assert other.json()["code"] == "idempotency_key_reused"
         fresh = httpx.post(f"{url}/v1/jobs", json=body, timeout=60).json()
@@ -157,10 +175,15 @@ def test_idempotency_key_unknown_job_and_report_of_a_cancelled_job(
         cancelled = httpx.delete(f"{url}/v1/jobs/{job_id}", timeout=30)
         assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
         assert [e["state"] for e in read_events(url, job_id)] == ["queued", "cancelled"]
-        sse = httpx.get(f"{url}/v1/jobs/{job_id}/events", headers={"Accept": "text/event-stream"}, timeout=30)
+        sse = httpx.get(
+            f"{url}/v1/jobs/{job_id}/events", headers={"Accept": "text/event-stream"}, timeout=30
+        )
         assert sse.headers["content-type"].startswith("text/event-stream")
         blocks = [b for b in sse.text.split("\n\n") if b]
-        assert [json.loads(b.split("data: ", 1)[1])["state"] for b in blocks] == ["queued", "cancelled"]
+        assert [json.loads(b.split("data: ", 1)[1])["state"] for b in blocks] == [
+            "queued",
+            "cancelled",
+        ]
         assert all(b.startswith("id: ") for b in blocks)
         assert httpx.get(f"{url}/v1/jobs/{job_id}/report", timeout=30).status_code == 409
 
@@ -179,22 +202,33 @@ def test_active_jobs_per_api_key_are_capped(triton_url, database_url, data_root,
     )  # fmt: skip
     with serve(create_app(settings)) as url:
         a = {"X-API-Key": "key-a"}
-        first = httpx.post(f"{url}/v1/jobs", json=body, headers={**a, "Idempotency-Key": "one"}, timeout=30)
+        first = httpx.post(
+            f"{url}/v1/jobs", json=body, headers={**a, "Idempotency-Key": "one"}, timeout=30
+        )
         assert httpx.post(f"{url}/v1/jobs", json=body, headers=a, timeout=30).status_code == 202
         over = httpx.post(f"{url}/v1/jobs", json=body, headers=a, timeout=30)
         assert over.status_code == 429 and over.json()["code"] == "too_many_requests"
         # a retry of a job already submitted is not a new job: still answered
-        retry = httpx.post(f"{url}/v1/jobs", json=body, headers={**a, "Idempotency-Key": "one"}, timeout=30)
+        retry = httpx.post(
+            f"{url}/v1/jobs", json=body, headers={**a, "Idempotency-Key": "one"}, timeout=30
+        )
         assert retry.status_code == 202 and retry.json()["id"] == first.json()["id"]
         # another key has its own allowance; cancelling frees one
-        assert httpx.post(f"{url}/v1/jobs", json=body, headers={"X-API-Key": "key-b"}, timeout=30).status_code == 202
+        assert (
+            httpx.post(
+                f"{url}/v1/jobs", json=body, headers={"X-API-Key": "key-b"}, timeout=30
+            ).status_code
+            == 202
+        )
         httpx.delete(f"{url}/v1/jobs/{first.json()['id']}", headers=a, timeout=30)
         assert httpx.post(f"{url}/v1/jobs", json=body, headers=a, timeout=30).status_code == 202
         assert httpx.get(f"{url}/v1/jobs/{first.json()['id']}", timeout=30).status_code == 401
 
 
 def test_jobs_without_a_database_are_503(triton_url, data_root):
-    with serve(create_app(Settings(triton_url=triton_url, data_root=str(data_root), grpc_port=0))) as url:
+    with serve(
+        create_app(Settings(triton_url=triton_url, data_root=str(data_root), grpc_port=0))
+    ) as url:
         response = httpx.post(f"{url}/v1/jobs", json={"dataset": {"items": []}}, timeout=30)
         assert response.status_code == 503 and response.json()["code"] == "jobs_unavailable"
 
@@ -202,7 +236,9 @@ def test_jobs_without_a_database_are_503(triton_url, data_root):
 def test_cancelling_a_running_job_stops_it(triton_url, database_url, data_root):
     items = write_digits(data_root, 600, seed=2)
     with serve(create_app(settings_for(database_url, triton_url, data_root))) as url:
-        job_id = httpx.post(f"{url}/v1/jobs", json={"dataset": {"items": items}}, timeout=60).json()["id"]
+        job_id = httpx.post(
+            f"{url}/v1/jobs", json={"dataset": {"items": items}}, timeout=60
+        ).json()["id"]
         wait_for(url, job_id, {"running", *TERMINAL}, timeout=120)
         cancelled = httpx.delete(f"{url}/v1/jobs/{job_id}", timeout=30).json()
         assert cancelled["state"] == "cancelled"  # it was running: 600 images take far longer
@@ -211,7 +247,11 @@ def test_cancelling_a_running_job_stops_it(triton_url, database_url, data_root):
         next_id = httpx.post(f"{url}/v1/jobs", json=small, timeout=60).json()["id"]
         assert wait_for(url, next_id, TERMINAL, timeout=300)["state"] == "succeeded"
         events = read_events(url, job_id)
-        assert [e["state"] for e in events if e["event"] == "state"] == ["queued", "running", "cancelled"]
+        assert [e["state"] for e in events if e["event"] == "state"] == [
+            "queued",
+            "running",
+            "cancelled",
+        ]
         assert httpx.get(f"{url}/v1/jobs/{job_id}", timeout=30).json()["state"] == "cancelled"
 
 
@@ -225,7 +265,9 @@ def test_a_replica_that_stops_hands_its_job_back(triton_url, database_url, data_
     with serve(create_app(settings)) as first:
         job_id = httpx.post(f"{first}/v1/jobs", json=body, timeout=60).json()["id"]
         wait_for(first, job_id, {"running", *TERMINAL}, timeout=120)
-    row = asyncio.run(db_fetch(database_url, "SELECT state, owner FROM jobs WHERE id = $1::uuid", job_id))[0]
+    row = asyncio.run(
+        db_fetch(database_url, "SELECT state, owner FROM jobs WHERE id = $1::uuid", job_id)
+    )[0]
     assert (row["state"], row["owner"]) == ("queued", None)
     with serve(create_app(settings)) as second:
         job = wait_for(second, job_id, TERMINAL)
@@ -240,7 +282,9 @@ def test_two_replicas_share_one_database(triton_url, database_url, data_root, sm
     body = {"dataset": {"items": small_items[:30]}, "checks": ["imbalance", "image_quality"]}
     settings = settings_for(database_url, triton_url, data_root)
     with serve(create_app(settings)) as a, serve(create_app(settings)) as b:
-        ids = [httpx.post(f"{url}/v1/jobs", json=body, timeout=60).json()["id"] for url in (a, b, a, b)]
+        ids = [
+            httpx.post(f"{url}/v1/jobs", json=body, timeout=60).json()["id"] for url in (a, b, a, b)
+        ]
         for index, job_id in enumerate(ids):
             other = (b, a)[index % 2]  # ask the replica that did not take the submit
             job = wait_for(other, job_id, TERMINAL)
@@ -293,7 +337,9 @@ def test_api_killed_mid_job_another_replica_finishes_it_once(triton_url, databas
         # kill it once its first chunk is encoded and cached, long before the job can end
         deadline = time.monotonic() + 600
         while True:
-            cached = asyncio.run(db_fetch(database_url, "SELECT count(*) AS n FROM embedding_cache"))[0]["n"]
+            cached = asyncio.run(
+                db_fetch(database_url, "SELECT count(*) AS n FROM embedding_cache")
+            )[0]["n"]
             if cached >= 256:
                 break
             assert time.monotonic() < deadline, "the first chunk was never cached"
@@ -304,7 +350,9 @@ def test_api_killed_mid_job_another_replica_finishes_it_once(triton_url, databas
         if doomed.poll() is None:
             doomed.kill()
             doomed.wait(timeout=30)
-    row = asyncio.run(db_fetch(database_url, "SELECT state, attempts FROM jobs WHERE id = $1::uuid", job_id))[0]
+    row = asyncio.run(
+        db_fetch(database_url, "SELECT state, attempts FROM jobs WHERE id = $1::uuid", job_id)
+    )[0]
     assert (row["state"], row["attempts"]) == ("running", 1)  # nobody told the database
 
     settings = settings_for(database_url, triton_url, data_root, job_stale_s=3.0)
@@ -322,5 +370,7 @@ def test_api_killed_mid_job_another_replica_finishes_it_once(triton_url, databas
         events = read_events(url_b, job_id)
     states = [e["state"] for e in events if e["event"] == "state"]
     assert states == ["queued", "running", "running", "succeeded"]
-    n_cached = asyncio.run(db_fetch(database_url, "SELECT count(*) AS n FROM embedding_cache"))[0]["n"]
+    n_cached = asyncio.run(db_fetch(database_url, "SELECT count(*) AS n FROM embedding_cache"))[0][
+        "n"
+    ]
     assert n_cached == len(items)  # each image's vectors stored once

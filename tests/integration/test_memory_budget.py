@@ -46,11 +46,17 @@ def test_the_hostile_mix_stays_within_the_memory_budget(tmp_path):
         # Everything given back: the next check is admitted.
         import httpx
 
-        again = httpx.post(f"{server.url}/v1/checks/duplicates", content=body,
-                           headers={"Content-Type": "application/json"}, timeout=300)
+        again = httpx.post(
+            f"{server.url}/v1/checks/duplicates",
+            content=body,
+            headers={"Content-Type": "application/json"},
+            timeout=300,
+        )
         assert again.status_code == 200
     growth = peak - baseline
-    print(f"baseline RSS {baseline / 2**20:.0f} MiB, peak {peak / 2**20:.0f} MiB, growth {growth / 2**20:.0f} MiB, "
-          f"checks {statuses.count(200)} ok / {statuses.count(429)} refused")
+    print(
+        f"baseline RSS {baseline / 2**20:.0f} MiB, peak {peak / 2**20:.0f} MiB, growth {growth / 2**20:.0f} MiB, "
+        f"checks {statuses.count(200)} ok / {statuses.count(429)} refused"
+    )
     assert growth <= BUDGET + ALLOWANCE
     assert peak < CHART_LIMIT

@@ -18,7 +18,9 @@ from service.settings import Settings
 from tests.live_server import serve
 
 pytestmark = pytest.mark.integration
-PROMTOOL = Path(os.environ.get("PROMTOOL", Path(__file__).resolve().parents[2] / ".tools" / "promtool"))
+PROMTOOL = Path(
+    os.environ.get("PROMTOOL", Path(__file__).resolve().parents[2] / ".tools" / "promtool")
+)
 
 
 def sample_value(text: str, series: str) -> float:
@@ -58,22 +60,37 @@ def test_series_follow_the_traffic(metrics_text):
     assert sample_value(text, 'imagelint_images_failed_total{code="fetch_refused"}') == 1
     assert sample_value(text, 'imagelint_findings_total{kind="leaked_items"}') == 2
     assert sample_value(text, 'imagelint_findings_total{kind="duplicate_items"}') == 1
-    assert sample_value(text, 'imagelint_http_requests_total{method="POST",route="/v1/reports",status="400"}') == 1
+    assert (
+        sample_value(
+            text, 'imagelint_http_requests_total{method="POST",route="/v1/reports",status="400"}'
+        )
+        == 1
+    )
     assert sample_value(text, 'imagelint_stage_duration_seconds_count{stage="infer"}') >= 1
-    assert sample_value(text, 'imagelint_triton_requests_total{operation="infer",outcome="ok"}') >= 1
+    assert (
+        sample_value(text, 'imagelint_triton_requests_total{operation="infer",outcome="ok"}') >= 1
+    )
     assert sample_value(text, "imagelint_reports_in_flight") == 0
 
 
 def test_promtool_check_metrics_is_clean(metrics_text):
     assert PROMTOOL.exists(), f"{PROMTOOL} missing: `make setup` fetches it"
     result = subprocess.run(
-        [str(PROMTOOL), "check", "metrics"], input=metrics_text, capture_output=True, text=True, timeout=60
+        [str(PROMTOOL), "check", "metrics"],
+        input=metrics_text,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "" and result.stderr.strip() == ""
 
 
 def test_promtool_would_flag_a_bad_exposition():
-    bad = "# HELP x_requests a counter without the suffix\n# TYPE x_requests counter\nx_requests 1\n"
-    result = subprocess.run([str(PROMTOOL), "check", "metrics"], input=bad, capture_output=True, text=True, timeout=60)
+    bad = (
+        "# HELP x_requests a counter without the suffix\n# TYPE x_requests counter\nx_requests 1\n"
+    )
+    result = subprocess.run(
+        [str(PROMTOOL), "check", "metrics"], input=bad, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0 or "total" in (result.stdout + result.stderr)

@@ -66,7 +66,9 @@ def test_the_readme_has_the_curl_examples_this_file_checks():
 
 
 def test_make_demo_runs_service_demo_against_port():
-    recipe = re.search(r"^demo:.*\n\t(.+)$", (REPO_ROOT / "Makefile").read_text(), flags=re.M).group(1)
+    recipe = re.search(
+        r"^demo:.*\n\t(.+)$", (REPO_ROOT / "Makefile").read_text(), flags=re.M
+    ).group(1)
     assert recipe == (
         "$(BIN)/python -m service.demo --url http://127.0.0.1:$(PORT) $(if $(POLICY),--policy $(POLICY))"
     )  # without POLICY, exactly what the next test runs
@@ -93,7 +95,11 @@ def test_make_demo_answers_200_with_the_planted_problems(api, workdir):
     env = {**os.environ, "IMAGELINT_DATA_ROOT": str(workdir / "demo-data")}
     done = subprocess.run(
         [sys.executable, "-m", "service.demo", "--url", api, "--out", str(out)],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     report = json.loads(out.read_text())
@@ -113,7 +119,9 @@ def assert_planted(report: dict, planted: dict) -> None:
     assert failed[planted["hostile"][0]] == "fetch_refused"
     assert failed[planted["corrupt"][0]] in {"unsupported_format", "decode_error", "truncated"}
     checks = report["checks"]
-    assert sorted(planted["exact_duplicate"]) in [sorted(g) for g in checks["duplicates"]["exact_byte_groups"]]
+    assert sorted(planted["exact_duplicate"]) in [
+        sorted(g) for g in checks["duplicates"]["exact_byte_groups"]
+    ]
     assert set([o["id"] for o in checks["outliers"]["outliers"]][:2]) == set(planted["outliers"])
     assert planted["rare_class"] in checks["imbalance"]["minority_classes"]
     assert [p["multiple"] for p in checks["sample_size"]["predictions"]] == [2.0, 5.0, 10.0]
@@ -171,10 +179,15 @@ def test_each_readme_curl_example_answers_200(api, workdir, index):
     route, checker = CHECKERS[index]
     assert re.search(r"http://127\.0\.0\.1:8000(/\S*)", command).group(1) == route
     # The README's host becomes the test server; --fail-with-body makes any non-2xx fail the run.
-    runnable = command.replace(README_HOST, api).replace("curl -s ", "curl -sS --fail-with-body ", 1)
+    runnable = command.replace(README_HOST, api).replace(
+        "curl -s ", "curl -sS --fail-with-body ", 1
+    )
     done = subprocess.run(
         ["bash", "-o", "pipefail", "-c", runnable],
-        cwd=workdir, capture_output=True, text=True, timeout=900,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert done.returncode == 0, f"{runnable}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
     checker(done.stdout, workdir)

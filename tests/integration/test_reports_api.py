@@ -56,7 +56,14 @@ def test_report_envelope(demo_report, demo):
     assert ds["failed"] == 2
     assert ds["classes"][planted["rare_class"]] == 4
     assert set(ds["splits"]) == {"train", "test"}
-    assert report["checks_run"] == ["duplicates", "mislabels", "sample_size", "imbalance", "image_quality", "outliers"]
+    assert report["checks_run"] == [
+        "duplicates",
+        "mislabels",
+        "sample_size",
+        "imbalance",
+        "image_quality",
+        "outliers",
+    ]
     for stage in ("resolve", "load", "infer", "duplicates", "mislabels", "total"):
         assert report["timings_s"][stage] >= 0
     assert report["check_errors"] == {}
@@ -65,7 +72,11 @@ def test_report_envelope(demo_report, demo):
 def test_failed_items_carry_codes_and_no_secrets(demo_report, demo):
     _, _, planted = demo
     failed = {f["id"]: f for f in demo_report["failed_items"]}
-    assert failed[planted["corrupt"][0]]["code"] in {"unsupported_format", "decode_error", "truncated"}
+    assert failed[planted["corrupt"][0]]["code"] in {
+        "unsupported_format",
+        "decode_error",
+        "truncated",
+    }
     hostile = failed[planted["hostile"][0]]
     assert hostile["code"] == "fetch_refused"
     assert "169.254.169.254" in hostile["detail"] or "metadata" in hostile["detail"]
@@ -131,8 +142,11 @@ def test_image_quality_lists_the_corrupt_file_as_unreadable(demo_report, demo):
 
 def test_same_request_same_report(api, demo, demo_report):
     _, manifest, _ = demo
-    body = {"dataset": {"manifest_uri": manifest.as_uri()}, "options": DEMO_OPTIONS,
-            "checks": ["duplicates", "imbalance", "outliers"]}
+    body = {
+        "dataset": {"manifest_uri": manifest.as_uri()},
+        "options": DEMO_OPTIONS,
+        "checks": ["duplicates", "imbalance", "outliers"],
+    }
     again = httpx.post(f"{api}/v1/reports", json=body, timeout=600).json()
     for check in ("duplicates", "imbalance", "outliers"):
         assert again["checks"][check] == demo_report["checks"][check]
@@ -143,8 +157,13 @@ def test_ndjson_streams_ordered_progress_then_the_report(api, demo):
     images = sorted((root / "demo" / "images").glob("d1-*.png"))[:12]
     items = [{"uri": p.as_uri(), "label": "a" if i % 2 else "b"} for i, p in enumerate(images)]
     body = {"dataset": {"items": items}, "checks": ["image_quality", "imbalance"]}
-    with httpx.stream("POST", f"{api}/v1/reports", json=body, timeout=120,
-                      headers={"Accept": "application/x-ndjson"}) as response:
+    with httpx.stream(
+        "POST",
+        f"{api}/v1/reports",
+        json=body,
+        timeout=120,
+        headers={"Accept": "application/x-ndjson"},
+    ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("application/x-ndjson")
         events = [json.loads(line) for line in response.iter_lines() if line.strip()]
@@ -164,7 +183,10 @@ def test_validation_errors_name_the_field(api):
     assert response.status_code == 400
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["field"] == "dataset.items[0].uri"
-    response = httpx.post(f"{api}/v1/reports", json={"dataset": {"items": [{"uri": "file:///x.png"}]}, "checks": ["everything"]})
+    response = httpx.post(
+        f"{api}/v1/reports",
+        json={"dataset": {"items": [{"uri": "file:///x.png"}]}, "checks": ["everything"]},
+    )
     assert response.status_code == 400 and response.json()["field"].startswith("checks")
 
 
@@ -173,8 +195,13 @@ def test_429_past_the_concurrency_limit(triton_url, demo):
     settings = Settings(triton_url=triton_url, data_root=str(root), max_concurrent_reports=1)
     with serve(create_app(settings)) as url:
         body = {"dataset": {"manifest_uri": manifest.as_uri()}, "checks": ["duplicates"]}
-        with httpx.stream("POST", f"{url}/v1/reports", json=body, timeout=300,
-                          headers={"Accept": "application/x-ndjson"}) as first:
+        with httpx.stream(
+            "POST",
+            f"{url}/v1/reports",
+            json=body,
+            timeout=300,
+            headers={"Accept": "application/x-ndjson"},
+        ) as first:
             assert first.status_code == 200
             lines = first.iter_lines()
             assert json.loads(next(lines))["event"] == "progress"  # the first report is running
@@ -185,8 +212,10 @@ def test_429_past_the_concurrency_limit(triton_url, demo):
         # The first stream was abandoned: its slot comes back, so a new report is accepted.
         deadline = time.monotonic() + 60
         while True:
-            small = {"dataset": {"items": [{"uri": (root / "demo" / "images" / "d1-00.png").as_uri()}]},
-                     "checks": ["image_quality"]}
+            small = {
+                "dataset": {"items": [{"uri": (root / "demo" / "images" / "d1-00.png").as_uri()}]},
+                "checks": ["image_quality"],
+            }
             status = httpx.post(f"{url}/v1/reports", json=small, timeout=60).status_code
             if status == 200 or time.monotonic() > deadline:
                 break
@@ -199,8 +228,12 @@ def test_503_when_triton_is_down_and_recovery(demo):
     ports = dict(grpc_port=free_port(), http_port=free_port(), metrics_port=free_port())
     image = (root / "demo" / "images" / "d1-00.png").as_uri()
     body = {"dataset": {"items": [{"uri": image, "label": "1"}]}, "checks": ["image_quality"]}
-    settings = Settings(triton_url=f"127.0.0.1:{ports['grpc_port']}", data_root=str(root),
-                        triton_retries=1, triton_timeout_s=5)
+    settings = Settings(
+        triton_url=f"127.0.0.1:{ports['grpc_port']}",
+        data_root=str(root),
+        triton_retries=1,
+        triton_timeout_s=5,
+    )
     triton = None
     try:
         with serve(create_app(settings)) as url:
@@ -222,15 +255,37 @@ def test_503_when_triton_is_down_and_recovery(demo):
 
 def test_openapi_fuzz_finds_no_server_error(triton_url, database_url, tmp_path):
     # with a database, so /v1/jobs is fuzzed against the real PostgreSQL too
-    settings = Settings(triton_url=triton_url, data_root=str(tmp_path), fetch_timeout_s=2,
-                        max_concurrent_reports=4, database_url=database_url)
+    settings = Settings(
+        triton_url=triton_url,
+        data_root=str(tmp_path),
+        fetch_timeout_s=2,
+        max_concurrent_reports=4,
+        database_url=database_url,
+    )
     with serve(create_app(settings)) as url:
         result = subprocess.run(
-            [str(Path(sys.executable).parent / "schemathesis"), "run", f"{url}/schema/openapi.json",
-             "--checks", "not_a_server_error,response_schema_conformance,content_type_conformance",
-             "--phases", "examples,fuzzing", "--max-examples", "15", "--max-time", "120",
-             "--workers", "1", "--request-timeout", "60", "--generation-deterministic"],
-            capture_output=True, text=True, timeout=400, cwd=tmp_path,
+            [
+                str(Path(sys.executable).parent / "schemathesis"),
+                "run",
+                f"{url}/schema/openapi.json",
+                "--checks",
+                "not_a_server_error,response_schema_conformance,content_type_conformance",
+                "--phases",
+                "examples,fuzzing",
+                "--max-examples",
+                "15",
+                "--max-time",
+                "120",
+                "--workers",
+                "1",
+                "--request-timeout",
+                "60",
+                "--generation-deterministic",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=400,
+            cwd=tmp_path,
         )
     assert result.returncode == 0, result.stdout[-4000:]
     assert "generated" in result.stdout

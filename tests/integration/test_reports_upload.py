@@ -52,12 +52,16 @@ def post(url: str, body, request: dict | str | None = None, **kwargs) -> httpx.R
     params = {}
     if request is not None:
         params["request"] = request if isinstance(request, str) else json.dumps(request)
-    return httpx.post(f"{url}/v1/reports/upload", content=body, params=params, timeout=300, **kwargs)
+    return httpx.post(
+        f"{url}/v1/reports/upload", content=body, params=params, timeout=300, **kwargs
+    )
 
 
 def test_an_uploaded_archive_is_audited_and_gated(server, scratch):
     policy = {"max_duplicate_items": {"fail": 0}, "min_images_per_class": {"fail": 4}}
-    response = post(server, small_archive(), {"checks": ["duplicates", "imbalance"], "policy": policy})
+    response = post(
+        server, small_archive(), {"checks": ["duplicates", "imbalance"], "policy": policy}
+    )
     assert response.status_code == 200, response.text
     report = response.json()
     assert report["dataset"]["classes"] == {"a": 4, "b": 5}

@@ -41,7 +41,9 @@ CHROMIUM_FLAGS = [
 
 def chromium_path() -> str:
     found = os.environ.get("IMAGELINT_CHROMIUM") or shutil.which("chromium")
-    assert found, "Chromium is missing: `make chromium` (part of `make setup`) installs Debian's package"
+    assert found, (
+        "Chromium is missing: `make chromium` (part of `make setup`) installs Debian's package"
+    )
     return found
 
 
@@ -51,7 +53,9 @@ def browser():
 
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS, headless=True)
+        browser = pw.chromium.launch(
+            executable_path=chromium_path(), args=CHROMIUM_FLAGS, headless=True
+        )
         try:
             yield browser
         finally:
@@ -83,7 +87,10 @@ class Watched:
         self.requests: list[str] = []
         self.errors: list[str] = []
         self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
+        self.page.on(
+            "console",
+            lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None,
+        )
         self.page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
 
     def foreign_requests(self) -> list[str]:
@@ -104,7 +111,11 @@ def review_page(browser, api, demo):
 
     def as_post(route):
         if route.request.url == view_url and route.request.method == "GET":
-            route.continue_(method="POST", post_data=body, headers={**route.request.headers, "content-type": "application/json"})
+            route.continue_(
+                method="POST",
+                post_data=body,
+                headers={**route.request.headers, "content-type": "application/json"},
+            )
         else:
             route.continue_()
 
@@ -136,7 +147,8 @@ def test_planted_duplicates_and_leak_are_visible(review_page):
     strip = page.locator("#duplicates .strip", has=page.locator(f'figure[data-id="{copy}"]')).first
     assert strip.is_visible()
     badges = {
-        fid: strip.locator(f'figure[data-id="{fid}"] .badge').inner_text() for fid in (original, copy)
+        fid: strip.locator(f'figure[data-id="{fid}"] .badge').inner_text()
+        for fid in (original, copy)
     }
     assert sorted(badges.values()) == ["drop", "keep"], badges
     train_id, test_id = planted["leak"]
@@ -150,7 +162,9 @@ def test_planted_duplicates_and_leak_are_visible(review_page):
 def test_planted_label_flips_outliers_and_failures_are_visible(review_page):
     watched, planted, _ = review_page
     page = watched.page
-    shown_flips = [fid for fid in planted["flipped"] if page.locator(f'#labels tr[data-id="{fid}"]').count()]
+    shown_flips = [
+        fid for fid in planted["flipped"] if page.locator(f'#labels tr[data-id="{fid}"]').count()
+    ]
     assert len(shown_flips) >= 3, shown_flips
     for fid in shown_flips:
         row = page.locator(f'#labels tr[data-id="{fid}"]')
@@ -224,27 +238,49 @@ def test_hostile_ids_and_labels_run_no_script(browser, tmp_path):
 def test_export_route_gives_the_cleaned_manifest(api, demo):
     _, manifest, planted = demo
     ref = {"manifest_uri": manifest.as_uri()}
-    report = httpx.post(f"{api}/v1/reports", json={"dataset": ref, "options": DEMO_OPTIONS}, timeout=600).json()
+    report = httpx.post(
+        f"{api}/v1/reports", json={"dataset": ref, "options": DEMO_OPTIONS}, timeout=600
+    ).json()
     body = {"dataset": ref, "report": report}
-    drops = httpx.post(f"{api}/v1/reports/export", params={"apply": "drops", "format": "jsonl"}, json=body, timeout=60)
+    drops = httpx.post(
+        f"{api}/v1/reports/export",
+        params={"apply": "drops", "format": "jsonl"},
+        json=body,
+        timeout=60,
+    )
     assert drops.status_code == 200, drops.text
-    assert drops.headers["content-disposition"] == 'attachment; filename="manifest-drops-applied.jsonl"'
+    assert (
+        drops.headers["content-disposition"]
+        == 'attachment; filename="manifest-drops-applied.jsonl"'
+    )
     kept = [json.loads(line) for line in drops.text.splitlines()]
     kept_ids = {row["id"] for row in kept}
     dropped = {m for g in report["checks"]["duplicates"]["groups"] for m in g["drop"]}
-    assert len(kept) == report["dataset"]["items"] - len(dropped | {f["id"] for f in report["failed_items"]})
+    assert len(kept) == report["dataset"]["items"] - len(
+        dropped | {f["id"] for f in report["failed_items"]}
+    )
     assert not kept_ids & set(planted["corrupt"] + planted["hostile"])
     assert len(set(planted["exact_duplicate"]) & kept_ids) == 1
-    findings = httpx.post(f"{api}/v1/reports/export", params={"kind": "findings"}, json=body, timeout=60)
+    findings = httpx.post(
+        f"{api}/v1/reports/export", params={"kind": "findings"}, json=body, timeout=60
+    )
     assert findings.headers["content-type"].startswith("text/csv")
-    assert findings.text.splitlines()[0] == "id,uri,label,split,check,finding,action,suggested_label,score,detail"
-    assert any(line.startswith("photo-chelsea,file://") and ",outlier," in line for line in findings.text.splitlines())
+    assert (
+        findings.text.splitlines()[0]
+        == "id,uri,label,split,check,finding,action,suggested_label,score,detail"
+    )
+    assert any(
+        line.startswith("photo-chelsea,file://") and ",outlier," in line
+        for line in findings.text.splitlines()
+    )
 
 
 def test_accept_html_on_reports_gives_the_same_page(api, demo):
     _, manifest, planted = demo
     body = {"dataset": {"manifest_uri": manifest.as_uri()}, "options": DEMO_OPTIONS}
-    response = httpx.post(f"{api}/v1/reports", json=body, headers={"accept": "text/html"}, timeout=600)
+    response = httpx.post(
+        f"{api}/v1/reports", json=body, headers={"accept": "text/html"}, timeout=600
+    )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "default-src 'none'" in response.headers["content-security-policy"]

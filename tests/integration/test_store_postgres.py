@@ -45,7 +45,10 @@ async def test_migrations_are_recorded_once_even_when_replicas_race(database_url
 
 async def test_two_workers_never_claim_the_same_job(pool):
     store = JobStore(pool)
-    ids = [(await store.submit(REQUEST, REQUEST_JSON, api_key=None, idempotency_key=None))[0].id for _ in range(6)]
+    ids = [
+        (await store.submit(REQUEST, REQUEST_JSON, api_key=None, idempotency_key=None))[0].id
+        for _ in range(6)
+    ]
     claims = await asyncio.gather(
         *(store.claim(f"w{i % 2}", stale_s=60, max_attempts=3) for i in range(8))
     )
@@ -61,14 +64,25 @@ async def test_stale_job_is_reclaimed_and_only_the_new_owner_finishes_it(pool):
     first = await store.claim("dead", stale_s=60, max_attempts=3)
     assert first.id == job.id
     assert await store.claim("alive", stale_s=60, max_attempts=3) is None  # fresh heartbeat
-    await pool.execute("UPDATE jobs SET heartbeat_at = now() - interval '2 minutes' WHERE id = $1", job.id)
+    await pool.execute(
+        "UPDATE jobs SET heartbeat_at = now() - interval '2 minutes' WHERE id = $1", job.id
+    )
     second = await store.claim("alive", stale_s=60, max_attempts=3)
     assert second.id == job.id and second.attempts == 2 and second.owner == "alive"
     # the old worker wakes up: it may neither check in nor finish
     assert await store.heartbeat(job.id, "dead", {"stage": "load", "done": 1, "total": 1}) is False
-    assert await store.finish(job.id, "dead", state="succeeded", ttl_s=60, report_json=b'{"x": 1}') is False
-    assert await store.finish(job.id, "alive", state="succeeded", ttl_s=60, report_json=b'{"x": 2}') is True
-    assert await store.finish(job.id, "alive", state="succeeded", ttl_s=60, report_json=b'{"x": 3}') is False
+    assert (
+        await store.finish(job.id, "dead", state="succeeded", ttl_s=60, report_json=b'{"x": 1}')
+        is False
+    )
+    assert (
+        await store.finish(job.id, "alive", state="succeeded", ttl_s=60, report_json=b'{"x": 2}')
+        is True
+    )
+    assert (
+        await store.finish(job.id, "alive", state="succeeded", ttl_s=60, report_json=b'{"x": 3}')
+        is False
+    )
     assert await store.report_json(job.id) == '{"x": 2}'
     events = [body for _, body in await store.events_after(job.id, 0)]
     assert [e.get("state") for e in events] == ["queued", "running", "running", "succeeded"]
@@ -80,7 +94,9 @@ async def test_exhausted_attempts_fail_the_job(pool):
     for attempt in range(2):
         claimed = await store.claim(f"w{attempt}", stale_s=60, max_attempts=2)
         assert claimed.attempts == attempt + 1
-        await pool.execute("UPDATE jobs SET heartbeat_at = now() - interval '2 minutes' WHERE id = $1", job.id)
+        await pool.execute(
+            "UPDATE jobs SET heartbeat_at = now() - interval '2 minutes' WHERE id = $1", job.id
+        )
     assert await store.claim("w9", stale_s=60, max_attempts=2) is None
     assert await store.fail_exhausted(stale_s=60, max_attempts=2, ttl_s=60) == 1
     failed = await store.get(job.id)
@@ -106,7 +122,9 @@ async def test_cancel_then_expiry_removes_the_job_and_its_events(pool):
     assert await store.claim("w", stale_s=60, max_attempts=3) is None
     assert (await store.cancel(job.id, ttl_s=3600)).state == "cancelled"  # idempotent
     assert await store.delete_expired() == 0
-    await pool.execute("UPDATE jobs SET expires_at = now() - interval '1 second' WHERE id = $1", job.id)
+    await pool.execute(
+        "UPDATE jobs SET expires_at = now() - interval '1 second' WHERE id = $1", job.id
+    )
     assert await store.delete_expired() == 1
     assert await store.get(job.id) is None
     assert await pool.fetchval("SELECT count(*) FROM job_events WHERE job_id = $1", job.id) == 0

@@ -52,8 +52,12 @@ def _tritons_on(grpc_port: int) -> list[int]:
                 state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
             except OSError:
                 continue
-            if cmdline and cmdline[0].endswith(b"tritonserver") and state != "Z" and \
-                    f"--grpc-port={grpc_port}".encode() in cmdline:
+            if (
+                cmdline
+                and cmdline[0].endswith(b"tritonserver")
+                and state != "Z"
+                and f"--grpc-port={grpc_port}".encode() in cmdline
+            ):
                 found.append(int(entry.name))
     return found
 
@@ -68,23 +72,44 @@ def test_make_run_killed_outright_leaves_no_orphan_and_a_held_port_is_refused(tm
 
     from service.inference.local_triton import free_port, port_is_free
 
-    ports = {"TRITON_GRPC_PORT": free_port(), "TRITON_HTTP_PORT": free_port(), "TRITON_METRICS_PORT": free_port()}
+    ports = {
+        "TRITON_GRPC_PORT": free_port(),
+        "TRITON_HTTP_PORT": free_port(),
+        "TRITON_METRICS_PORT": free_port(),
+    }
     api_port = free_port()
-    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "IMAGELINT_GRPC_PORT": str(free_port()),
-           "IMAGELINT_DATA_ROOT": str(tmp_path)}
-    first = subprocess.Popen([sys.executable, "-m", "service.run_local", "--port", str(api_port)], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        **{k: str(v) for k, v in ports.items()},
+        "IMAGELINT_GRPC_PORT": str(free_port()),
+        "IMAGELINT_DATA_ROOT": str(tmp_path),
+    }
+    first = subprocess.Popen(
+        [sys.executable, "-m", "service.run_local", "--port", str(api_port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
+
         def ready() -> bool:
             try:
-                return httpx.get(f"http://127.0.0.1:{api_port}/health/ready", timeout=2).status_code == 200
+                return (
+                    httpx.get(f"http://127.0.0.1:{api_port}/health/ready", timeout=2).status_code
+                    == 200
+                )
             except httpx.HTTPError:
                 return False
 
         assert wait_until(ready, timeout=300)
         assert len(_tritons_on(ports["TRITON_GRPC_PORT"])) == 1
-        second = subprocess.run([sys.executable, "-m", "service.run_local", "--port", str(free_port())], env=env,
-                                capture_output=True, text=True, timeout=120)
+        second = subprocess.run(
+            [sys.executable, "-m", "service.run_local", "--port", str(free_port())],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert second.returncode == 2 and "in use by another process" in second.stderr
         assert ready()  # the first one's Triton was left alone
         first.kill()  # no cleanup code runs: the kernel must take Triton down with it

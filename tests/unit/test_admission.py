@@ -136,7 +136,11 @@ def test_decodes_are_admitted_by_memory_not_by_thread_count(tmp_path: Path, monk
     async def scenario(budget):
         with ThreadPoolExecutor(4) as pool:
             return await loader.load_images(
-                items, fetcher=None, pool=pool, settings=Settings(), budget=budget,
+                items,
+                fetcher=None,
+                pool=pool,
+                settings=Settings(),
+                budget=budget,
                 local_files={f"b{i}": p for i, p in enumerate(paths)},
             )
 

@@ -36,7 +36,9 @@ MAX_ITEMS = 100_000
 # raises it for a longer hunt.
 EXAMPLES = int(os.environ.get("IMAGELINT_PROPERTY_EXAMPLES", "30"))
 FAST = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SLOW = settings(max_examples=max(4, EXAMPLES // 3), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SLOW = settings(
+    max_examples=max(4, EXAMPLES // 3), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def finite_everywhere(value, path="$") -> None:
@@ -50,7 +52,9 @@ def finite_everywhere(value, path="$") -> None:
             finite_everywhere(v, f"{path}[{i}]")
 
 
-def outcome(run, *args, allowed: tuple[type[BaseException], ...] = (ImagelintError,), label: str = "") -> None:
+def outcome(
+    run, *args, allowed: tuple[type[BaseException], ...] = (ImagelintError,), label: str = ""
+) -> None:
     """The property: finite JSON, or a typed error. Through a route's ``run_*`` only the
     project's errors count (a bare ValueError there is a 500); the pure analyses may also raise
     ``ValueError`` for arguments the routes validate first."""
@@ -95,9 +99,17 @@ def labels_for(draw, n: int) -> list[str]:
     if weights == "even":
         p = np.full(classes, 1.0 / classes)
     elif weights == "one_tiny":
-        p = np.array([0.02] + [0.98 / max(1, classes - 1)] * (classes - 1)) if classes > 1 else np.ones(1)
+        p = (
+            np.array([0.02] + [0.98 / max(1, classes - 1)] * (classes - 1))
+            if classes > 1
+            else np.ones(1)
+        )
     else:
-        p = np.array([0.9] + [0.1 / max(1, classes - 1)] * (classes - 1)) if classes > 1 else np.ones(1)
+        p = (
+            np.array([0.9] + [0.1 / max(1, classes - 1)] * (classes - 1))
+            if classes > 1
+            else np.ones(1)
+        )
     p = p / p.sum()
     return [f"c{k}" for k in rng.choice(classes, size=n, p=p)]
 
@@ -161,8 +173,13 @@ def test_mislabels_from_model_outputs(data, kind):
 @given(labelled(n_min=2, n_max=60), st.sampled_from([None, 0.9]))
 def test_sample_size_learning_curve(data, target):
     x, labels = data
-    body = {"labels": labels, "embeddings": x.tolist(), "repeats": 2, "bootstrap": 10,
-            "fractions": [0.3, 0.6]}
+    body = {
+        "labels": labels,
+        "embeddings": x.tolist(),
+        "repeats": 2,
+        "bootstrap": 10,
+        "fractions": [0.3, 0.6],
+    }
     if target is not None:
         body["target_accuracy"] = target
     outcome(run_sample_size, msgspec.convert(body, SampleSizeRequest), MAX_ITEMS)
@@ -170,7 +187,9 @@ def test_sample_size_learning_curve(data, target):
 
 @st.composite
 def curves(draw):
-    shape = draw(st.sampled_from(["flat", "decreasing", "increasing", "random", "saturated", "nearly_flat"]))
+    shape = draw(
+        st.sampled_from(["flat", "decreasing", "increasing", "random", "saturated", "nearly_flat"])
+    )
     sizes = sorted(draw(st.sets(st.integers(1, 100_000), min_size=1, max_size=6)))
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     if shape == "flat":
@@ -186,12 +205,23 @@ def curves(draw):
     else:
         scores = list(rng.uniform(0, 1, len(sizes)))
     repeats = draw(st.integers(1, 3))
-    return [{"n": n, "scores": [float(min(1.0, max(0.0, s + rng.normal(0, 0.01 * (r > 0)))))
-                                for r in range(repeats)]} for n, s in zip(sizes, scores, strict=True)]
+    return [
+        {
+            "n": n,
+            "scores": [
+                float(min(1.0, max(0.0, s + rng.normal(0, 0.01 * (r > 0))))) for r in range(repeats)
+            ],
+        }
+        for n, s in zip(sizes, scores, strict=True)
+    ]
 
 
 @FAST
-@given(curves(), st.sampled_from([None, 0.5, 0.95, 0.999]), st.sampled_from(["auto", "inverse_power_law", "power_law"]))
+@given(
+    curves(),
+    st.sampled_from([None, 0.5, 0.95, 0.999]),
+    st.sampled_from(["auto", "inverse_power_law", "power_law"]),
+)
 def test_sample_size_fit_of_observations(observations, target, model):
     body = {"observations": observations, "model": model, "bootstrap": 20}
     if target is not None:
@@ -200,9 +230,15 @@ def test_sample_size_fit_of_observations(observations, target, model):
 
 
 @FAST
-@given(st.lists(st.lists(st.sampled_from(["a", "b", "c"]), min_size=0, max_size=4), min_size=1, max_size=12))
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["a", "b", "c"]), min_size=0, max_size=4), min_size=1, max_size=12
+    )
+)
 def test_agreement(annotations):
-    outcome(run_agreement, msgspec.convert({"annotations": annotations}, AgreementRequest), MAX_ITEMS)
+    outcome(
+        run_agreement, msgspec.convert({"annotations": annotations}, AgreementRequest), MAX_ITEMS
+    )
 
 
 @FAST
@@ -233,20 +269,41 @@ def _facts(rng: np.random.Generator, kind: str):
     if kind == "identical":
         values = dict(brightness=0.5, contrast=0.0, blur=0.0, entropy=0.0, width=224, height=224)
     elif kind == "extreme":
-        values = dict(brightness=float(rng.choice([0.0, 1.0])), contrast=float(rng.choice([0.0, 0.5])),
-                      blur=float(rng.choice([0.0, 1e9])), entropy=float(rng.choice([0.0, 8.0])),
-                      width=int(rng.choice([1, 100_000])), height=int(rng.choice([1, 3])))
+        values = dict(
+            brightness=float(rng.choice([0.0, 1.0])),
+            contrast=float(rng.choice([0.0, 0.5])),
+            blur=float(rng.choice([0.0, 1e9])),
+            entropy=float(rng.choice([0.0, 8.0])),
+            width=int(rng.choice([1, 100_000])),
+            height=int(rng.choice([1, 3])),
+        )
     else:
-        values = dict(brightness=float(rng.uniform()), contrast=float(rng.uniform(0, 0.5)),
-                      blur=float(rng.exponential()), entropy=float(rng.uniform(0, 8)),
-                      width=int(rng.integers(1, 4000)), height=int(rng.integers(1, 4000)))
-    return ImageFacts(format="PNG", mode="RGB", n_bytes=100, sha256=f"{rng.integers(0, 3):064x}",
-                      pixel_hash=f"{rng.integers(0, 3):032x}", dhash=f"{rng.integers(0, 3):016x}",
-                      is_grayscale=bool(rng.integers(0, 2)), **values)
+        values = dict(
+            brightness=float(rng.uniform()),
+            contrast=float(rng.uniform(0, 0.5)),
+            blur=float(rng.exponential()),
+            entropy=float(rng.uniform(0, 8)),
+            width=int(rng.integers(1, 4000)),
+            height=int(rng.integers(1, 4000)),
+        )
+    return ImageFacts(
+        format="PNG",
+        mode="RGB",
+        n_bytes=100,
+        sha256=f"{rng.integers(0, 3):064x}",
+        pixel_hash=f"{rng.integers(0, 3):032x}",
+        dhash=f"{rng.integers(0, 3):016x}",
+        is_grayscale=bool(rng.integers(0, 2)),
+        **values,
+    )
 
 
 @SLOW
-@given(labelled(n_min=1, n_max=40), st.sampled_from(["identical", "extreme", "random"]), st.integers(0, 2**16))
+@given(
+    labelled(n_min=1, n_max=40),
+    st.sampled_from(["identical", "extreme", "random"]),
+    st.integers(0, 2**16),
+)
 def test_every_report_check_on_degenerate_collections(data, facts_kind, seed):
     """What ``run_checks`` calls: each runner gives finite JSON or the typed error / ValueError
     the pipeline reports as ``check_errors`` (anything else would now be ``internal_error``)."""
@@ -257,16 +314,34 @@ def test_every_report_check_on_degenerate_collections(data, facts_kind, seed):
 
     x, labels = data
     rng = np.random.default_rng(seed)
-    items = [Item(id=f"i{k}", uri=f"https://x.example/{k}.png", label=label,
-                  split=str(rng.choice(["train", "test"])),
-                  annotations=(("a", label), ("b", str(rng.choice(labels)))))
-             for k, label in enumerate(labels)]
+    items = [
+        Item(
+            id=f"i{k}",
+            uri=f"https://x.example/{k}.png",
+            label=label,
+            split=str(rng.choice(["train", "test"])),
+            annotations=(("a", label), ("b", str(rng.choice(labels)))),
+        )
+        for k, label in enumerate(labels)
+    ]
     collected = Collected(loaded=list(items), facts=[_facts(rng, facts_kind) for _ in items])
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     descriptors = (x / np.where(norms > 0, norms, 1.0)).astype(np.float32)
-    options = msgspec.convert({"sample_size": {"fractions": [0.3, 0.6], "repeats": 2}}, ReportOptions)
-    ctx = CheckContext(items=items, collected=collected, options=options, embeddings=x.astype(np.float32),
-                       descriptors=descriptors, classifier_logits=None)
+    options = msgspec.convert(
+        {"sample_size": {"fractions": [0.3, 0.6], "repeats": 2}}, ReportOptions
+    )
+    ctx = CheckContext(
+        items=items,
+        collected=collected,
+        options=options,
+        embeddings=x.astype(np.float32),
+        descriptors=descriptors,
+        classifier_logits=None,
+    )
     for name, runner in CHECK_RUNNERS.items():
-        outcome(lambda runner=runner: runner(ctx), allowed=(ImagelintError, ValueError), label=f"{name}: ")
+        outcome(
+            lambda runner=runner: runner(ctx),
+            allowed=(ImagelintError, ValueError),
+            label=f"{name}: ",
+        )
         ctx.results.pop(name, None)

@@ -23,7 +23,9 @@ def client():
 
 @pytest.mark.parametrize("path", UI_PAGES)
 def test_ui_pages_reference_only_this_origin(client, path):
-    assert not any(docs.assets_missing(ui) for ui in docs.ASSETS), "make openapi-assets vendors them"
+    assert not any(docs.assets_missing(ui) for ui in docs.ASSETS), (
+        "make openapi-assets vendors them"
+    )
     response = client.get(path)
     assert response.status_code == 200
     html = response.text
@@ -75,18 +77,37 @@ def test_document_declares_ids_security_retry_after_and_ndjson(client):
             assert "security" not in op, path
     assert "Retry-After" in report["responses"]["429"]["headers"]
     assert "Retry-After" in report["responses"]["503"]["headers"]
-    assert set(report["responses"]["200"]["content"]) >= {"application/json", "application/x-ndjson"}
+    assert set(report["responses"]["200"]["content"]) >= {
+        "application/json",
+        "application/x-ndjson",
+    }
     export = operations[("post", "/v1/reports/export")]
     assert set(export["responses"]["200"]["content"]) == {"application/x-ndjson", "text/csv"}
-    assert set(operations[("post", "/v1/reports/view")]["responses"]["200"]["content"]) == {"text/html"}
+    assert set(operations[("post", "/v1/reports/view")]["responses"]["200"]["content"]) == {
+        "text/html"
+    }
 
 
 def test_schemas_carry_descriptions_from_meta_docstrings_and_field_comments(client):
     schemas = client.get("/schema/openapi.json").json()["components"]["schemas"]
-    for name in ("Report", "DatasetSummary", "FailedItemOut", "ModelInfo", "CheckError", "ReportOptions", "ExportRequest"):
+    for name in (
+        "Report",
+        "DatasetSummary",
+        "FailedItemOut",
+        "ModelInfo",
+        "CheckError",
+        "ReportOptions",
+        "ExportRequest",
+    ):
         props = schemas[name]["properties"]
-        assert all(p.get("description") for p in props.values()), (name, [k for k, p in props.items() if not p.get("description")])
+        assert all(p.get("description") for p in props.values()), (
+            name,
+            [k for k, p in props.items() if not p.get("description")],
+        )
     assert schemas["FailedItemOut"]["description"].startswith("An item that could not be loaded")
     # From a trailing comment in the analysis module (the same text the .proto files carry).
     assert "same_bytes" in schemas["DuplicateGroup"]["properties"]["evidence"]["description"]
-    assert schemas["Leakage"]["properties"]["groups"]["description"] == "ids of the groups spanning splits"
+    assert (
+        schemas["Leakage"]["properties"]["groups"]["description"]
+        == "ids of the groups spanning splits"
+    )

@@ -65,7 +65,9 @@ def test_a_number_and_a_string_label_that_read_the_same_are_refused(api, route):
 
 
 def test_integer_labels_alone_still_work(api):
-    response = httpx.post(f"{api.url}/v1/checks/imbalance", json={"labels": [1, 1, 1, 2]}, timeout=60)
+    response = httpx.post(
+        f"{api.url}/v1/checks/imbalance", json={"labels": [1, 1, 1, 2]}, timeout=60
+    )
     assert response.status_code == 200 and response.json()["n_classes"] == 2
 
 

@@ -31,7 +31,13 @@ def report(verdict=None) -> dict:
         "checks_failed": [], "verdict": verdict["outcome"] if verdict else None,
         "some_future_figure": 1,  # a newer server's field is ignored
     }  # fmt: skip
-    return {"request_id": "r1", "summary": summary, "verdict": verdict, "check_errors": {}, "failed_items": []}
+    return {
+        "request_id": "r1",
+        "summary": summary,
+        "verdict": verdict,
+        "check_errors": {},
+        "failed_items": [],
+    }
 
 
 MIXED = {
@@ -40,7 +46,9 @@ MIXED = {
     "warned": ["max_imbalance_ratio"],
     "rules": [
         rule("max_leaked_items", "fail", 2.0, 0.0, detail="items <leaking> & more"),
-        rule("max_label_issue_rate", "error", check="mislabels", detail="the mislabels check failed"),
+        rule(
+            "max_label_issue_rate", "error", check="mislabels", detail="the mislabels check failed"
+        ),
         rule("max_outliers", "skipped", check="outliers", detail="not run"),
         rule("max_imbalance_ratio", "warn", 6.0, 10.0, 5.0, check="imbalance"),
         rule("max_failed_items", "pass", 1.0, 1.0, check="dataset"),
@@ -69,7 +77,12 @@ def test_junit_maps_outcomes_to_failures_errors_and_skips():
 
     root = ET.fromstring(junit_xml(AuditResult.from_report(report(MIXED))))
     suite = root.find("testsuite")
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"), suite.get("skipped")) == ("5", "2", "1", "0")
+    assert (
+        suite.get("tests"),
+        suite.get("failures"),
+        suite.get("errors"),
+        suite.get("skipped"),
+    ) == ("5", "2", "1", "0")
     cases = {case.get("name"): case for case in suite.findall("testcase")}
     assert cases["max_leaked_items"].find("failure").get("message") == "items <leaking> & more"
     assert cases["max_label_issue_rate"].find("error") is not None
@@ -78,7 +91,12 @@ def test_junit_maps_outcomes_to_failures_errors_and_skips():
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert props == {"verdict": "fail", "request_id": "r1"}
     # With unevaluated="warn" a skipped rule is a JUnit skip, not a failure.
-    lenient = {"outcome": "warn", "failed": [], "warned": ["max_outliers"], "rules": [rule("max_outliers", "skipped")]}
+    lenient = {
+        "outcome": "warn",
+        "failed": [],
+        "warned": ["max_outliers"],
+        "rules": [rule("max_outliers", "skipped")],
+    }
     suite = ET.fromstring(junit_xml(AuditResult.from_report(report(lenient)))).find("testsuite")
     assert (suite.get("failures"), suite.get("skipped")) == ("0", "1")
 
@@ -136,8 +154,12 @@ def test_targets_and_folder_zip(tmp_path):
     assert resolve_target(str(tmp_path / "m.csv")).manifest_format == "csv"
     (tmp_path / "d.tar.gz").write_bytes(b"")
     assert resolve_target(str(tmp_path / "d.tar.gz")).kind == "archive"
-    assert resolve_target("https://h/x/data.zip?sig=1").reference == {"archive_uri": "https://h/x/data.zip?sig=1"}
-    assert resolve_target("file:///data/m.jsonl").reference == {"manifest_uri": "file:///data/m.jsonl"}
+    assert resolve_target("https://h/x/data.zip?sig=1").reference == {
+        "archive_uri": "https://h/x/data.zip?sig=1"
+    }
+    assert resolve_target("file:///data/m.jsonl").reference == {
+        "manifest_uri": "file:///data/m.jsonl"
+    }
     with pytest.raises(TargetError, match="no such file"):
         resolve_target(str(tmp_path / "nope"))
     (tmp_path / "empty").mkdir()
@@ -169,11 +191,22 @@ def test_busy_server_is_retried_after_retry_after_and_a_refusal_is_not(capsys):
     def busy_then_report(request: httpx.Request) -> httpx.Response:
         seen.append(jsonlib.loads(request.content))
         if len(seen) == 1:
-            return httpx.Response(429, headers={"Retry-After": "0"}, json={"code": "too_many_requests", "detail": "busy"})
-        lines = [{"event": "progress", "stage": "load", "done": 1, "total": 1}, {"event": "report", "report": report(verdict)}]
-        return httpx.Response(200, content="\n".join(jsonlib.dumps(line) for line in lines).encode())
+            return httpx.Response(
+                429,
+                headers={"Retry-After": "0"},
+                json={"code": "too_many_requests", "detail": "busy"},
+            )
+        lines = [
+            {"event": "progress", "stage": "load", "done": 1, "total": 1},
+            {"event": "report", "report": report(verdict)},
+        ]
+        return httpx.Response(
+            200, content="\n".join(jsonlib.dumps(line) for line in lines).encode()
+        )
 
-    args = build_parser().parse_args(["audit", "https://h/m.csv", "--server", "http://imagelint.test", "--no-progress"])
+    args = build_parser().parse_args(
+        ["audit", "https://h/m.csv", "--server", "http://imagelint.test", "--no-progress"]
+    )
     assert run_audit(args, transport=httpx.MockTransport(busy_then_report)) == 1
     assert len(seen) == 2 and seen[1] == {"dataset": {"manifest_uri": "https://h/m.csv"}}
     assert "failed max_leaked_items" in capsys.readouterr().out
@@ -182,7 +215,9 @@ def test_busy_server_is_retried_after_retry_after_and_a_refusal_is_not(capsys):
 
     def refuse(request: httpx.Request) -> httpx.Response:
         calls.append(request)
-        return httpx.Response(400, json={"code": "invalid_request", "detail": "bad", "field": "policy"})
+        return httpx.Response(
+            400, json={"code": "invalid_request", "detail": "bad", "field": "policy"}
+        )
 
     assert run_audit(args, transport=httpx.MockTransport(refuse)) == 2
     assert len(calls) == 1

@@ -192,7 +192,9 @@ def test_json_manifest_forms_and_errors():
 
 
 def test_csv_columns_are_found_by_common_names():
-    items = parse("filepath,class,subset\nhttps://h/a.jpg,cat,training\nhttps://h/b.jpg,dog,\n", "csv")
+    items = parse(
+        "filepath,class,subset\nhttps://h/a.jpg,cat,training\nhttps://h/b.jpg,dog,\n", "csv"
+    )
     assert [(i.uri, i.label, i.split) for i in items] == [
         ("https://h/a.jpg", "cat", "train"),
         ("https://h/b.jpg", "dog", None),
@@ -215,8 +217,13 @@ def test_csv_columns_are_found_by_common_names():
 def test_jsonl_and_json_keys_are_mapped_too():
     lines = '{"image": "https://h/a.jpg", "target": 3, "image_id": 7}\n{"image": "https://h/b.jpg", "target": 4}\n'
     items = parse(lines, "jsonl")
-    assert [(i.id, i.uri, i.label) for i in items] == [("7", "https://h/a.jpg", "3"), ("1", "https://h/b.jpg", "4")]
-    items = parse('[{"src": "https://h/a.jpg", "y": "cat"}]', "json", columns={"uri": "src", "label": "y"})
+    assert [(i.id, i.uri, i.label) for i in items] == [
+        ("7", "https://h/a.jpg", "3"),
+        ("1", "https://h/b.jpg", "4"),
+    ]
+    items = parse(
+        '[{"src": "https://h/a.jpg", "y": "cat"}]', "json", columns={"uri": "src", "label": "y"}
+    )
     assert (items[0].uri, items[0].label) == ("https://h/a.jpg", "cat")
     with pytest.raises(InvalidDataset, match="manifest line 1: no column holds the image URI"):
         parse('{"picture": "https://h/a.jpg"}\n', "jsonl")

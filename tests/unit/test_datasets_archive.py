@@ -276,7 +276,10 @@ def test_hugging_face_imagefolder_metadata(tmp_path):
         ("ds/validation/kitten/c.png", "kitten", "val"),  # no label column: the parent folder
         ("ds/validation/d.png", "3", "val"),
     }
-    assert isinstance(local["ds/train/gone.png"], ItemError) and local["ds/train/gone.png"].code == "not_found"
+    assert (
+        isinstance(local["ds/train/gone.png"], ItemError)
+        and local["ds/train/gone.png"].code == "not_found"
+    )
     assert Path(local["ds/train/a.png"]).read_bytes() == b"a"
     assert "ds/train/unlisted.png" not in local  # not listed: not audited
 
@@ -285,10 +288,14 @@ def test_hugging_face_metadata_errors_name_the_member(tmp_path):
     archive = make_zip(tmp_path / "a.zip", {"metadata.csv": b"caption\nhello\n", "a.png": b"a"})
     with pytest.raises(InvalidDataset, match="'metadata.csv': no column holds the image URI"):
         extract(tmp_path, archive)
-    archive = make_zip(tmp_path / "b.zip", {"metadata.csv": b"file_name\n../x.png\n", "a.png": b"a"})
+    archive = make_zip(
+        tmp_path / "b.zip", {"metadata.csv": b"file_name\n../x.png\n", "a.png": b"a"}
+    )
     with pytest.raises(InvalidDataset, match="escapes the archive"):
         extract(tmp_path, archive)
-    archive = make_zip(tmp_path / "c.zip", {"metadata.csv": b"file_name\na.png\na.png\n", "a.png": b"a"})
+    archive = make_zip(
+        tmp_path / "c.zip", {"metadata.csv": b"file_name\na.png\na.png\n", "a.png": b"a"}
+    )
     with pytest.raises(InvalidDataset, match="listed twice"):
         extract(tmp_path, archive)
 
@@ -312,7 +319,9 @@ def test_a_zip_over_the_member_limit_is_refused_before_zipfile_parses_it(tmp_pat
         raise AssertionError("zipfile.ZipFile parsed the central directory")
 
     monkeypatch.setattr(archive_module.zipfile, "ZipFile", no_parsing)
-    limits = ArchiveLimits(max_members=1000, max_unpacked_bytes=10_000_000, max_member_bytes=1_000_000)
+    limits = ArchiveLimits(
+        max_members=1000, max_unpacked_bytes=10_000_000, max_member_bytes=1_000_000
+    )
     with pytest.raises(PayloadTooLarge, match="more than 1,000 members"):
         extract(tmp_path, archive, limits)
 
@@ -325,7 +334,9 @@ def test_a_central_directory_that_understates_its_entries_is_still_counted(tmp_p
     archive.write_bytes(bytes(data))
     assert archive_module.count_zip_entries(archive, 1000) == 1001  # stops one past the limit
     monkeypatch.setattr(archive_module.zipfile, "ZipFile", lambda *a, **k: pytest.fail("parsed"))
-    limits = ArchiveLimits(max_members=1000, max_unpacked_bytes=10_000_000, max_member_bytes=1_000_000)
+    limits = ArchiveLimits(
+        max_members=1000, max_unpacked_bytes=10_000_000, max_member_bytes=1_000_000
+    )
     with pytest.raises(PayloadTooLarge):
         extract(tmp_path, archive, limits)
 
@@ -350,8 +361,9 @@ def test_zip_entry_count_matches_zipfile_including_zip64(tmp_path):
 def test_more_images_than_the_item_limit_are_refused_before_extracting(tmp_path):
     """D7: every member was extracted (150k empty PNGs written) before the item limit's 413."""
     archive = make_tar(tmp_path / "a.tar", {f"cat/{i}.png": b"x" for i in range(40)}, mode="w")
-    limits = ArchiveLimits(max_members=1000, max_unpacked_bytes=10_000_000, max_member_bytes=1_000_000,
-                           max_images=10)
+    limits = ArchiveLimits(
+        max_members=1000, max_unpacked_bytes=10_000_000, max_member_bytes=1_000_000, max_images=10
+    )
     with pytest.raises(PayloadTooLarge, match="40 images; at most 10"):
         extract(tmp_path, archive, limits)
     assert list((tmp_path / "out").iterdir()) == []

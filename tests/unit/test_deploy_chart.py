@@ -25,7 +25,9 @@ def one(scenario: str, kind: str, suffix: str) -> dict:
 
 
 def container(deployment: dict, name: str) -> dict:
-    return next(c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == name)
+    return next(
+        c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == name
+    )
 
 
 def env(c: dict) -> dict[str, object]:
@@ -52,13 +54,26 @@ def test_every_rendered_object_is_valid(scenario, kube_version):
 def test_the_expected_objects_are_rendered():
     kinds = lambda s: sorted(k for k, _ in objects(s))  # noqa: E731
     assert kinds("defaults") == sorted(
-        ["Deployment", "Deployment", "Service", "Service", "HorizontalPodAutoscaler",
-         "PodDisruptionBudget", "Secret", "ServiceAccount"]
+        [
+            "Deployment",
+            "Deployment",
+            "Service",
+            "Service",
+            "HorizontalPodAutoscaler",
+            "PodDisruptionBudget",
+            "Secret",
+            "ServiceAccount",
+        ]
     )
     assert kinds("production") == sorted(
         kinds("defaults") + ["NetworkPolicy", "NetworkPolicy", "ServiceMonitor", "ServiceMonitor"]
     )
-    assert kinds("external-triton") == ["Deployment", "NetworkPolicy", "PodDisruptionBudget", "Service"]
+    assert kinds("external-triton") == [
+        "Deployment",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+        "Service",
+    ]
 
 
 def test_validation_rejects_broken_manifests():
@@ -126,8 +141,11 @@ def test_names_labels_and_selectors():
             pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
             assert doc["spec"]["selector"].items() <= pod_labels.items()
             assert deployment["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
-            named = {p["name"] for c in deployment["spec"]["template"]["spec"]["containers"]
-                     for p in c["ports"]}
+            named = {
+                p["name"]
+                for c in deployment["spec"]["template"]["spec"]["containers"]
+                for p in c["ports"]
+            }
             assert {p["targetPort"] for p in doc["spec"]["ports"]} <= named
 
 
@@ -184,7 +202,9 @@ def test_api_production_values():
     data_mount = next(m for m in api["volumeMounts"] if m["mountPath"] == "/data")
     assert data_mount["readOnly"] is True
     data_volume = next(
-        v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == data_mount["name"]
+        v
+        for v in deployment["spec"]["template"]["spec"]["volumes"]
+        if v["name"] == data_mount["name"]
     )
     assert data_volume["persistentVolumeClaim"] == {"claimName": "datasets", "readOnly": True}
     assert {p["name"]: p["containerPort"] for p in api["ports"]} == {"http": 8000, "grpc": 50051}
@@ -215,7 +235,10 @@ def test_api_existing_secret_and_external_triton():
 
 def test_hpa_targets_the_api_deployment_on_cpu():
     hpa = one("defaults", "HorizontalPodAutoscaler", "-api")
-    assert hpa["spec"]["scaleTargetRef"]["name"] == one("defaults", "Deployment", "-api")["metadata"]["name"]
+    assert (
+        hpa["spec"]["scaleTargetRef"]["name"]
+        == one("defaults", "Deployment", "-api")["metadata"]["name"]
+    )
     assert hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu"
 
 
@@ -242,14 +265,18 @@ def test_triton_on_gpu_by_values():
     assert triton["resources"]["limits"]["nvidia.com/gpu"] == 1
     assert "--allow-gpu-metrics=true" in triton["args"]
     assert pod["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
-    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod[
+        "tolerations"
+    ]
     assert env(triton)["IMAGELINT_ORT_INTRA_OP_THREADS"] == "4"
 
 
 def test_triton_service_has_named_ports():
     service = one("defaults", "Service", "-triton")
     assert {p["name"]: p["port"] for p in service["spec"]["ports"]} == {
-        "grpc": 8001, "http": 8000, "metrics": 8002,
+        "grpc": 8001,
+        "http": 8000,
+        "metrics": 8002,
     }
 
 
@@ -274,7 +301,10 @@ def test_api_network_policy():
     assert policy["policyTypes"] == ["Ingress", "Egress"]
     egress = policy["egress"]
     triton_rule = next(r for r in egress if "podSelector" in r["to"][0])
-    assert triton_rule["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "triton"
+    assert (
+        triton_rule["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+        == "triton"
+    )
     assert triton_rule["ports"] == [{"port": "grpc", "protocol": "TCP"}]
     dns_rule = next(r for r in egress if "namespaceSelector" in r["to"][0])
     assert {(p["port"], p["protocol"]) for p in dns_rule["ports"]} == {(53, "UDP"), (53, "TCP")}
@@ -314,7 +344,10 @@ def test_service_monitors_select_the_services_ports():
         monitor = one("production", "ServiceMonitor", suffix)
         assert monitor["metadata"]["labels"]["release"] == "prometheus"
         service = docs[("Service", monitor["metadata"]["name"])]
-        assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+        assert (
+            monitor["spec"]["selector"]["matchLabels"].items()
+            <= service["metadata"]["labels"].items()
+        )
         assert monitor["spec"]["endpoints"][0]["port"] == port
         assert port in {p["name"] for p in service["spec"]["ports"]}
 

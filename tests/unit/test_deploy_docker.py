@@ -54,7 +54,13 @@ def test_hadolint_really_flags_a_bad_line(tmp_path, line, rule):
 
 
 def test_stages_and_default_target():
-    assert list(STAGES) == ["openapi-assets", "api-build", "model-export", "triton", "api"]  # api last = default
+    assert list(STAGES) == [
+        "openapi-assets",
+        "api-build",
+        "model-export",
+        "triton",
+        "api",
+    ]  # api last = default
     python_bases = {STAGES[n].base for n in ("api-build", "model-export", "api")}
     assert len(python_bases) == 1, "the venv is copied between Python stages: same base image"
     assert re.fullmatch(r"python:3\.1[12]-slim-\w+", python_bases.pop())
@@ -102,7 +108,13 @@ def test_triton_stage_installs_what_the_python_backend_stub_imports():
 def test_export_requirements_come_from_pyproject():
     script = checks.REPO_ROOT / "deploy" / "extra_requirements.py"
     out = subprocess.run(
-        [sys.executable, str(script), "export", "--pyproject", str(checks.REPO_ROOT / "pyproject.toml")],
+        [
+            sys.executable,
+            str(script),
+            "export",
+            "--pyproject",
+            str(checks.REPO_ROOT / "pyproject.toml"),
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -56,7 +56,7 @@ def test_appends_an_instance_group_when_there_is_none():
 
 def test_brackets_in_strings_and_comments_do_not_confuse_it():
     text = (
-        'instance_group [\n  {\n    count: 1 # a ] in a comment\n    kind: KIND_CPU\n'
+        "instance_group [\n  {\n    count: 1 # a ] in a comment\n    kind: KIND_CPU\n"
         '    profile: [ "x]y" ]\n  }\n]\nparameters: { key: "k" value: { string_value: "]" } }\n'
     )
     out = prep.set_instance_group(text, prep.render_instance_group("KIND_GPU", 1))
@@ -102,7 +102,7 @@ def test_the_chart_init_command_prepares_a_servable_repository(tmp_path, scenari
     def rebase(arg: str) -> str:  # image paths -> this test's directories
         for flag in ("--source=", "--target="):
             if arg.startswith(flag):
-                return flag + str(root / arg[len(flag):].lstrip("/"))
+                return flag + str(root / arg[len(flag) :].lstrip("/"))
         return str(root / arg.lstrip("/")) if arg.startswith("/opt/") else arg
 
     argv = [sys.executable] + [rebase(a) for a in command[1:]]
@@ -125,9 +125,16 @@ def test_the_chart_init_command_prepares_a_servable_repository(tmp_path, scenari
 def test_init_command_fails_loudly_on_a_missing_model(tmp_path):
     root = stage_image_repository(tmp_path / "image")
     proc = subprocess.run(
-        [sys.executable, str(root / "opt/imagelint/prepare_model_repository.py"),
-         f"--source={root / 'models'}", f"--target={tmp_path / 'out'}",
-         "--kind=KIND_GPU", "--model=no_such_model"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            str(root / "opt/imagelint/prepare_model_repository.py"),
+            f"--source={root / 'models'}",
+            f"--target={tmp_path / 'out'}",
+            "--kind=KIND_GPU",
+            "--model=no_such_model",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 2 and "no_such_model" in proc.stderr

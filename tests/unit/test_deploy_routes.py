@@ -64,7 +64,8 @@ def test_ports_agree_between_image_and_chart():
     port = uvicorn_params(api_command())["port"]
     assert str(port) in STAGES["api"].all("EXPOSE")[-1].split()
     deployment = next(
-        m.doc for m in checks.render_scenario("defaults")[1]
+        m.doc
+        for m in checks.render_scenario("defaults")[1]
         if m.kind == "Deployment" and m.name.endswith("-api")
     )
     api = deployment["spec"]["template"]["spec"]["containers"][0]
@@ -76,8 +77,10 @@ def test_api_probe_and_scrape_paths_are_app_routes(scenario, app_paths):
     _, docs = checks.render_scenario(scenario)
     deployment = next(m.doc for m in docs if m.kind == "Deployment" and m.name.endswith("-api"))
     api = deployment["spec"]["template"]["spec"]["containers"][0]
-    probes = {kind: api[kind]["httpGet"]["path"] for kind in
-              ("startupProbe", "livenessProbe", "readinessProbe")}
+    probes = {
+        kind: api[kind]["httpGet"]["path"]
+        for kind in ("startupProbe", "livenessProbe", "readinessProbe")
+    }
     assert probes == {
         "startupProbe": "/health/live",
         "livenessProbe": "/health/live",

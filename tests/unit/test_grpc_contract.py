@@ -77,7 +77,9 @@ def test_an_edited_proto_file_is_stale(tmp_path):
 def test_buf_lint_passes():
     """Buf's STANDARD and COMMENTS rules (exceptions, with reasons, in proto/buf.yaml)."""
     buf = Path(sys.executable).with_name("buf")
-    result = subprocess.run([str(buf), "lint"], cwd=protogen.PROTO_ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(buf), "lint"], cwd=protogen.PROTO_ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -152,7 +154,11 @@ class Everything(msgspec.Struct, omit_defaults=True):
 def declarations(cls: type) -> list[str]:
     shape = message_shape(cls)
     numbers = protogen.assign_numbers([f.name for f in shape.fields], None)
-    return [line.strip() for line in protogen.render_message(shape, numbers) if not line.strip().startswith("//")]
+    return [
+        line.strip()
+        for line in protogen.render_message(shape, numbers)
+        if not line.strip().startswith("//")
+    ]
 
 
 def test_the_type_mapping():
@@ -182,7 +188,12 @@ def test_the_type_mapping():
 
 
 def test_comments_come_from_descriptions_and_source():
-    text = "\n".join(protogen.render_message(message_shape(Everything), protogen.assign_numbers([f.name for f in message_shape(Everything).fields], None)))
+    text = "\n".join(
+        protogen.render_message(
+            message_shape(Everything),
+            protogen.assign_numbers([f.name for f in message_shape(Everything).fields], None),
+        )
+    )
     assert "// Every kind of field the mapping covers." in text
     assert "// a described optional float. Constraints: >= 0.0. Unset = null." in text
     assert "// a trailing comment documents this field. Default: 5." in text
@@ -206,15 +217,29 @@ def test_unsupported_types_name_the_field(annotation):
 def test_messages(tmp_path_factory):
     """Messages for this module's own Structs, compiled into a pool of their own."""
     graph = protogen.build_graph([Everything])
-    lines = ['syntax = "proto3";', "package imagelint.v1;", 'import "google/protobuf/struct.proto";']
+    lines = [
+        'syntax = "proto3";',
+        "package imagelint.v1;",
+        'import "google/protobuf/struct.proto";',
+    ]
     for wrapper in graph.wrappers:
         lines += protogen.render_wrapper(wrapper)
     for shape in graph.messages:
-        lines += protogen.render_message(shape, protogen.assign_numbers([f.name for f in shape.fields], None))
+        lines += protogen.render_message(
+            shape, protogen.assign_numbers([f.name for f in shape.fields], None)
+        )
     folder = tmp_path_factory.mktemp("proto")
     (folder / "test.proto").write_text("\n".join(lines) + "\n")
     out = folder / "set.pb"
-    protogen.run_protoc([f"-I{folder}", f"-I{protogen.proto_include()}", "--include_imports", f"--descriptor_set_out={out}", "test.proto"])
+    protogen.run_protoc(
+        [
+            f"-I{folder}",
+            f"-I{protogen.proto_include()}",
+            "--include_imports",
+            f"--descriptor_set_out={out}",
+            "test.proto",
+        ]
+    )
     pool = descriptor_pool.DescriptorPool()
     for file in descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes()).file:
         pool.Add(file)
@@ -222,7 +247,9 @@ def test_messages(tmp_path_factory):
 
     def message_class(cls: type):
         if cls in (Everything, Point):
-            return message_factory.GetMessageClass(pool.FindMessageTypeByName(f"imagelint.v1.{cls.__name__}"))
+            return message_factory.GetMessageClass(
+                pool.FindMessageTypeByName(f"imagelint.v1.{cls.__name__}")
+            )
         return real(cls)
 
     patch = pytest.MonkeyPatch()
@@ -274,7 +301,10 @@ def test_defaults_and_nulls_stay_unset():
 
 
 def test_union_and_promotion_conversions():
-    message = to_message({"text": "t", "count": 1, "ratio": 1, "flag": False, "key": 7, "names_or_points": ["bare"]}, Everything)
+    message = to_message(
+        {"text": "t", "count": 1, "ratio": 1, "flag": False, "key": 7, "names_or_points": ["bare"]},
+        Everything,
+    )
     assert message.key.number_value == 7 and message.ratio == 1.0
     assert to_builtins(message, Everything)["key"] == 7
     assert to_builtins(message, Everything)["names_or_points"] == [{"label": "bare"}]
@@ -284,8 +314,20 @@ def test_union_and_promotion_conversions():
     ("payload", "field"),
     [
         ({"text": 3, "count": 1, "ratio": 1.0, "flag": True}, "text"),
-        ({"text": "t", "count": 1, "ratio": 1.0, "flag": True, "points": [{"label": "a", "weight": "x"}]}, "points[0].weight"),
-        ({"text": "t", "count": 1, "ratio": 1.0, "flag": True, "matrix": [[1.0], "row"]}, "matrix[1]"),
+        (
+            {
+                "text": "t",
+                "count": 1,
+                "ratio": 1.0,
+                "flag": True,
+                "points": [{"label": "a", "weight": "x"}],
+            },
+            "points[0].weight",
+        ),
+        (
+            {"text": "t", "count": 1, "ratio": 1.0, "flag": True, "matrix": [[1.0], "row"]},
+            "matrix[1]",
+        ),
         ({"text": "t", "count": None, "ratio": 1.0, "flag": True}, "count"),
     ],
 )
@@ -317,14 +359,20 @@ def test_real_results_roundtrip_inside_a_report():
     labels = ["a"] * 30 + ["b"] * 8 + ["c"] * 3
     splits = ["train" if i % 4 else "test" for i in range(len(labels))]
     splits[5] = None
-    imbalance = analyse_imbalance(labels, splits=splits, embeddings=rng.normal(size=(len(labels), 8)))
-    observations = [{"n": n, "scores": [0.9 - 3.0 / n**0.5, 0.91 - 3.0 / n**0.5]} for n in (50, 100, 200, 400)]
+    imbalance = analyse_imbalance(
+        labels, splits=splits, embeddings=rng.normal(size=(len(labels), 8))
+    )
+    observations = [
+        {"n": n, "scores": [0.9 - 3.0 / n**0.5, 0.91 - 3.0 / n**0.5]} for n in (50, 100, 200, 400)
+    ]
     sample_size = fit_sample_size(observations, target_accuracy=0.85, bootstrap=20)
     report = Report(
         schema_version="1.0",
         request_id="r",
         model=ModelInfo(name="m", version="1"),
-        dataset=DatasetSummary(items=41, loaded=41, failed=0, labelled=41, classes={"a": 30}, splits={}),
+        dataset=DatasetSummary(
+            items=41, loaded=41, failed=0, labelled=41, classes={"a": 30}, splits={}
+        ),
         checks_run=["imbalance", "sample_size"],
         failed_items=[],
         checks=Checks(imbalance=imbalance, sample_size=sample_size),
@@ -336,7 +384,9 @@ def test_real_results_roundtrip_inside_a_report():
 
 
 def test_map_keys_come_back_sorted():
-    summary = DatasetSummary(items=3, loaded=3, failed=0, labelled=3, classes={"b": 1, "a": 1, "c": 1}, splits={})
+    summary = DatasetSummary(
+        items=3, loaded=3, failed=0, labelled=3, classes={"b": 1, "a": 1, "c": 1}, splits={}
+    )
     assert list(roundtrip(summary).classes) == ["a", "b", "c"]
 
 
@@ -347,7 +397,11 @@ def details_of(status: grpc.Status) -> dict[str, Any]:
     found: dict[str, Any] = {}
     raw = dict(status.trailing_metadata)["grpc-status-details-bin"]
     for packed in status_pb2.Status.FromString(raw).details:
-        for kind in (error_details_pb2.ErrorInfo, error_details_pb2.BadRequest, error_details_pb2.RetryInfo):
+        for kind in (
+            error_details_pb2.ErrorInfo,
+            error_details_pb2.BadRequest,
+            error_details_pb2.RetryInfo,
+        ):
             if packed.Is(kind.DESCRIPTOR):
                 message = kind()
                 packed.Unpack(message)
@@ -358,15 +412,35 @@ def details_of(status: grpc.Status) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("error", "code", "reason"),
     [
-        (InvalidInput("labels must match", field="labels"), grpc.StatusCode.INVALID_ARGUMENT, "invalid_input"),
-        (InvalidDataset("bad manifest", field="dataset"), grpc.StatusCode.INVALID_ARGUMENT, "invalid_dataset"),
-        (PayloadTooLarge("manifest too large"), grpc.StatusCode.RESOURCE_EXHAUSTED, "payload_too_large"),
-        (TooManyRequests("2 running", retry_after=10), grpc.StatusCode.RESOURCE_EXHAUSTED, "too_many_requests"),
+        (
+            InvalidInput("labels must match", field="labels"),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "invalid_input",
+        ),
+        (
+            InvalidDataset("bad manifest", field="dataset"),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "invalid_dataset",
+        ),
+        (
+            PayloadTooLarge("manifest too large"),
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            "payload_too_large",
+        ),
+        (
+            TooManyRequests("2 running", retry_after=10),
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            "too_many_requests",
+        ),
         (InferenceUnavailable("down"), grpc.StatusCode.UNAVAILABLE, "inference_unavailable"),
         (InferenceTimeout("slow"), grpc.StatusCode.DEADLINE_EXCEEDED, "inference_timeout"),
         (InferenceFailed("bad model"), grpc.StatusCode.INTERNAL, "inference_failed"),
         (DeadlineExceeded("too long"), grpc.StatusCode.DEADLINE_EXCEEDED, "deadline_exceeded"),
-        (RuntimeError("secret internal address 10.0.0.1"), grpc.StatusCode.INTERNAL, "internal_error"),
+        (
+            RuntimeError("secret internal address 10.0.0.1"),
+            grpc.StatusCode.INTERNAL,
+            "internal_error",
+        ),
     ],
 )
 def test_errors_map_like_http(error, code, reason):
@@ -392,11 +466,16 @@ def test_retry_info_and_retry_after_metadata():
 
 def test_validation_errors_name_the_field():
     try:
-        msgspec.convert({"dataset": {"items": []}, "options": {"mislabels": {"folds": 1}}}, ReportRequest)
+        msgspec.convert(
+            {"dataset": {"items": []}, "options": {"mislabels": {"folds": 1}}}, ReportRequest
+        )
     except msgspec.ValidationError as exc:
         status = status_for(exc)
     assert status.code == grpc.StatusCode.INVALID_ARGUMENT
     assert details_of(status)["BadRequest"].field_violations[0].field == "options.mislabels.folds"
     assert validation_field("Object missing required field `dataset`") == "dataset"
     assert validation_field("Object contains unknown field `x` - at `$.options`") == "options.x"
-    assert validation_field("Expected `str`, got `int` - at `$.dataset.items[0].uri`") == "dataset.items[0].uri"
+    assert (
+        validation_field("Expected `str`, got `int` - at `$.dataset.items[0].uri`")
+        == "dataset.items[0].uri"
+    )

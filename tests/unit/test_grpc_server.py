@@ -69,7 +69,14 @@ def write_items(root: Path) -> list[dict]:
         shade = 10 + 17 * i
         Image.fromarray(np.full((48, 40 + i, 3), shade, np.uint8)).save(path)
         label = "cat" if i < 8 else "dog" if i < 12 else "owl"
-        items.append({"id": f"img-{i}", "uri": path.as_uri(), "label": label, "split": "test" if i % 4 == 0 else "train"})
+        items.append(
+            {
+                "id": f"img-{i}",
+                "uri": path.as_uri(),
+                "label": label,
+                "split": "test" if i % 4 == 0 else "train",
+            }
+        )
     items.append({"id": "missing", "uri": (folder / "missing.png").as_uri(), "label": "cat"})
     return items
 
@@ -85,10 +92,18 @@ def api(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
     items = write_items(root)
     encoder = FakeEncoder()
-    app, port = start(Settings(data_root=str(root), max_concurrent_reports=1, ready_cache_s=0.1), encoder)
+    app, port = start(
+        Settings(data_root=str(root), max_concurrent_reports=1, ready_cache_s=0.1), encoder
+    )
     with serve(app) as url, GrpcClient(f"127.0.0.1:{port}") as grpc_client, RestClient(url) as rest:
         yield SimpleNamespace(
-            app=app, url=url, target=f"127.0.0.1:{port}", encoder=encoder, items=items, grpc=grpc_client, rest=rest
+            app=app,
+            url=url,
+            target=f"127.0.0.1:{port}",
+            encoder=encoder,
+            items=items,
+            grpc=grpc_client,
+            rest=rest,
         )
 
 
@@ -141,8 +156,14 @@ def test_analyze_gives_the_rest_report(api):
         ({"options": {"mislabels": {"folds": 1}}}, "options.mislabels.folds"),
         ({"options": {"imbalance": {"target": "mean"}}}, "options.imbalance.target"),
         ({"checks": ["imbalance", "bogus"]}, "checks[1]"),
-        ({"dataset": {"items": [{"uri": "file:///x.png"}], "manifest_uri": "file:///m.jsonl"}}, "dataset"),
-        ({"dataset": {"manifest_uri": "file:///x.jsonl", "manifest_format": "xml"}}, "dataset.manifest_format"),
+        (
+            {"dataset": {"items": [{"uri": "file:///x.png"}], "manifest_uri": "file:///m.jsonl"}},
+            "dataset",
+        ),
+        (
+            {"dataset": {"manifest_uri": "file:///x.jsonl", "manifest_format": "xml"}},
+            "dataset.manifest_format",
+        ),
     ],
 )
 def test_bad_report_requests_are_invalid_argument_naming_the_field(api, body, field):
@@ -178,7 +199,9 @@ def test_the_report_limit_is_shared_with_rest(api):
 
     def first() -> None:
         try:
-            outcome["report"] = api.grpc.report({"items": api.items}, checks=CHECKS, on_progress=lambda e: started.set())
+            outcome["report"] = api.grpc.report(
+                {"items": api.items}, checks=CHECKS, on_progress=lambda e: started.set()
+            )
         except Exception as exc:  # surfaced by the assertion below
             outcome["error"] = exc
 
@@ -189,8 +212,12 @@ def test_the_report_limit_is_shared_with_rest(api):
         with pytest.raises(GrpcApiError) as caught:
             api.grpc.report({"items": api.items[:2]}, checks=CHECKS)
         assert caught.value.grpc_code == grpc.StatusCode.RESOURCE_EXHAUSTED
-        assert caught.value.problem["code"] == "too_many_requests" and caught.value.retry_after == 10
-        rest = httpx.post(f"{api.url}/v1/reports", json={"dataset": {"items": api.items[:2]}}, timeout=30)
+        assert (
+            caught.value.problem["code"] == "too_many_requests" and caught.value.retry_after == 10
+        )
+        rest = httpx.post(
+            f"{api.url}/v1/reports", json={"dataset": {"items": api.items[:2]}}, timeout=30
+        )
         assert rest.status_code == 429
     finally:
         api.encoder.gate.set()
@@ -207,7 +234,10 @@ def test_cancelling_the_stream_cancels_the_report(api):
             request_serializer=lambda m: m.SerializeToString(),
             response_deserializer=message_class(ANALYZE.response).FromString,
         )
-        call = analyze(to_message({"dataset": {"items": api.items}, "checks": CHECKS}, ANALYZE.request), timeout=60)
+        call = analyze(
+            to_message({"dataset": {"items": api.items}, "checks": CHECKS}, ANALYZE.request),
+            timeout=60,
+        )
         next(call)  # the report is running (blocked on the encoder)
         assert api.app.state.report_slots.in_flight == 1
         call.cancel()
@@ -245,14 +275,21 @@ def test_check_rpcs_give_the_rest_results(api):
     assert api.grpc.check("imbalance", imbalance) == api.rest.check("imbalance", imbalance)
     # Protobuf maps have no order (keys arrive sorted); REST keeps the JSON object's order, which
     # is the order of the splits in the result: the same request has its keys sorted here.
-    counts = {"counts": {"a": 50, "b": 5}, "split_counts": {"test": {"a": 10, "b": 1}, "train": {"a": 40, "b": 4}}}
+    counts = {
+        "counts": {"a": 50, "b": 5},
+        "split_counts": {"test": {"a": 10, "b": 1}, "train": {"a": 40, "b": 4}},
+    }
     assert api.grpc.check("imbalance", counts) == api.rest.check("imbalance", counts)
     observations = {
-        "observations": [{"n": n, "scores": [0.95 - 2 / n**0.5, 0.94 - 2 / n**0.5]} for n in (40, 80, 160, 320)],
+        "observations": [
+            {"n": n, "scores": [0.95 - 2 / n**0.5, 0.94 - 2 / n**0.5]} for n in (40, 80, 160, 320)
+        ],
         "target_accuracy": 0.9,
         "bootstrap": 30,
     }
-    assert api.grpc.check("sample-size", observations) == api.rest.check("sample-size", observations)
+    assert api.grpc.check("sample-size", observations) == api.rest.check(
+        "sample-size", observations
+    )
 
 
 def test_mislabel_and_agreement_rpcs_give_the_rest_results(api):
@@ -272,7 +309,11 @@ def test_mislabel_and_agreement_rpcs_give_the_rest_results(api):
     over_grpc = api.grpc.check("mislabels", mislabels)
     assert over_grpc == api.rest.check("mislabels", mislabels)
     agreement = {
-        "annotations": [["a", {"annotator": "x", "label": "a"}], [{"annotator": "y", "label": "b"}, "b"], ["a", "b"]],
+        "annotations": [
+            ["a", {"annotator": "x", "label": "a"}],
+            [{"annotator": "y", "label": "b"}, "b"],
+            ["a", "b"],
+        ],
         "labels": ["a", None, "b"],
         "min_overlap": 1,
     }
@@ -287,7 +328,11 @@ def test_mislabel_and_agreement_rpcs_give_the_rest_results(api):
         ("imbalance", {"labels": ["a", "b"], "beta": 1.0}, "beta"),
         ("sample-size", {"embeddings": [[0.0, 1.0]]}, "labels"),
         ("sample-size", {"observations": [{"n": 10, "scores": [0.5]}], "repeats": 0}, "repeats"),
-        ("mislabels", {"labels": ["a", "b"], "probabilities": [[0.5, 0.5], [1.0, 0.0]]}, "class_names"),
+        (
+            "mislabels",
+            {"labels": ["a", "b"], "probabilities": [[0.5, 0.5], [1.0, 0.0]]},
+            "class_names",
+        ),
         ("mislabels", {"labels": ["a", True]}, "labels[1]"),
         ("agreement", {"annotations": []}, "annotations"),
     ],
@@ -307,12 +352,17 @@ def test_bad_check_input_is_invalid_argument_naming_the_field(api, name, payload
 
 def health_status(target: str, service: str = SERVICE_FULL_NAME) -> int:
     with grpc.insecure_channel(target) as channel:
-        answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+        answer = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=service), timeout=5
+        )
     return answer.status
 
 
 def test_health_follows_model_readiness(api):
-    serving, not_serving = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
+    serving, not_serving = (
+        health_pb2.HealthCheckResponse.SERVING,
+        health_pb2.HealthCheckResponse.NOT_SERVING,
+    )
     wait_for(lambda: health_status(api.target) == serving)
     api.encoder.ready = False
     try:
@@ -341,7 +391,9 @@ class CountingReadiness(ReadinessCache):
 def test_health_is_not_serving_without_triton():
     # The real Triton client (made by the lifespan) aimed at a port where nothing listens.
     port = free_port()
-    app = create_app(Settings(triton_url=f"127.0.0.1:{free_port()}", grpc_port=port, ready_cache_s=0.1))
+    app = create_app(
+        Settings(triton_url=f"127.0.0.1:{free_port()}", grpc_port=port, ready_cache_s=0.1)
+    )
     readiness = app.state.readiness = CountingReadiness()
     with serve(app):
         wait_for(lambda: len(readiness.answers) >= 2)
@@ -382,12 +434,17 @@ def test_api_keys_guard_the_service_but_not_health(tmp_path):
     with serve(app):
         with GrpcClient(target) as anonymous, pytest.raises(GrpcApiError) as caught:
             anonymous.check("imbalance", {"counts": {"a": 3, "b": 1}})
-        assert caught.value.grpc_code == grpc.StatusCode.UNAUTHENTICATED and caught.value.status == 401
+        assert (
+            caught.value.grpc_code == grpc.StatusCode.UNAUTHENTICATED and caught.value.status == 401
+        )
         with GrpcClient(target, api_key="wrong") as wrong, pytest.raises(GrpcApiError):
             wrong.report({"items": [{"uri": "file:///x.png"}]})
         with GrpcClient(target, api_key="k-one") as client:
             assert client.check("imbalance", {"counts": {"a": 3, "b": 1}})["n_classes"] == 2
-        assert health_status(target) in (health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING)
+        assert health_status(target) in (
+            health_pb2.HealthCheckResponse.SERVING,
+            health_pb2.HealthCheckResponse.NOT_SERVING,
+        )
 
 
 def test_grpc_port_zero_is_off():

@@ -47,7 +47,11 @@ def test_l2_normalise_rows_and_zero_row():
     [
         ("StatusCode.UNAVAILABLE", "failed to connect", InferenceUnavailable),
         ("StatusCode.DEADLINE_EXCEEDED", "Deadline Exceeded", InferenceTimeout),
-        ("StatusCode.INTERNAL", "Request for unknown model: 'x' is not found", InferenceUnavailable),
+        (
+            "StatusCode.INTERNAL",
+            "Request for unknown model: 'x' is not found",
+            InferenceUnavailable,
+        ),
         ("StatusCode.INVALID_ARGUMENT", "unexpected shape for input 'images'", InferenceFailed),
     ],
 )

@@ -86,7 +86,10 @@ def test_dataset_rules_need_no_check():
     assert outcomes == {
         "max_failed_items": ("fail", 3.0),
         "max_failed_rate": ("warn", 0.03),
-        "min_images_per_class": ("pass", 10.0),  # without the imbalance check: the reference's counts
+        "min_images_per_class": (
+            "pass",
+            10.0,
+        ),  # without the imbalance check: the reference's counts
     }
 
 
@@ -97,7 +100,9 @@ def test_a_rule_whose_check_was_not_run_is_skipped_and_fails_the_gate_by_default
     assert "not run" in rule.detail
     assert verdict.outcome == "fail" and verdict.failed == ["max_leaked_items"]
     lenient = evaluate(
-        {"max_leaked_items": {"fail": 0}, "unevaluated": "warn"}, checks=Checks(), checks_run=["imbalance"]
+        {"max_leaked_items": {"fail": 0}, "unevaluated": "warn"},
+        checks=Checks(),
+        checks_run=["imbalance"],
     )
     assert lenient.outcome == "warn" and lenient.warned == ["max_leaked_items"]
     assert lenient.rules[0].outcome == "skipped"
@@ -106,7 +111,10 @@ def test_a_rule_whose_check_was_not_run_is_skipped_and_fails_the_gate_by_default
 def test_a_rule_whose_check_failed_is_an_error_naming_the_check_error():
     errors = {"mislabels": CheckError(code="not_applicable", detail="needs at least 2 classes")}
     verdict = evaluate(
-        {"max_label_issue_rate": {"fail": 0.1}}, checks=Checks(), checks_run=["mislabels"], errors=errors
+        {"max_label_issue_rate": {"fail": 0.1}},
+        checks=Checks(),
+        checks_run=["mislabels"],
+        errors=errors,
     )
     rule = verdict.rules[0]
     assert rule.outcome == "error" and rule.measured is None
@@ -171,7 +179,10 @@ def test_bad_policies_are_refused_with_a_clear_message(raw, message):
 
 
 def test_the_policy_travels_in_the_report_request():
-    body = {"dataset": {"items": [{"uri": "https://example.org/a.png"}]}, "policy": {"max_failed_items": {"fail": 0}}}
+    body = {
+        "dataset": {"items": [{"uri": "https://example.org/a.png"}]},
+        "policy": {"max_failed_items": {"fail": 0}},
+    }
     request = msgspec.json.decode(msgspec.json.encode(body), type=ReportRequest)
     assert request.policy.rules() == ["max_failed_items"]
 
@@ -182,7 +193,12 @@ def test_summary_has_every_field_with_nulls_for_checks_not_run():
     assert out["schema"] == SUMMARY_SCHEMA
     assert out["leaked_items"] is None and out["imbalance_ratio"] is None
     assert out["checks_failed"] == ["outliers"]
-    assert (out["items"], out["failed_items"], out["classes"], out["min_class_count"]) == (100, 3, 3, 10)
+    assert (out["items"], out["failed_items"], out["classes"], out["min_class_count"]) == (
+        100,
+        3,
+        3,
+        10,
+    )
     assert out["smallest_class"] == "eel"
     # Stable schema: these keys exist in every report (others may be added, never removed).
     assert {

@@ -50,7 +50,10 @@ def test_one_failing_check_does_not_discard_the_report(api, monkeypatch, caplog)
     assert error["request_id"] == "issue14-check-isolation"
     assert "OverflowError" in error["detail"]
     assert "imbalance" not in report["checks"]
-    assert report["checks"]["image_quality"]["n_items"] == 15 and report["checks"]["outliers"]["k"] >= 1
+    assert (
+        report["checks"]["image_quality"]["n_items"] == 15
+        and report["checks"]["outliers"]["k"] >= 1
+    )
     logged = [r for r in caplog.records if "issue14-check-isolation" in r.getMessage()]
     assert logged and logged[0].exc_info is not None
 
@@ -65,7 +68,9 @@ def test_the_ndjson_stream_isolates_a_failing_check_too(api, monkeypatch):
     )
     last = json.loads(response.text.strip().splitlines()[-1])
     assert last["event"] == "report"
-    assert last["report"]["check_errors"]["outliers"]["request_id"] == response.headers["x-request-id"]
+    assert (
+        last["report"]["check_errors"]["outliers"]["request_id"] == response.headers["x-request-id"]
+    )
     assert last["report"]["checks"]["imbalance"]["n_classes"] == 3
 
 
@@ -75,7 +80,12 @@ def test_the_ndjson_stream_isolates_a_failing_check_too(api, monkeypatch):
         ("GET", "/no/such/route", None, 404),
         ("POST", "/v1/reports", {"dataset": {}}, 400),
         ("POST", "/v1/checks/imbalance", {"labels": []}, 422),
-        ("POST", "/v1/reports", {"dataset": {"items": [{"uri": "file:///x.png"}]}, "checks": ["bogus"]}, 400),
+        (
+            "POST",
+            "/v1/reports",
+            {"dataset": {"items": [{"uri": "file:///x.png"}]}, "checks": ["bogus"]},
+            400,
+        ),
     ],
 )
 def test_every_problem_and_response_carries_the_request_id(api, method, path, body, status):
@@ -94,7 +104,9 @@ def test_an_unexpected_error_is_a_500_problem_with_the_logged_request_id(api, mo
 
     monkeypatch.setattr(reports, "run_report", explode)
     with caplog.at_level(logging.ERROR, logger="imagelint.api"):
-        response = httpx.post(f"{api.url}/v1/reports", json={"dataset": {"items": api.items}}, timeout=30)
+        response = httpx.post(
+            f"{api.url}/v1/reports", json={"dataset": {"items": api.items}}, timeout=30
+        )
     assert response.status_code == 500
     body = response.json()
     assert body["code"] == "internal_error" and "10.0.0.7" not in response.text
@@ -105,21 +117,31 @@ def test_an_unexpected_error_is_a_500_problem_with_the_logged_request_id(api, mo
 def test_a_callers_request_id_is_kept_only_when_well_formed(api):
     kept = httpx.get(f"{api.url}/health/live", headers={"X-Request-Id": "abc-123"})
     assert kept.headers["x-request-id"] == "abc-123"
-    replaced = httpx.get(f"{api.url}/health/live", headers={"X-Request-Id": "evil\tvalue" + "x" * 200})
-    assert replaced.headers["x-request-id"] != "evil\tvalue" and len(replaced.headers["x-request-id"]) == 32
+    replaced = httpx.get(
+        f"{api.url}/health/live", headers={"X-Request-Id": "evil\tvalue" + "x" * 200}
+    )
+    assert (
+        replaced.headers["x-request-id"] != "evil\tvalue"
+        and len(replaced.headers["x-request-id"]) == 32
+    )
 
 
 @pytest.mark.parametrize("payload", [b"\xff\xff\xff\xff", b"\x0a\xff\xff\xff\xff\x0f"])
 def test_malformed_grpc_requests_are_invalid_argument_and_counted(api, payload):
     method = f"/{SERVICE_FULL_NAME}/{CHECK_RPCS[0].method}"
     with grpc.insecure_channel(api.target) as channel:
-        call = channel.unary_unary(method, request_serializer=lambda b: b, response_deserializer=lambda b: b)
+        call = channel.unary_unary(
+            method, request_serializer=lambda b: b, response_deserializer=lambda b: b
+        )
         with pytest.raises(grpc.RpcError) as caught:
             call(payload, timeout=30, metadata=(("x-request-id", "grpc-rid-1"),))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert ("x-request-id", "grpc-rid-1") in tuple(caught.value.trailing_metadata())
     text = httpx.get(f"{api.url}/metrics").text
-    assert f'imagelint_grpc_requests_total{{code="INVALID_ARGUMENT",method="{method.lstrip("/")}"}}' in text
+    assert (
+        f'imagelint_grpc_requests_total{{code="INVALID_ARGUMENT",method="{method.lstrip("/")}"}}'
+        in text
+    )
 
 
 # --- D2: nothing blocks the loop or the shared pool -----------------------------------------
@@ -181,12 +203,17 @@ def test_health_and_keyed_routes_answer_during_the_fifo_attack(tmp_path):
         try:
             with concurrent.futures.ThreadPoolExecutor(12) as pool:
                 attacks = [
-                    pool.submit(httpx.post, f"{url}/v1/reports", json=attack, headers=key, timeout=60)
+                    pool.submit(
+                        httpx.post, f"{url}/v1/reports", json=attack, headers=key, timeout=60
+                    )
                     for _ in range(12)
                 ]
                 live = httpx.get(f"{url}/health/live", timeout=60)
                 keyed = httpx.post(
-                    f"{url}/v1/checks/imbalance", json={"labels": ["a", "a", "b"]}, headers=key, timeout=60
+                    f"{url}/v1/checks/imbalance",
+                    json={"labels": ["a", "a", "b"]},
+                    headers=key,
+                    timeout=60,
                 )
                 answers = [a.result() for a in attacks]
             assert live.status_code == 200 and keyed.status_code == 200
@@ -195,9 +222,13 @@ def test_health_and_keyed_routes_answer_during_the_fifo_attack(tmp_path):
                 assert "fetch_refused" in answer.json()["detail"]
             # A FIFO as an image is that item's fetch_refused, the others load.
             report = httpx.post(
-                f"{url}/v1/reports", headers=key, timeout=60,
-                json={"dataset": {"items": [*items[:3], {"id": "pipe", "uri": fifo.as_uri()}]},
-                      "checks": ["image_quality"]},
+                f"{url}/v1/reports",
+                headers=key,
+                timeout=60,
+                json={
+                    "dataset": {"items": [*items[:3], {"id": "pipe", "uri": fifo.as_uri()}]},
+                    "checks": ["image_quality"],
+                },
             ).json()
             assert {f["id"]: f["code"] for f in report["failed_items"]} == {"pipe": "fetch_refused"}
         finally:
@@ -216,7 +247,9 @@ def test_health_and_keyed_routes_answer_during_the_fifo_attack(tmp_path):
     ],
 )
 def test_json_nested_1000_deep_is_a_400_not_a_500(api, path, body):
-    response = httpx.post(f"{api.url}{path}", content=body, headers={"Content-Type": "application/json"}, timeout=30)
+    response = httpx.post(
+        f"{api.url}{path}", content=body, headers={"Content-Type": "application/json"}, timeout=30
+    )
     assert response.status_code == 400, response.text
     assert response.json()["detail"] == "the request body is nested too deeply"
 
@@ -239,7 +272,9 @@ def test_disconnects_are_counted_and_not_logged_as_errors(tmp_path):
     encoder = FakeEncoder()
     app, _port = start(Settings(data_root=str(tmp_path)), encoder)
     records = _Records()
-    watched = [logging.getLogger(n) for n in ("", "uvicorn", "uvicorn.error", "litestar", "imagelint")]
+    watched = [
+        logging.getLogger(n) for n in ("", "uvicorn", "uvicorn.error", "litestar", "imagelint")
+    ]
     for logger in watched:
         logger.addHandler(records)
     try:
@@ -247,11 +282,14 @@ def test_disconnects_are_counted_and_not_logged_as_errors(tmp_path):
             port = int(url.rsplit(":", 1)[1])
             encoder.gate.clear()  # reports stop at inference until the client has gone
             for accept in ("application/json", "application/x-ndjson"):
-                body = json.dumps({"dataset": {"items": items}, "checks": ["image_quality"]}).encode()
+                body = json.dumps(
+                    {"dataset": {"items": items}, "checks": ["image_quality"]}
+                ).encode()
                 with socket.create_connection(("127.0.0.1", port)) as sock:
                     sock.sendall(
                         b"POST /v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                        + f"Accept: {accept}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+                        + f"Accept: {accept}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                        + body
                     )
                     if accept.endswith("ndjson"):
                         sock.recv(1024)  # the stream has started
@@ -284,8 +322,14 @@ def test_readiness_and_503_bodies_do_not_name_the_inference_server(tmp_path):
     items = write_items(tmp_path)
     port = free_port()
     hidden = f"127.0.0.1:{port}"  # nothing listens there: Triton is "down"
-    settings = Settings(data_root=str(tmp_path), triton_url=hidden, triton_retries=0, triton_timeout_s=5,
-                        ready_cache_s=0.0, grpc_port=0)
+    settings = Settings(
+        data_root=str(tmp_path),
+        triton_url=hidden,
+        triton_retries=0,
+        triton_timeout_s=5,
+        ready_cache_s=0.0,
+        grpc_port=0,
+    )
     with serve(create_app(settings)) as url:
         ready = httpx.get(f"{url}/health/ready", timeout=30)
         report = httpx.post(f"{url}/v1/reports", json={"dataset": {"items": items[:2]}}, timeout=60)
@@ -295,7 +339,10 @@ def test_readiness_and_503_bodies_do_not_name_the_inference_server(tmp_path):
 
 
 def test_a_ready_answer_names_the_model_not_the_server(api):
-    assert httpx.get(f"{api.url}/health/ready", timeout=30).json() == {"status": "ready", "model": "image_encoder"}
+    assert httpx.get(f"{api.url}/health/ready", timeout=30).json() == {
+        "status": "ready",
+        "model": "image_encoder",
+    }
 
 
 def test_check_requests_on_both_transports_draw_from_the_shared_budget(api):
@@ -314,7 +361,12 @@ def test_check_requests_on_both_transports_draw_from_the_shared_budget(api):
         assert caught.value.grpc_code == grpc.StatusCode.RESOURCE_EXHAUSTED
     finally:
         budget.release(held)
-    assert httpx.post(f"{api.url}/v1/checks/imbalance", json={"labels": ["a", "b"]}, timeout=30).status_code == 200
+    assert (
+        httpx.post(
+            f"{api.url}/v1/checks/imbalance", json={"labels": ["a", "b"]}, timeout=30
+        ).status_code
+        == 200
+    )
     import time
 
     deadline = time.monotonic() + 10  # released just after the response went out
@@ -344,12 +396,17 @@ def test_a_deep_grpc_value_is_invalid_argument(api):
     payload = _field(1, value)  # ImbalanceRequest.labels
     method = f"/{SERVICE_FULL_NAME}/" + next(r.method for r in CHECK_RPCS if r.route == "imbalance")
     with grpc.insecure_channel(api.target) as channel:
-        call = channel.unary_unary(method, request_serializer=lambda b: b, response_deserializer=lambda b: b)
+        call = channel.unary_unary(
+            method, request_serializer=lambda b: b, response_deserializer=lambda b: b
+        )
         with pytest.raises(grpc.RpcError) as caught:
             call(payload, timeout=30)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     text = httpx.get(f"{api.url}/metrics").text
-    assert f'imagelint_grpc_requests_total{{code="INVALID_ARGUMENT",method="{method.lstrip("/")}"}}' in text
+    assert (
+        f'imagelint_grpc_requests_total{{code="INVALID_ARGUMENT",method="{method.lstrip("/")}"}}'
+        in text
+    )
 
 
 def test_the_python_client_quotes_the_request_id(api):
@@ -357,4 +414,6 @@ def test_the_python_client_quotes_the_request_id(api):
 
     with RestClient(api.url) as client, pytest.raises(ApiError) as caught:
         client.report({"items": api.items[:2]}, checks=["bogus"])
-    assert caught.value.request_id and f"(request id {caught.value.request_id})" in str(caught.value)
+    assert caught.value.request_id and f"(request id {caught.value.request_id})" in str(
+        caught.value
+    )

@@ -18,7 +18,7 @@ from service.review.findings import finding_ids
 from service.review.page import CSS, CSS_HASH, PAGE_CSP, PageLimits
 from service.review.thumbnails import thumbnail_size
 
-EVIL = '<script>window.__pwned=1</script>'
+EVIL = "<script>window.__pwned=1</script>"
 EVIL_ATTR = '"><img src=x onerror="window.__pwned=1">'
 
 
@@ -30,57 +30,181 @@ def make_report(ids: list[str], *, evil_label: str = "cat") -> dict:
         "schema_version": "1.0",
         "request_id": "r" * 32,
         "model": {"name": "image_encoder", "version": "1"},
-        "dataset": {"items": 7, "loaded": 6, "failed": 1, "labelled": 7,
-                    "classes": {"cat": 4, evil_label: 3}, "splits": {"train": 5, "test": 2}},
-        "checks_run": ["duplicates", "mislabels", "image_quality", "outliers", "sample_size", "imbalance"],
-        "failed_items": [{"id": ids[6], "uri": "http://example.invalid/x.png", "code": "fetch_refused", "detail": EVIL}],
+        "dataset": {
+            "items": 7,
+            "loaded": 6,
+            "failed": 1,
+            "labelled": 7,
+            "classes": {"cat": 4, evil_label: 3},
+            "splits": {"train": 5, "test": 2},
+        },
+        "checks_run": [
+            "duplicates",
+            "mislabels",
+            "image_quality",
+            "outliers",
+            "sample_size",
+            "imbalance",
+        ],
+        "failed_items": [
+            {
+                "id": ids[6],
+                "uri": "http://example.invalid/x.png",
+                "code": "fetch_refused",
+                "detail": EVIL,
+            }
+        ],
         "checks": {
             "duplicates": {
-                "n_items": 6, "threshold": 0.9, "method": "exact", "exact_byte_groups": [[a, b]],
-                "exact_pixel_groups": [], "near_pair_count": 1, "near_pairs": [],
-                "groups": [{"group": 0, "members": [a, b], "keep": a, "drop": [b], "evidence": ["same_bytes"],
-                            "splits": ["test", "train"], "labels": ["cat"]}],
+                "n_items": 6,
+                "threshold": 0.9,
+                "method": "exact",
+                "exact_byte_groups": [[a, b]],
+                "exact_pixel_groups": [],
+                "near_pair_count": 1,
+                "near_pairs": [],
+                "groups": [
+                    {
+                        "group": 0,
+                        "members": [a, b],
+                        "keep": a,
+                        "drop": [b],
+                        "evidence": ["same_bytes"],
+                        "splits": ["test", "train"],
+                        "labels": ["cat"],
+                    }
+                ],
                 "droppable": 1,
-                "leakage": {"groups": [0], "items": [a, b], "by_split_pair": [{"splits": ["test", "train"], "groups": 1, "items": 2}]},
+                "leakage": {
+                    "groups": [0],
+                    "items": [a, b],
+                    "by_split_pair": [{"splits": ["test", "train"], "groups": 1, "items": 2}],
+                },
                 "label_conflicts": [],
             },
             "mislabels": {
-                "n_items": 6, "n_judged": 6, "rank_by": "self_confidence", "top_fraction": 0.3, "label_health": 0.8,
+                "n_items": 6,
+                "n_judged": 6,
+                "rank_by": "self_confidence",
+                "top_fraction": 0.3,
+                "label_health": 0.8,
                 "issue_count": 1,
                 "candidates": [
-                    {"index": 2, "id": c, "given_label": evil_label, "suggested_label": "cat", "suggested_probability": 0.91,
-                     "score": 0.05, "self_confidence": 0.05, "normalized_margin": -0.8, "confident_learning": True},
-                    {"index": 3, "id": d, "given_label": "cat", "suggested_label": "cat", "suggested_probability": 0.55,
-                     "score": 0.4, "self_confidence": 0.55, "normalized_margin": 0.1, "confident_learning": False},
+                    {
+                        "index": 2,
+                        "id": c,
+                        "given_label": evil_label,
+                        "suggested_label": "cat",
+                        "suggested_probability": 0.91,
+                        "score": 0.05,
+                        "self_confidence": 0.05,
+                        "normalized_margin": -0.8,
+                        "confident_learning": True,
+                    },
+                    {
+                        "index": 3,
+                        "id": d,
+                        "given_label": "cat",
+                        "suggested_label": "cat",
+                        "suggested_probability": 0.55,
+                        "score": 0.4,
+                        "self_confidence": 0.55,
+                        "normalized_margin": 0.1,
+                        "confident_learning": False,
+                    },
                 ],
-                "classes": [], "confusable_pairs": [], "learnability": {"source": "probe", "accuracy": 0.9},
+                "classes": [],
+                "confusable_pairs": [],
+                "learnability": {"source": "probe", "accuracy": 0.9},
             },
-            "image_quality": {"n_items": 6, "n_flagged": 1, "counts": {"dark": 1}, "items": [{"id": e_, "flags": ["dark"]}],
-                              "thresholds": {}},
-            "outliers": {"k": 3, "iqr_factor": 1.5, "median": 0.1, "fence": 0.3,
-                         "outliers": [{"id": f, "score": 0.6, "rank": 1, "nearest": [a, EVIL]}]},
+            "image_quality": {
+                "n_items": 6,
+                "n_flagged": 1,
+                "counts": {"dark": 1},
+                "items": [{"id": e_, "flags": ["dark"]}],
+                "thresholds": {},
+            },
+            "outliers": {
+                "k": 3,
+                "iqr_factor": 1.5,
+                "median": 0.1,
+                "fence": 0.3,
+                "outliers": [{"id": f, "score": 0.6, "rank": 1, "nearest": [a, EVIL]}],
+            },
             "sample_size": {
-                "mode": "learning_curve", "n_current": 400, "chosen_model": "inverse_power_law", "choice_reason": "lower rmse",
-                "points": [{"n": 40, "mean": 0.6, "std": 0.05, "count": 5, "sigma": 0.02},
-                           {"n": 80, "mean": 0.7, "std": 0.04, "count": 5, "sigma": 0.02},
-                           {"n": 160, "mean": 0.78, "std": 0.03, "count": 5, "sigma": 0.01}],
-                "fits": [{"model": "inverse_power_law", "formula": "a - b * n**(-c)", "converged": True,
-                          "residuals": [0.01, -0.01, 0.0]}],
+                "mode": "learning_curve",
+                "n_current": 400,
+                "chosen_model": "inverse_power_law",
+                "choice_reason": "lower rmse",
+                "points": [
+                    {"n": 40, "mean": 0.6, "std": 0.05, "count": 5, "sigma": 0.02},
+                    {"n": 80, "mean": 0.7, "std": 0.04, "count": 5, "sigma": 0.02},
+                    {"n": 160, "mean": 0.78, "std": 0.03, "count": 5, "sigma": 0.01},
+                ],
+                "fits": [
+                    {
+                        "model": "inverse_power_law",
+                        "formula": "a - b * n**(-c)",
+                        "converged": True,
+                        "residuals": [0.01, -0.01, 0.0],
+                    }
+                ],
                 "predictions": [{"multiple": 2.0, "n": 800, "score": 0.86, "by_model": {}}],
-                "target": {"target": 0.9, "reachable": True, "confidence": 0.9, "n_needed": 1500, "ci_low": 900, "ci_high": 4000},
+                "target": {
+                    "target": 0.9,
+                    "reachable": True,
+                    "confidence": 0.9,
+                    "n_needed": 1500,
+                    "ci_low": 900,
+                    "ci_high": 4000,
+                },
             },
             "imbalance": {
-                "n_items": 7, "n_classes": 2, "imbalance_ratio": 1.33, "normalised_entropy": 0.98, "minority_rule": "below half median",
+                "n_items": 7,
+                "n_classes": 2,
+                "imbalance_ratio": 1.33,
+                "normalised_entropy": 0.98,
+                "minority_rule": "below half median",
                 "minority_classes": [],
-                "classes": [{"label": "cat", "count": 4, "proportion": 0.57, "minority": False},
-                            {"label": evil_label, "count": 3, "proportion": 0.43, "minority": True}],
-                "weights": [{"strategy": "inverse_frequency", "weights": {"cat": 0.875, evil_label: 1.17}}],
-                "beta": 0.99, "beta_rule": "1 - 1/N",
-                "resampling": {"target_rule": "median", "target_count": 4, "augmented_total": 1, "total_after_oversampling": 8,
-                               "undersample_to": 3, "total_after_undersampling": 6, "discarded_by_undersampling": 1,
-                               "classes": [{"label": evil_label, "count": 3, "oversample_factor": 1.33, "augmented_needed": 1, "undersample_keep": 3}]},
-                "splits": [{"split": "train", "total": 5, "counts": {"cat": 3, evil_label: 2}, "proportions": {"cat": 0.6, evil_label: 0.4}, "missing_classes": []}],
-                "drift": [{"splits": ["test", "train"], "total_variation": 0.1, "dof": 1, "p_value": 0.5}],
+                "classes": [
+                    {"label": "cat", "count": 4, "proportion": 0.57, "minority": False},
+                    {"label": evil_label, "count": 3, "proportion": 0.43, "minority": True},
+                ],
+                "weights": [
+                    {"strategy": "inverse_frequency", "weights": {"cat": 0.875, evil_label: 1.17}}
+                ],
+                "beta": 0.99,
+                "beta_rule": "1 - 1/N",
+                "resampling": {
+                    "target_rule": "median",
+                    "target_count": 4,
+                    "augmented_total": 1,
+                    "total_after_oversampling": 8,
+                    "undersample_to": 3,
+                    "total_after_undersampling": 6,
+                    "discarded_by_undersampling": 1,
+                    "classes": [
+                        {
+                            "label": evil_label,
+                            "count": 3,
+                            "oversample_factor": 1.33,
+                            "augmented_needed": 1,
+                            "undersample_keep": 3,
+                        }
+                    ],
+                },
+                "splits": [
+                    {
+                        "split": "train",
+                        "total": 5,
+                        "counts": {"cat": 3, evil_label: 2},
+                        "proportions": {"cat": 0.6, evil_label: 0.4},
+                        "missing_classes": [],
+                    }
+                ],
+                "drift": [
+                    {"splits": ["test", "train"], "total_variation": 0.1, "dof": 1, "p_value": 0.5}
+                ],
             },
         },
         "check_errors": {},
@@ -107,7 +231,11 @@ HOSTILE_IDS = [EVIL, EVIL_ATTR, "b<b>", "c&amp;", "d'\"", "e</style>", "f</title
 
 def hostile_page() -> str:
     """A page whose every id, label, URI and detail tries to break out (also used by the browser test)."""
-    return render_review_page(make_report(HOSTILE_IDS, evil_label=EVIL), make_items(HOSTILE_IDS, evil_label=EVIL), thumbs(HOSTILE_IDS))
+    return render_review_page(
+        make_report(HOSTILE_IDS, evil_label=EVIL),
+        make_items(HOSTILE_IDS, evil_label=EVIL),
+        thumbs(HOSTILE_IDS),
+    )
 
 
 def parse(page: str) -> tuple[list[str], list[str]]:
@@ -131,7 +259,9 @@ def test_every_user_string_is_escaped():
     assert "<script" not in page.lower()
     tags, attributes = parse(page)
     assert "script" not in tags and "iframe" not in tags
-    assert not [a for a in attributes if a.startswith("on")]  # no event handler survived as an attribute
+    assert not [
+        a for a in attributes if a.startswith("on")
+    ]  # no event handler survived as an attribute
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page
     assert "</style>" in page and page.count("</style>") == 1  # the page's own, not an id's
     assert "f</title>" not in page and "f&lt;/title&gt;" in page
@@ -139,7 +269,10 @@ def test_every_user_string_is_escaped():
 
 def test_csp_meta_allows_only_the_inline_css_and_data_images():
     page = hostile_page()
-    assert f'<meta http-equiv="Content-Security-Policy" content="{PAGE_CSP.replace(chr(39), "&#x27;")}">' in page
+    assert (
+        f'<meta http-equiv="Content-Security-Policy" content="{PAGE_CSP.replace(chr(39), "&#x27;")}">'
+        in page
+    )
     assert "default-src 'none'" in PAGE_CSP and "img-src data:" in PAGE_CSP
     import base64
     import hashlib
@@ -148,16 +281,34 @@ def test_csp_meta_allows_only_the_inline_css_and_data_images():
     assert f"<style>{CSS}</style>" in page
     assert ' style="' not in page  # inline style attributes would be blocked by the policy
     urls = re.findall(r'(?:src|href)="([^"]*)"', page)
-    assert urls and all(u.startswith(("data:", "#")) for u in urls), [u[:40] for u in urls if not u.startswith("data:")]
+    assert urls and all(u.startswith(("data:", "#")) for u in urls), [
+        u[:40] for u in urls if not u.startswith("data:")
+    ]
 
 
 def test_sections_show_the_findings():
     ids = ["a", "b", "c", "d", "e", "f", "g"]
-    page = render_review_page(make_report(ids, evil_label="dog"), make_items(ids, evil_label="dog"), thumbs(ids))
-    for section in ("summary", "classes", "duplicates", "leakage", "labels", "quality", "outliers", "curve", "weights", "exports"):
+    page = render_review_page(
+        make_report(ids, evil_label="dog"), make_items(ids, evil_label="dog"), thumbs(ids)
+    )
+    for section in (
+        "summary",
+        "classes",
+        "duplicates",
+        "leakage",
+        "labels",
+        "quality",
+        "outliers",
+        "curve",
+        "weights",
+        "exports",
+    ):
         assert f'<section id="{section}">' in page, section
     assert '<figure data-id="b"><img src="data:image/jpeg;base64,' in page
-    assert '<span class="badge drop">drop</span>' in page and '<span class="badge keep">keep</span>' in page
+    assert (
+        '<span class="badge drop">drop</span>' in page
+        and '<span class="badge keep">keep</span>' in page
+    )
     assert '<tr data-id="c">' in page and "<b>dog</b> → <b>cat</b>" in page
     assert '<span class="badge relabel">relabel</span>' in page
     assert page.count("<circle") == 3 and page.count("<polyline") == 1
@@ -168,7 +319,9 @@ def test_long_lists_are_paged_and_capped():
     ids = [f"x{k:04d}" for k in range(700)]
     report = make_report(ids)
     report["checks"]["image_quality"]["items"] = [{"id": i, "flags": ["dark"]} for i in ids]
-    page = render_review_page(report, make_items(ids[:7]), {}, limits=PageLimits(per_page=50, max_entries=200))
+    page = render_review_page(
+        report, make_items(ids[:7]), {}, limits=PageLimits(per_page=50, max_entries=200)
+    )
     quality = page.split('<section id="quality">')[1].split("</section>")[0]
     assert quality.count("<figure") == 200
     assert quality.count("<details>") == 3  # 51-100, 101-150, 151-200
@@ -179,7 +332,9 @@ def test_long_lists_are_paged_and_capped():
 def test_thumbnails_keep_the_aspect_and_stay_small():
     assert thumbnail_size(300, 150) == (96, 48)
     assert thumbnail_size(100, 400) == (24, 96)
-    jpeg = make_thumbnail(np.random.default_rng(0).integers(0, 255, (224, 224, 3), dtype=np.uint8), 640, 480)
+    jpeg = make_thumbnail(
+        np.random.default_rng(0).integers(0, 255, (224, 224, 3), dtype=np.uint8), 640, 480
+    )
     from PIL import Image
 
     image = Image.open(io.BytesIO(jpeg))
@@ -202,14 +357,33 @@ def test_cleaned_manifest_applies_drops_and_relabels():
     report, items = make_report(ids, evil_label="dog"), make_items(ids, evil_label="dog")
     drops, relabels = planned_changes(report, "both")
     assert drops == {"b", "g"}  # the duplicate's drop and the unreadable file
-    assert relabels == {"c": "cat"}  # d's suggestion equals its label; only confident learning relabels
-    rows = [json.loads(line) for line in cleaned_manifest(items, report, apply="drops").splitlines()]
+    assert relabels == {
+        "c": "cat"
+    }  # d's suggestion equals its label; only confident learning relabels
+    rows = [
+        json.loads(line) for line in cleaned_manifest(items, report, apply="drops").splitlines()
+    ]
     assert [r["id"] for r in rows] == ["a", "c", "d", "e", "f"]
     assert rows[1]["label"] == "dog"
-    rows = [json.loads(line) for line in cleaned_manifest(items, report, apply="relabels").splitlines()]
-    assert len(rows) == 7 and rows[2] == {"id": "c", "uri": items[2].uri, "label": "cat", "split": "train"}
-    table = list(csv.DictReader(io.StringIO(cleaned_manifest(items, report, apply="both", fmt="csv"))))
-    assert [(r["id"], r["label"]) for r in table] == [("a", "cat"), ("c", "cat"), ("d", "cat"), ("e", "dog"), ("f", "cat")]
+    rows = [
+        json.loads(line) for line in cleaned_manifest(items, report, apply="relabels").splitlines()
+    ]
+    assert len(rows) == 7 and rows[2] == {
+        "id": "c",
+        "uri": items[2].uri,
+        "label": "cat",
+        "split": "train",
+    }
+    table = list(
+        csv.DictReader(io.StringIO(cleaned_manifest(items, report, apply="both", fmt="csv")))
+    )
+    assert [(r["id"], r["label"]) for r in table] == [
+        ("a", "cat"),
+        ("c", "cat"),
+        ("d", "cat"),
+        ("e", "dog"),
+        ("f", "cat"),
+    ]
     assert table[0]["uri"] == items[0].uri  # exact, not spreadsheet-quoted
     with pytest.raises(ValueError, match="valid"):
         cleaned_manifest(items, report, apply="everything")
@@ -222,7 +396,11 @@ def test_findings_csv_joins_back_and_defuses_formulas():
     kinds = {(r["id"], r["finding"], r["action"]) for r in rows}
     assert ("'=cmd()", "duplicate", "keep") in kinds and ("b", "duplicate", "drop") in kinds
     assert ("c", "label_issue", "relabel") in kinds and ("f", "outlier", "review") in kinds
-    assert ("e", "quality:dark", "review") in kinds and ("g", "failed:fetch_refused", "drop") in kinds
+    assert ("e", "quality:dark", "review") in kinds and (
+        "g",
+        "failed:fetch_refused",
+        "drop",
+    ) in kinds
     leak = [r for r in rows if r["finding"] == "leakage"]
     assert {r["id"] for r in leak} == {"'=cmd()", "b"}
     assert next(r for r in rows if r["id"] == "c")["uri"] == items[2].uri

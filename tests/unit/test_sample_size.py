@@ -188,7 +188,9 @@ def test_clear_errors(kwargs, message, field):
 def test_a_nearly_flat_curve_makes_the_target_unreachable_not_an_overflow():
     # Issue 14: `make demo` answered 500 because (target / a) ** (1 / b) overflowed a float for a
     # per-class recall curve that barely rises (b ~ 1e-4): the solve must say "unreachable".
-    flat = [Observation(n=n, scores=[0.5 * (n / 50.0) ** 1e-4]) for n in (50.0, 100.0, 200.0, 400.0)]
+    flat = [
+        Observation(n=n, scores=[0.5 * (n / 50.0) ** 1e-4]) for n in (50.0, 100.0, 200.0, 400.0)
+    ]
     result = fit_sample_size(flat, target_accuracy=0.95, model="power_law", bootstrap=20)
     assert result.target is not None
     assert result.target.reachable is False

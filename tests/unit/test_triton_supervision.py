@@ -56,7 +56,9 @@ def test_a_held_port_is_refused_before_anything_starts(tmp_path):
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        server = LocalTriton(model_repository=tmp_path / "repo", grpc_port=port, http_port=free_port())
+        server = LocalTriton(
+            model_repository=tmp_path / "repo", grpc_port=port, http_port=free_port()
+        )
         with pytest.raises(PortInUse, match=f"gRPC {port}"):
             server.start(timeout=5)
     assert server.process is None and server.work_dir is None
@@ -69,7 +71,9 @@ def test_the_group_dies_with_its_parent(tmp_path):
         "from service.inference.local_triton import spawn_in_group;"
         "p = spawn_in_group(['sleep', '300']); print(p.pid, flush=True); time.sleep(300)"
     )
-    parent = subprocess.Popen([sys.executable, "-c", code, str(REPO_ROOT)], stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code, str(REPO_ROOT)], stdout=subprocess.PIPE, text=True
+    )
     child = int(parent.stdout.readline())
     try:
         assert pid_alive(child)
@@ -139,7 +143,9 @@ def test_the_supervisor_restarts_a_dead_server():
 
 def test_the_supervisor_backs_off_and_gives_up():
     server = SleepServer(failures=100).start()
-    supervisor = TritonSupervisor(server, interval_s=0.01, backoff_s=0.001, max_backoff_s=0.004, max_failures=4)
+    supervisor = TritonSupervisor(
+        server, interval_s=0.01, backoff_s=0.001, max_backoff_s=0.004, max_failures=4
+    )
     supervisor.start()
     try:
         os.kill(server.process.pid, signal.SIGKILL)

@@ -40,7 +40,10 @@ class TritonPythonModel:
             "CUDAExecutionProvider" in ort.get_available_providers()
         ):
             device_id = int(args.get("model_instance_device_id", "0"))
-            providers = [("CUDAExecutionProvider", {"device_id": device_id}), "CPUExecutionProvider"]
+            providers = [
+                ("CUDAExecutionProvider", {"device_id": device_id}),
+                "CPUExecutionProvider",
+            ]
         self.session = ort.InferenceSession(onnx_path, sess_options=options, providers=providers)
 
     def execute(self, requests):

@@ -44,7 +44,11 @@ class ProgressPrinter:
     def __call__(self, event: dict[str, Any]) -> None:
         if not self.enabled:
             return
-        stage, done, total = str(event.get("stage")), int(event.get("done", 0)), int(event.get("total", 0))
+        stage, done, total = (
+            str(event.get("stage")),
+            int(event.get("done", 0)),
+            int(event.get("total", 0)),
+        )
         if stage != self.stage:
             if self.tty and self.stage is not None:
                 self.stream.write("\n")
@@ -83,7 +87,9 @@ def parse_columns(text: str | None) -> dict[str, str] | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="imagelint", description="Audit image datasets on an imagelint server.")
+    parser = argparse.ArgumentParser(
+        prog="imagelint", description="Audit image datasets on an imagelint server."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     audit = commands.add_parser(
         "audit",
@@ -94,23 +100,42 @@ def build_parser() -> argparse.ArgumentParser:
             "Exit codes: 0 pass (or warn, or no policy), 1 fail, 2 error."
         ),
     )
-    audit.add_argument("target", help="FOLDER | ARCHIVE (.zip/.tar[.gz]) | MANIFEST (.csv/.jsonl/.json) | URI")
-    audit.add_argument("--server", default=os.environ.get("IMAGELINT_SERVER", "http://127.0.0.1:8000"),
-                       help="server base URL (env IMAGELINT_SERVER; default %(default)s)")
-    audit.add_argument("--api-key", default=os.environ.get("IMAGELINT_API_KEY"), help="X-API-Key (env IMAGELINT_API_KEY)")
-    audit.add_argument("--policy", type=Path, help="policy file (YAML or JSON): rules -> verdict and exit code")
+    audit.add_argument(
+        "target", help="FOLDER | ARCHIVE (.zip/.tar[.gz]) | MANIFEST (.csv/.jsonl/.json) | URI"
+    )
+    audit.add_argument(
+        "--server",
+        default=os.environ.get("IMAGELINT_SERVER", "http://127.0.0.1:8000"),
+        help="server base URL (env IMAGELINT_SERVER; default %(default)s)",
+    )
+    audit.add_argument(
+        "--api-key",
+        default=os.environ.get("IMAGELINT_API_KEY"),
+        help="X-API-Key (env IMAGELINT_API_KEY)",
+    )
+    audit.add_argument(
+        "--policy", type=Path, help="policy file (YAML or JSON): rules -> verdict and exit code"
+    )
     audit.add_argument("--checks", help="comma-separated checks to run (default: all)")
     audit.add_argument("--options", help="report options as JSON, or @FILE with JSON")
     audit.add_argument("--columns", help="manifest columns, e.g. uri=filepath,label=class")
     audit.add_argument("--manifest-format", choices=("csv", "jsonl", "json"))
     audit.add_argument("--json", dest="json_out", type=Path, help="write the full report (JSON)")
     audit.add_argument("--html", dest="html_out", type=Path, help="write an HTML summary")
-    audit.add_argument("--junit", dest="junit_out", type=Path, help="write JUnit XML (one test case per rule)")
+    audit.add_argument(
+        "--junit", dest="junit_out", type=Path, help="write JUnit XML (one test case per rule)"
+    )
     audit.add_argument("--fail-on-warn", action="store_true", help="exit 1 on a warn verdict too")
     audit.add_argument("--no-progress", action="store_true", help="do not print progress")
-    audit.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for the report")
-    audit.add_argument("--retries", type=int, default=3,
-                       help="retries when the server is busy (429) or not ready (503), after its Retry-After")
+    audit.add_argument(
+        "--timeout", type=float, default=3600.0, help="seconds to wait for the report"
+    )
+    audit.add_argument(
+        "--retries",
+        type=int,
+        default=3,
+        help="retries when the server is busy (429) or not ready (503), after its Retry-After",
+    )
     return parser
 
 
@@ -149,7 +174,11 @@ def run_audit(args: argparse.Namespace, *, transport: httpx.BaseTransport | None
 
     try:
         with RestClient(
-            args.server, api_key=args.api_key, timeout=args.timeout, transport=transport, on_upload=note
+            args.server,
+            api_key=args.api_key,
+            timeout=args.timeout,
+            transport=transport,
+            on_upload=note,
         ) as client:
             for attempt in range(args.retries + 1):
                 try:
@@ -166,8 +195,12 @@ def run_audit(args: argparse.Namespace, *, transport: httpx.BaseTransport | None
                 except ApiError as exc:
                     if not exc.retryable or attempt == args.retries:
                         raise
-                    wait = min(exc.retry_after if exc.retry_after is not None else 10.0, MAX_RETRY_WAIT_S)
-                    note(f"server answered {exc.status} ({exc.problem.get('code', '')}); retrying in {wait:.0f}s")
+                    wait = min(
+                        exc.retry_after if exc.retry_after is not None else 10.0, MAX_RETRY_WAIT_S
+                    )
+                    note(
+                        f"server answered {exc.status} ({exc.problem.get('code', '')}); retrying in {wait:.0f}s"
+                    )
                     time.sleep(wait)
     except TargetError as exc:
         progress.finish()
@@ -176,7 +209,9 @@ def run_audit(args: argparse.Namespace, *, transport: httpx.BaseTransport | None
         progress.finish()
         problem = exc.problem
         where = f" (field {problem['field']})" if problem.get("field") else ""
-        return _error(f"the server refused the audit: {exc.status} {problem.get('code', '')}: {problem.get('detail', '')}{where}")
+        return _error(
+            f"the server refused the audit: {exc.status} {problem.get('code', '')}: {problem.get('detail', '')}{where}"
+        )
     except httpx.HTTPError as exc:
         progress.finish()
         return _error(f"could not talk to {args.server}: {type(exc).__name__}: {exc}")

@@ -121,7 +121,9 @@ def junit_xml(result: AuditResult, *, suite: str = "imagelint") -> bytes:
                 ET.SubElement(case, "error", message=message, type="error").text = _rule_text(rule)
                 counts["errors"] += 1
             elif rule.rule in failed:
-                ET.SubElement(case, "failure", message=message, type="skipped").text = _rule_text(rule)
+                ET.SubElement(case, "failure", message=message, type="skipped").text = _rule_text(
+                    rule
+                )
                 counts["failures"] += 1
             else:
                 ET.SubElement(case, "skipped", message=message)
@@ -134,8 +136,12 @@ def junit_xml(result: AuditResult, *, suite: str = "imagelint") -> bytes:
         failures=str(counts["failures"]), errors=str(counts["errors"]), skipped=str(counts["skipped"]),
     )  # fmt: skip
     properties = ET.SubElement(testsuite, "properties")
-    ET.SubElement(properties, "property", name="verdict", value=verdict.outcome if verdict else "none")
-    ET.SubElement(properties, "property", name="request_id", value=str(result.report.get("request_id", "")))
+    ET.SubElement(
+        properties, "property", name="verdict", value=verdict.outcome if verdict else "none"
+    )
+    ET.SubElement(
+        properties, "property", name="request_id", value=str(result.report.get("request_id", ""))
+    )
     testsuite.extend(cases)
     root.set("tests", str(tests))
     root.set("failures", str(counts["failures"]))
@@ -167,8 +173,10 @@ def html_page(result: AuditResult) -> str:
         f"<p>request {e(str(result.report.get('request_id', '')))}</p>",
     ]
     if verdict is not None and verdict.rules:
-        parts.append("<h2>Policy</h2><table><tr><th>rule</th><th>check</th><th>measured</th>"
-                     "<th>fail</th><th>warn</th><th>outcome</th><th>detail</th></tr>")
+        parts.append(
+            "<h2>Policy</h2><table><tr><th>rule</th><th>check</th><th>measured</th>"
+            "<th>fail</th><th>warn</th><th>outcome</th><th>detail</th></tr>"
+        )
         for rule in verdict.rules:
             parts.append(
                 f"<tr><td>{e(rule.rule)}</td><td>{e(rule.check)}</td><td>{e(_number(rule.measured))}</td>"
@@ -179,13 +187,17 @@ def html_page(result: AuditResult) -> str:
     if result.summary is not None:
         parts.append("<h2>Summary</h2><table>")
         for key, label in SUMMARY_ROWS:
-            parts.append(f"<tr><th>{e(label)}</th><td>{e(_number(getattr(result.summary, key)))}</td></tr>")
+            parts.append(
+                f"<tr><th>{e(label)}</th><td>{e(_number(getattr(result.summary, key)))}</td></tr>"
+            )
         parts.append("</table>")
     failed_items = result.report.get("failed_items") or []
     if failed_items:
         parts.append(f"<h2>Failed items ({len(failed_items)})</h2><ul>")
         for item in failed_items[:200]:
-            parts.append(f"<li>{e(str(item.get('id')))}: {e(str(item.get('code')))} {e(str(item.get('detail', '')))}</li>")
+            parts.append(
+                f"<li>{e(str(item.get('id')))}: {e(str(item.get('code')))} {e(str(item.get('detail', '')))}</li>"
+            )
         parts.append("</ul>")
     parts.append("<h2>Report</h2><details><summary>JSON</summary><pre>")
     parts.append(e(json.dumps({k: v for k, v in result.report.items() if k != "checks"}, indent=2)))

@@ -58,7 +58,9 @@ def normalise_policy(raw: Any, *, source: str = "policy") -> dict[str, Any]:
     policy: dict[str, Any] = {}
     for name, value in raw.items():
         if isinstance(value, bool):
-            raise PolicyFileError(f"{source}: {name}: expected a number or {{fail, warn}}, got {value}")
+            raise PolicyFileError(
+                f"{source}: {name}: expected a number or {{fail, warn}}, got {value}"
+            )
         if isinstance(value, int | float):
             policy[name] = {"fail": value}
         else:

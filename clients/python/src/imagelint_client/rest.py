@@ -182,7 +182,9 @@ class RestClient:
         on_progress: Progress | None,
     ) -> dict[str, Any]:
         if on_progress is None:
-            return self._checked(self._http.post(path, content=content, headers=headers, params=params))
+            return self._checked(
+                self._http.post(path, content=content, headers=headers, params=params)
+            )
         report = None
         with self._http.stream(
             "POST", path, content=content, params=params, headers={**headers, "Accept": NDJSON}
@@ -213,7 +215,11 @@ class RestClient:
         with resolved.open() as body:
             if self._on_upload is not None and body is not None:
                 size = os.fstat(body.fileno()).st_size
-                what = f"{resolved.folder} (zipped)" if resolved.folder is not None else str(resolved.path)
+                what = (
+                    f"{resolved.folder} (zipped)"
+                    if resolved.folder is not None
+                    else str(resolved.path)
+                )
                 self._on_upload(f"uploading {what}: {size / 1e6:.1f} MB")
             if resolved.kind == "reference":
                 dataset = dict(resolved.reference or {})

@@ -108,5 +108,7 @@ def zip_folder(folder: Path, archive: Path) -> int:
                 out.write(path, relative, compress_type=kind)
                 images += 0 if is_metadata else 1
     if images == 0:
-        raise TargetError(f"{folder}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+        raise TargetError(
+            f"{folder}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})"
+        )
     return images
