@@ -82,7 +82,7 @@ setup: $(VENV)/.installed $(TVENV)/.installed $(MODEL) $(PROMTOOL) $(OPENAPI_ASS
 # --- the two commands ----------------------------------------------------------------------
 run: setup
 	mkdir -p $(IMAGELINT_DATA_ROOT)
-	$(BIN)/python -m service.run_local --port $(PORT)
+	$(BIN)/python -m devtools.run_local --port $(PORT)
 
 test: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
@@ -96,8 +96,8 @@ integration: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/integration
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check service tests bench model_repository deploy clients
-	$(BIN)/ruff format --check service tests bench model_repository deploy clients
+	$(BIN)/ruff check service devtools tests bench model_repository deploy clients
+	$(BIN)/ruff format --check service devtools tests bench model_repository deploy clients
 	$(BIN)/python -m tests.deploy
 
 # Regenerate proto/imagelint/v1 and the committed stubs from the msgspec Structs.
@@ -109,7 +109,7 @@ bench: setup
 
 # `make demo POLICY=clients/python/examples/strict-policy.yaml` gates the report: exit 1 on fail.
 demo: $(VENV)/.installed
-	$(BIN)/python -m service.demo --url http://127.0.0.1:$(PORT) $(if $(POLICY),--policy $(POLICY))
+	$(BIN)/python -m devtools.demo --url http://127.0.0.1:$(PORT) $(if $(POLICY),--policy $(POLICY))
 
 clean:
 	rm -rf $(VENV) $(TVENV) $(MODEL) .cache .tools

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from service.demo import render_digit
+from devtools.demo import render_digit
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO_ROOT / ".cache"

@@ -32,8 +32,8 @@ from PIL import Image
 
 from bench._common import machine_line
 from service.datasets.model import Item
+from service.fetch.fetcher import Fetcher
 from service.images.decode import decode_image
-from service.images.fetch import Fetcher
 from service.images.loader import LoadedItem, load_images
 from service.settings import Settings
 

@@ -17,10 +17,6 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.admission import MemoryBudget, check_request_cost, return_large_blocks_to_the_os
 from service.api.auth import api_key_guard
-from service.api.checks_duplicates import DuplicatesCheckController
-from service.api.checks_imbalance import ImbalanceCheckController
-from service.api.checks_mislabels import MislabelsCheckController
-from service.api.checks_sample_size import SampleSizeCheckController
 from service.api.docs import (
     assets_router,
     complete_openapi_on_startup,
@@ -34,8 +30,12 @@ from service.api.problems import EXCEPTION_HANDLERS
 from service.api.reports import ReportsController, ReportSlots
 from service.api.request_id import add_request_id_header
 from service.api.review import ReportExportController
+from service.checks.duplicates import DuplicatesCheckController
+from service.checks.imbalance import ImbalanceCheckController
+from service.checks.mislabels import MislabelsCheckController
+from service.checks.sample_size import SampleSizeCheckController
+from service.fetch.fetcher import Fetcher
 from service.grpc_api.server import grpc_lifespan
-from service.images.fetch import Fetcher
 from service.inference import TritonEncoder
 from service.metrics import Metrics
 from service.settings import Settings, get_settings
@@ -176,7 +176,7 @@ async def start_jobs(app: Litestar, settings: Settings, metrics: Metrics):
     """Open the database (migrations applied), the embedding cache and this replica's job
     workers; returns (pool, runner) for the lifespan to close."""
     from service.job_runner import JobRunner
-    from service.pipeline import Dependencies
+    from service.report.pipeline import Dependencies
     from service.store.database import open_pool
     from service.store.embedding_cache import EmbeddingCache
     from service.store.jobs import JobStore

@@ -1,7 +1,7 @@
 """Jobs run inside the API process: a worker loop per replica, plus the retention sweep.
 
 Each replica runs ``job_workers`` workers. A worker claims a job (``JobStore.claim``), runs it
-with ``service.pipeline.run_report`` — the same report as ``POST /v1/reports`` — and checks in
+with ``service.report.pipeline.run_report`` — the same report as ``POST /v1/reports`` — and checks in
 every ``job_heartbeat_s`` with the latest progress. When the check-in says the job is no longer
 its own (cancelled by ``DELETE``, or reclaimed after this worker went silent) it cancels the run.
 On shutdown a replica puts its running jobs back in the queue; a replica that is killed simply
@@ -25,8 +25,8 @@ import msgspec
 from service.api.problems import error_body, internal_error_body
 from service.errors import ImagelintError
 from service.metrics import Metrics
-from service.pipeline import Dependencies, run_report
-from service.report_models import ReportRequest
+from service.report.models import ReportRequest
+from service.report.pipeline import Dependencies, run_report
 from service.settings import Settings
 from service.store.jobs import JobRow, JobStore
 

@@ -33,7 +33,7 @@ from service.errors import (
     JobsUnavailable,
     TooManyRequests,
 )
-from service.report_models import Report, ReportRequest
+from service.report.models import Report, ReportRequest
 from service.store.jobs import TERMINAL, JobRow, JobStore
 
 SSE = "text/event-stream"

@@ -39,8 +39,8 @@ from service.errors import (
     PayloadTooLarge,
     TooManyRequests,
 )
-from service.pipeline import Dependencies, run_report
-from service.report_models import Report, ReportRequest, UploadReportRequest
+from service.report.models import Report, ReportRequest, UploadReportRequest
+from service.report.pipeline import Dependencies, run_report
 from service.review.thumbnails import ReviewMaterial
 from service.settings import Settings
 

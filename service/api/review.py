@@ -18,7 +18,7 @@ from msgspec import Meta
 
 from service.api.problems import problem_responses
 from service.datasets import DatasetRef, resolve_dataset
-from service.report_models import Report
+from service.report.models import Report
 from service.review.exports import cleaned_manifest, findings_csv
 
 MEDIA_TYPES = {"jsonl": "application/x-ndjson; charset=utf-8", "csv": "text/csv; charset=utf-8"}

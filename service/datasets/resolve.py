@@ -15,7 +15,7 @@ from service.datasets.items import items_from_inputs
 from service.datasets.manifest import guess_manifest_format, parse_manifest
 from service.datasets.model import DatasetRef, ManifestFormat, ResolvedDataset
 from service.errors import InvalidDataset, ItemError, PayloadTooLarge
-from service.images.fetch import Fetcher, redact_uri
+from service.fetch.fetcher import Fetcher, redact_uri
 from service.settings import Settings
 
 

@@ -8,6 +8,6 @@
     server.py     the grpc.aio server started by the app's lifespan: servicer, health, reflection,
                   auth and metrics interceptors
 
-Only translation lives here: reports run through ``service.pipeline.run_report`` and checks
+Only translation lives here: reports run through ``service.report.pipeline.run_report`` and checks
 through the same functions as the REST controllers.
 """

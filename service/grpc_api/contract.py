@@ -20,17 +20,17 @@ from service.analysis.duplicates import DuplicatesResult
 from service.analysis.imbalance import ImbalanceResult
 from service.analysis.mislabels import MislabelsResult
 from service.analysis.sample_size import SampleSizeResult
-from service.api.checks_duplicates import DuplicatesRequest, run_duplicates
-from service.api.checks_imbalance import ImbalanceRequest, run_imbalance
-from service.api.checks_mislabels import (
+from service.checks.duplicates import DuplicatesRequest, run_duplicates
+from service.checks.imbalance import ImbalanceRequest, run_imbalance
+from service.checks.mislabels import (
     AgreementRequest,
     MislabelsRequest,
     run_agreement,
     run_mislabels,
 )
-from service.api.checks_sample_size import SampleSizeRequest, run_sample_size
+from service.checks.sample_size import SampleSizeRequest, run_sample_size
 from service.grpc_api.shapes import PACKAGE
-from service.report_models import Report, ReportRequest
+from service.report.models import Report, ReportRequest
 from service.settings import Settings
 
 SERVICE = "DatasetQuality"

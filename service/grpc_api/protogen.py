@@ -66,9 +66,8 @@ WIDTH = 100
 MODULE_FILES: tuple[tuple[str, str], ...] = (
     ("service.datasets", "dataset"),
     ("service.analysis", "analysis"),
-    ("service.report_models", "report"),
-    ("service.policy", "report"),
-    ("service.api", "checks"),
+    ("service.report", "report"),
+    ("service.checks", "checks"),
     ("service.grpc_api", "dataset_quality"),
 )
 FILE_DOCS = {

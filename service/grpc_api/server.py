@@ -41,7 +41,7 @@ from service.grpc_api.contract import (
 )
 from service.grpc_api.status import abort
 from service.grpc_api.translate import from_message, message_class, to_message
-from service.pipeline import Dependencies, run_report
+from service.report.pipeline import Dependencies, run_report
 
 log = logging.getLogger("imagelint.grpc")
 HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name

@@ -32,9 +32,9 @@ import numpy as np
 
 from service.datasets.model import Item, LocalSource
 from service.errors import ItemError
+from service.fetch.fetcher import Fetcher
+from service.fetch.local_files import read_confined_file
 from service.images.decode import DecodedImage, ImageFacts, decode_cost_bytes, decode_image
-from service.images.fetch import Fetcher
-from service.images.local_files import read_confined_file
 from service.settings import Settings
 
 if TYPE_CHECKING:

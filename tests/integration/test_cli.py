@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import xmlschema
 
+from devtools.demo import _png, render_digit
 from service.app import create_app
-from service.demo import _png, render_digit
 from service.inference.local_triton import free_port
 from service.settings import Settings
 from tests.live_server import serve
@@ -27,7 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIENT_SRC = REPO_ROOT / "clients" / "python" / "src"
 JUNIT_XSD = REPO_ROOT / "tests" / "fixtures" / "junit.xsd"
 FAST_CHECKS = "duplicates,imbalance,image_quality"
-# Rendered 8x8 digits look alike to the duplicate descriptor (see service.demo.DEMO_OPTIONS): a
+# Rendered 8x8 digits look alike to the duplicate descriptor (see devtools.demo.DEMO_OPTIONS): a
 # strict threshold keeps only true copies, so the planted leak is the only duplicate group.
 COPIES_ONLY = '{"duplicates": {"threshold": 0.995}}'
 
@@ -278,7 +278,7 @@ def test_the_client_installs_into_a_fresh_venv_and_gates(server, image_folder, t
 def test_the_demo_with_a_strict_policy_exits_1_listing_the_failed_rules(
     server, data_root, tmp_path, capsys
 ):
-    from service.demo import main
+    from devtools.demo import main
 
     strict = REPO_ROOT / "clients" / "python" / "examples" / "strict-policy.yaml"
     code = main([

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from service.errors import ItemError
-from service.images.fetch import Fetcher
+from service.fetch.fetcher import Fetcher
 from service.settings import Settings
 from tests.fixtures import hazard_images as h
 from tests.fixtures.http_server import FixtureHTTPServer

@@ -9,12 +9,12 @@ from typing import Any
 import grpc
 import pytest
 
+from devtools.client import GrpcApiError, GrpcClient, RestClient
+from devtools.demo import DEMO_OPTIONS, build_demo_dataset
 from service.app import create_app
-from service.check_runners import CHECK_RUNNERS
-from service.client import GrpcApiError, GrpcClient, RestClient
-from service.demo import DEMO_OPTIONS, build_demo_dataset
 from service.inference.local_triton import free_port
-from service.pipeline import ALL_CHECKS
+from service.report.check_runners import CHECK_RUNNERS
+from service.report.pipeline import ALL_CHECKS
 from service.settings import Settings
 from tests.live_server import serve
 

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from service.datasets import DatasetRef, resolve_dataset
-from service.images.fetch import Fetcher
+from service.fetch.fetcher import Fetcher
 from service.images.loader import FailedItem, LoadedItem, load_images
 from service.settings import Settings
 from tests.fixtures import hazard_images as h

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools.demo import build_demo_dataset
 from service.app import create_app
-from service.demo import build_demo_dataset
 from service.settings import Settings
 from tests.live_server import serve
 
@@ -70,7 +70,7 @@ def test_make_demo_runs_service_demo_against_port():
         r"^demo:.*\n\t(.+)$", (REPO_ROOT / "Makefile").read_text(), flags=re.M
     ).group(1)
     assert recipe == (
-        "$(BIN)/python -m service.demo --url http://127.0.0.1:$(PORT) $(if $(POLICY),--policy $(POLICY))"
+        "$(BIN)/python -m devtools.demo --url http://127.0.0.1:$(PORT) $(if $(POLICY),--policy $(POLICY))"
     )  # without POLICY, exactly what the next test runs
 
 
@@ -94,7 +94,7 @@ def test_make_demo_answers_200_with_the_planted_problems(api, workdir):
     out = workdir / "reports" / "demo-report.json"
     env = {**os.environ, "IMAGELINT_DATA_ROOT": str(workdir / "demo-data")}
     done = subprocess.run(
-        [sys.executable, "-m", "service.demo", "--url", api, "--out", str(out)],
+        [sys.executable, "-m", "devtools.demo", "--url", api, "--out", str(out)],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devtools.demo import DEMO_OPTIONS, build_demo_dataset
 from service.app import create_app
-from service.demo import DEMO_OPTIONS, build_demo_dataset
 from service.inference.local_triton import LocalTriton, free_port
 from service.settings import Settings
 from tests.live_server import serve

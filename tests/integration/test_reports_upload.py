@@ -10,8 +10,8 @@ import zipfile
 import httpx
 import pytest
 
+from devtools.demo import _png
 from service.app import create_app
-from service.demo import _png
 from service.settings import Settings
 from tests.live_server import serve
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devtools.demo import DEMO_OPTIONS, build_demo_dataset
 from service.app import create_app
-from service.demo import DEMO_OPTIONS, build_demo_dataset
 from service.settings import Settings
 from tests.live_server import serve
 
@@ -294,7 +294,7 @@ def test_accept_html_on_reports_gives_the_same_page(api, demo):
 
 
 def test_make_demo_writes_the_report_and_its_review_page(api, demo, tmp_path, capsys):
-    from service.demo import main
+    from devtools.demo import main
 
     root, _, planted = demo
     out = tmp_path / "reports" / "demo-report.json"

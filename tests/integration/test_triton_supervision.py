@@ -85,7 +85,7 @@ def test_make_run_killed_outright_leaves_no_orphan_and_a_held_port_is_refused(tm
         "IMAGELINT_DATA_ROOT": str(tmp_path),
     }
     first = subprocess.Popen(
-        [sys.executable, "-m", "service.run_local", "--port", str(api_port)],
+        [sys.executable, "-m", "devtools.run_local", "--port", str(api_port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -104,7 +104,7 @@ def test_make_run_killed_outright_leaves_no_orphan_and_a_held_port_is_refused(tm
         assert wait_until(ready, timeout=300)
         assert len(_tritons_on(ports["TRITON_GRPC_PORT"])) == 1
         second = subprocess.run(
-            [sys.executable, "-m", "service.run_local", "--port", str(free_port())],
+            [sys.executable, "-m", "devtools.run_local", "--port", str(free_port())],
             env=env,
             capture_output=True,
             text=True,

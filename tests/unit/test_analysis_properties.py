@@ -20,15 +20,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.api.checks_duplicates import DuplicatesRequest, run_duplicates
-from service.api.checks_imbalance import ImbalanceRequest, run_imbalance
-from service.api.checks_mislabels import (
+from service.checks.duplicates import DuplicatesRequest, run_duplicates
+from service.checks.imbalance import ImbalanceRequest, run_imbalance
+from service.checks.mislabels import (
     AgreementRequest,
     MislabelsRequest,
     run_agreement,
     run_mislabels,
 )
-from service.api.checks_sample_size import SampleSizeRequest, run_sample_size
+from service.checks.sample_size import SampleSizeRequest, run_sample_size
 from service.errors import ImagelintError
 
 MAX_ITEMS = 100_000
@@ -307,10 +307,10 @@ def _facts(rng: np.random.Generator, kind: str):
 def test_every_report_check_on_degenerate_collections(data, facts_kind, seed):
     """What ``run_checks`` calls: each runner gives finite JSON or the typed error / ValueError
     the pipeline reports as ``check_errors`` (anything else would now be ``internal_error``)."""
-    from service.check_runners import CHECK_RUNNERS
     from service.datasets.model import Item
-    from service.pipeline import CheckContext, Collected
-    from service.report_models import ReportOptions
+    from service.report.check_runners import CHECK_RUNNERS
+    from service.report.models import ReportOptions
+    from service.report.pipeline import CheckContext, Collected
 
     x, labels = data
     rng = np.random.default_rng(seed)

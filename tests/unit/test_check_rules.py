@@ -9,7 +9,7 @@ import httpx
 import numpy as np
 import pytest
 
-from service.client import GrpcApiError, GrpcClient
+from devtools.client import GrpcApiError, GrpcClient
 from service.settings import Settings
 from tests.live_server import serve
 from tests.unit.test_grpc_server import FakeEncoder, start

@@ -8,7 +8,7 @@ import pytest
 from service.datasets import DatasetRef, Item, normalize_split, resolve_dataset
 from service.datasets.manifest import guess_manifest_format, parse_manifest
 from service.errors import InvalidDataset, PayloadTooLarge
-from service.images.fetch import Fetcher
+from service.fetch.fetcher import Fetcher
 from service.settings import Settings
 
 

@@ -14,7 +14,7 @@ from service.datasets import DatasetRef, resolve_dataset
 from service.datasets import archive as archive_module
 from service.datasets.archive import ArchiveLimits, extract_image_folder
 from service.errors import InvalidDataset, ItemError, PayloadTooLarge
-from service.images.fetch import Fetcher
+from service.fetch.fetcher import Fetcher
 from service.settings import Settings
 
 LIMITS = ArchiveLimits(max_members=100, max_unpacked_bytes=10_000_000, max_member_bytes=1_000_000)

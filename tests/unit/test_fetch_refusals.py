@@ -14,13 +14,13 @@ import httpcore
 import pytest
 
 from service.errors import ItemError
-from service.images.addresses import (
+from service.fetch.addresses import (
     AllowList,
     embedded_ipv4,
     is_ambiguous_numeric_host,
     non_public_reason,
 )
-from service.images.fetch import Fetcher, redact_uri
+from service.fetch.fetcher import Fetcher, redact_uri
 from service.settings import Settings
 
 PUBLIC_IP = "93.184.215.14"

@@ -34,7 +34,7 @@ from service.grpc_api import protogen, translate
 from service.grpc_api.shapes import UnsupportedType, message_shape
 from service.grpc_api.status import status_for, validation_field
 from service.grpc_api.translate import TranslationError, from_message, to_builtins, to_message
-from service.report_models import (
+from service.report.models import (
     Checks,
     DatasetSummary,
     ModelInfo,
@@ -61,7 +61,7 @@ def test_a_changed_struct_makes_the_protos_stale(monkeypatch):
 
         note: str
 
-    Annotation.__module__ = "service.report_models"
+    Annotation.__module__ = "service.report.models"
     roots = protogen.root_structs()
     monkeypatch.setattr(protogen, "root_structs", lambda: [*roots, Annotation])
     assert protogen.stale_protos() == ["imagelint/v1/report.proto"]

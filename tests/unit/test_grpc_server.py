@@ -18,9 +18,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from PIL import Image
 
+from devtools.client import GrpcApiError, GrpcClient, RestClient
 from service.api.health import ReadinessCache
 from service.app import create_app
-from service.client import GrpcApiError, GrpcClient, RestClient
 from service.errors import InferenceUnavailable
 from service.grpc_api.contract import ANALYZE, SERVICE_FULL_NAME
 from service.grpc_api.translate import message_class, to_message

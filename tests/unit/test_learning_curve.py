@@ -147,7 +147,7 @@ def test_the_datasets_own_test_split_is_the_evaluation_set(data):
 
 
 def test_the_report_uses_the_test_split_only_when_every_class_is_on_both_sides():
-    from service.check_runners import evaluation_split_mask
+    from service.report.check_runners import evaluation_split_mask
 
     splits = ["train", "train", "test", "test", "train", "val"]
     labels = ["a", "b", "a", "b", "a", "b"]

@@ -11,8 +11,8 @@ import pytest
 
 from service.datasets.model import Item
 from service.errors import ItemError
+from service.fetch.fetcher import Fetcher
 from service.images import loader as loader_module
-from service.images.fetch import Fetcher
 from service.images.loader import FailedItem, LoadedItem, iter_images, load_images
 from service.settings import Settings
 from tests.fixtures import hazard_images as h

@@ -8,14 +8,14 @@ import pytest
 from service.analysis.duplicates import DuplicatesResult, LabelConflict, Leakage
 from service.analysis.imbalance import analyse_imbalance
 from service.analysis.sample_size import fit_sample_size
-from service.policy import (
+from service.report.models import CheckError, Checks, DatasetSummary, ReportRequest
+from service.report.policy import (
     RULES,
     SUMMARY_SCHEMA,
     Policy,
     evaluate_policy,
     summarise_report,
 )
-from service.report_models import CheckError, Checks, DatasetSummary, ReportRequest
 
 
 def dataset(items=100, failed=3, classes=None) -> DatasetSummary:
@@ -211,7 +211,7 @@ def test_summary_has_every_field_with_nulls_for_checks_not_run():
 
 
 def test_every_rule_names_a_known_check():
-    from service.pipeline import ALL_CHECKS
+    from service.report.pipeline import ALL_CHECKS
 
     assert {spec.check for spec in RULES.values()} <= set(ALL_CHECKS) | {"dataset"}
     assert set(RULES) == set(Policy.__struct_fields__) - {"unevaluated"}

@@ -12,8 +12,8 @@ import grpc
 import httpx
 import pytest
 
-from service import check_runners
 from service.grpc_api.contract import CHECK_RPCS, SERVICE_FULL_NAME
+from service.report import check_runners
 from service.settings import Settings
 from tests.live_server import serve
 from tests.unit.test_grpc_server import FakeEncoder, start, write_items
@@ -164,7 +164,7 @@ def test_a_fifo_is_refused_without_being_opened(tmp_path):
     import threading
 
     from service.errors import ItemError
-    from service.images.local_files import read_confined_file
+    from service.fetch.local_files import read_confined_file
 
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
@@ -348,7 +348,7 @@ def test_a_ready_answer_names_the_model_not_the_server(api):
 def test_check_requests_on_both_transports_draw_from_the_shared_budget(api):
     """D4: check routes had no admission at all; now REST and gRPC take from the budget that
     decodes use, and get 429 / RESOURCE_EXHAUSTED while it is in use."""
-    from service.client import GrpcApiError, GrpcClient
+    from devtools.client import GrpcApiError, GrpcClient
 
     budget = api.app.state.memory_budget
     held = budget.capacity - budget.in_use
@@ -410,7 +410,7 @@ def test_a_deep_grpc_value_is_invalid_argument(api):
 
 
 def test_the_python_client_quotes_the_request_id(api):
-    from service.client import ApiError, RestClient
+    from devtools.client import ApiError, RestClient
 
     with RestClient(api.url) as client, pytest.raises(ApiError) as caught:
         client.report({"items": api.items[:2]}, checks=["bogus"])

@@ -2,7 +2,7 @@
 (``clients/python``; the tests and ``make demo`` use it from the checkout), and the gRPC twin,
 which needs the server's message translation and so lives here.
 
-    from service.client import GrpcClient, RestClient
+    from devtools.client import GrpcClient, RestClient
     with RestClient("http://127.0.0.1:8000") as client:
         report = client.report({"manifest_uri": "file:///data/manifest.jsonl"},
                                on_progress=lambda e: print(e))
@@ -162,7 +162,7 @@ class GrpcClient:
 
         from service.grpc_api.contract import ANALYZE, Progress
         from service.grpc_api.translate import from_message, to_message
-        from service.report_models import Report
+        from service.report.models import Report
 
         body: dict[str, Any] = {"dataset": dataset}
         if checks is not None:

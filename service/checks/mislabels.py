@@ -16,7 +16,7 @@ from msgspec import Meta
 from service.analysis.agreement import AgreementResult, annotator_agreement
 from service.analysis.mislabels import MislabelsResult, rank_label_issues
 from service.api.problems import problem_responses
-from service.check_inputs import check_unique_ids, labels_as_strings
+from service.checks.inputs import check_unique_ids, labels_as_strings
 from service.datasets.model import AnnotationIn
 from service.errors import InvalidInput, PayloadTooLarge
 

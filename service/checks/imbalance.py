@@ -14,7 +14,7 @@ from msgspec import Meta
 
 from service.analysis.imbalance import ImbalanceResult, analyse_class_counts, analyse_imbalance
 from service.api.problems import problem_responses
-from service.check_inputs import blame_sent_fields, check_item_limit, labels_as_strings
+from service.checks.inputs import blame_sent_fields, check_item_limit, labels_as_strings
 from service.errors import InvalidInput
 
 

@@ -20,7 +20,7 @@ from service.analysis.sample_size import (
     fit_sample_size,
 )
 from service.api.problems import problem_responses
-from service.check_inputs import blame_sent_fields, check_item_limit, labels_as_strings
+from service.checks.inputs import blame_sent_fields, check_item_limit, labels_as_strings
 from service.errors import InvalidInput
 
 Fraction = Annotated[float, Meta(gt=0.0, lt=1.0)]

@@ -35,12 +35,11 @@ import numpy as np
 from service.admission import MemoryBudget
 from service.datasets import Item, ResolvedDataset, resolve_dataset
 from service.errors import ImagelintError, InvalidRequest
-from service.images.fetch import redact_uri
+from service.fetch.fetcher import redact_uri
 from service.images.loader import FailedItem, LoadedItem, load_images
 from service.inference import TritonEncoder
 from service.metrics import Metrics
-from service.policy import evaluate_policy, summarise_report
-from service.report_models import (
+from service.report.models import (
     CheckError,
     Checks,
     DatasetSummary,
@@ -50,6 +49,7 @@ from service.report_models import (
     ReportOptions,
     ReportRequest,
 )
+from service.report.policy import evaluate_policy, summarise_report
 from service.review.thumbnails import ReviewMaterial, make_thumbnail
 from service.settings import Settings
 
@@ -389,7 +389,7 @@ async def run_checks(
     exception is a bug in that check: it is logged with the request id and reported as
     ``internal_error`` (with the id), and the remaining checks still run.
     """
-    from service.check_runners import CHECK_RUNNERS
+    from service.report.check_runners import CHECK_RUNNERS
 
     errors: dict[str, CheckError] = {}
     for index, name in enumerate(checks):

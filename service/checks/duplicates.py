@@ -18,7 +18,7 @@ from service.analysis.descriptors import DEFAULT_NEAR_DUPLICATE_THRESHOLD
 from service.analysis.duplicates import DuplicatesResult, check_duplicates
 from service.analysis.outliers import DEFAULT_IQR_FACTOR, DEFAULT_OUTLIER_K
 from service.api.problems import problem_responses
-from service.check_inputs import labels_as_strings
+from service.checks.inputs import labels_as_strings
 from service.errors import InvalidInput, PayloadTooLarge
 
 Column = list[str | None]

@@ -17,7 +17,7 @@ from service.analysis.outliers import OutliersResult
 from service.analysis.sample_size import SampleSizeResult
 from service.datasets import DatasetRef
 from service.datasets.model import ManifestFormat
-from service.policy import Policy, ReportSummary, Verdict
+from service.report.policy import Policy, ReportSummary, Verdict
 
 CheckName = Literal[
     "duplicates", "mislabels", "sample_size", "imbalance", "image_quality", "outliers", "agreement"

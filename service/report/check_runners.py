@@ -16,7 +16,7 @@ import numpy as np
 from service.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from service.pipeline import CheckContext
+    from service.report.pipeline import CheckContext
 
 
 def labelled_rows(ctx: CheckContext) -> np.ndarray:

@@ -41,8 +41,8 @@ import httpcore
 import httpx
 
 from service.errors import ItemError
-from service.images.addresses import AllowList, is_ambiguous_numeric_host, refusal_reason
-from service.images.local_files import (
+from service.fetch.addresses import AllowList, is_ambiguous_numeric_host, refusal_reason
+from service.fetch.local_files import (
     copy_confined_file,
     read_confined_file,
     resolve_file_uri,

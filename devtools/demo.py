@@ -184,9 +184,9 @@ def summarise(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from devtools.client import ApiError, RestClient
     from imagelint_client import AuditResult, load_policy
     from imagelint_client.outputs import summary_text
-    from service.client import ApiError, RestClient
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000")

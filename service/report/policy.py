@@ -29,7 +29,7 @@ import msgspec
 from msgspec import Meta
 
 if TYPE_CHECKING:
-    from service.report_models import CheckError, Checks, DatasetSummary
+    from service.report.models import CheckError, Checks, DatasetSummary
 
 SUMMARY_SCHEMA = "imagelint.summary/1"
 Outcome = Literal["pass", "warn", "fail", "error", "skipped"]
