@@ -17,6 +17,12 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.admission import MemoryBudget, check_request_cost, return_large_blocks_to_the_os
 from service.api.auth import api_key_guard
+from service.api.checks import (
+    DuplicatesCheckController,
+    ImbalanceCheckController,
+    MislabelsCheckController,
+    SampleSizeCheckController,
+)
 from service.api.docs import (
     assets_router,
     complete_openapi_on_startup,
@@ -27,17 +33,14 @@ from service.api.embeddings import EmbeddingsController
 from service.api.health import HealthController, ReadinessCache
 from service.api.jobs import JobsController
 from service.api.problems import EXCEPTION_HANDLERS
-from service.api.reports import ReportsController, ReportSlots
+from service.api.reports import ReportsController
 from service.api.request_id import add_request_id_header
 from service.api.review import ReportExportController
-from service.checks.duplicates import DuplicatesCheckController
-from service.checks.imbalance import ImbalanceCheckController
-from service.checks.mislabels import MislabelsCheckController
-from service.checks.sample_size import SampleSizeCheckController
 from service.fetch.fetcher import Fetcher
 from service.grpc_api.server import grpc_lifespan
 from service.inference import TritonEncoder
 from service.metrics import Metrics
+from service.report.slots import ReportSlots
 from service.settings import Settings, get_settings
 
 VERSION = "0.1.0"

@@ -22,9 +22,9 @@ from typing import Any
 
 import msgspec
 
-from service.api.problems import error_body, internal_error_body
 from service.errors import ImagelintError
 from service.metrics import Metrics
+from service.problems import error_body, internal_error_body
 from service.report.models import ReportRequest
 from service.report.pipeline import Dependencies, run_report
 from service.settings import Settings

@@ -6,11 +6,11 @@ the configured keys; health, metrics and the OpenAPI document stay open for prob
 
 from __future__ import annotations
 
-import hmac
-
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
+
+from service.auth import key_matches
 
 PROTECTED_PREFIX = "/v1/"
 
@@ -22,16 +22,6 @@ def presented_key(connection: ASGIConnection) -> str | None:
     auth = connection.headers.get("authorization", "")
     scheme, _, value = auth.partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-
-
-def key_matches(presented: str | None, keys: tuple[str, ...]) -> bool:
-    """Constant-time comparison against every configured key."""
-    if not presented:
-        return False
-    matched = False
-    for key in keys:
-        matched |= hmac.compare_digest(presented.encode(), key.encode())
-    return matched
 
 
 async def api_key_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:

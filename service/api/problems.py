@@ -17,9 +17,9 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from service.api.request_id import request_id_of
 from service.errors import ImagelintError
+from service.problems import internal_error_body, problem_body
 
 PROBLEM_JSON = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://imagelint.dev/problems/"
 log = logging.getLogger("imagelint.api")
 
 _STATUS_CODES = {
@@ -70,67 +70,6 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for status in statuses
     }
-
-
-INTERNAL_ERROR_DETAIL = "The server hit an unexpected error; it has been logged."
-
-
-def problem_body(
-    status: int,
-    code: str,
-    title: str,
-    detail: str,
-    *,
-    instance: str | None = None,
-    errors: list[dict[str, Any]] | None = None,
-    field: str | None = None,
-    request_id: str | None = None,
-) -> dict[str, Any]:
-    """The RFC 9457 body; ``code`` is stable and also forms ``type``."""
-    body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + code,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    if instance:
-        body["instance"] = instance
-    if field:
-        body["field"] = field
-    if errors:
-        body["errors"] = errors
-    if request_id:
-        body["request_id"] = request_id
-    return body
-
-
-def error_body(
-    exc: ImagelintError, *, instance: str | None = None, request_id: str | None = None
-) -> dict[str, Any]:
-    """The problem body of one of the project's errors (HTTP responses and NDJSON error events)."""
-    return problem_body(
-        exc.status,
-        exc.code,
-        exc.title,
-        exc.detail,
-        instance=instance,
-        field=exc.field,
-        request_id=request_id,
-    )
-
-
-def internal_error_body(
-    instance: str | None = None, *, request_id: str | None = None
-) -> dict[str, Any]:
-    return problem_body(
-        500,
-        "internal_error",
-        "Internal error",
-        INTERNAL_ERROR_DETAIL,
-        instance=instance,
-        request_id=request_id,
-    )
 
 
 def problem(

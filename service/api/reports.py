@@ -13,7 +13,6 @@ disconnects cancels its report (both forms).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import shutil
 from collections.abc import AsyncIterator
@@ -26,7 +25,7 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.response import Stream
 
-from service.api.problems import error_body, internal_error_body, problem_responses
+from service.api.problems import problem_responses
 from service.api.request_id import request_id_of
 from service.datasets import DatasetRef, ResolvedDataset
 from service.datasets.manifest import guess_manifest_format
@@ -37,10 +36,12 @@ from service.errors import (
     InvalidDataset,
     InvalidRequest,
     PayloadTooLarge,
-    TooManyRequests,
 )
+from service.problems import error_body, internal_error_body
 from service.report.models import Report, ReportRequest, UploadReportRequest
 from service.report.pipeline import Dependencies, run_report
+from service.report.slots import ReportSlots
+from service.report.stream import ReportDone, ReportProgress, stream_report
 from service.review.thumbnails import ReviewMaterial
 from service.settings import Settings
 
@@ -55,34 +56,6 @@ class NDJSONStream(Stream):
     def to_asgi_response(self, *args, **kwargs):
         kwargs["media_type"] = NDJSON
         return super().to_asgi_response(*args, **kwargs)
-
-
-class ReportSlots:
-    """A non-blocking counter of reports in flight (one event loop, so no lock is needed)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = max(1, limit)
-        self.in_flight = 0
-
-    def acquire(self) -> None:
-        """Take a slot now, or raise ``TooManyRequests``; pair with ``release()``."""
-        if self.in_flight >= self.limit:
-            raise TooManyRequests(
-                f"{self.in_flight} reports already running (limit {self.limit}); retry later",
-                retry_after=10,
-            )
-        self.in_flight += 1
-
-    def release(self) -> None:
-        self.in_flight -= 1
-
-    @contextlib.contextmanager
-    def take(self):
-        self.acquire()
-        try:
-            yield
-        finally:
-            self.release()
 
 
 async def _wait_for_disconnect(request: Request) -> None:
@@ -295,57 +268,34 @@ class ReportsController(Controller):
         request_id: str,
         resolved: ResolvedDataset | None = None,
     ) -> AsyncIterator[bytes]:
-        """Progress lines then the report; the caller has acquired a report slot, released here."""
-        metrics = state.metrics
-        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        """Progress lines then the report (or an error line); the caller has acquired a report
+        slot, released by ``stream_report``."""
         encode = msgspec.json.Encoder()
+        deps = Dependencies.from_state(state)
+        async with stream_report(
+            data, deps, slots=state.report_slots, request_id=request_id, resolved=resolved
+        ) as events:
+            async for event in events:
+                if isinstance(event, ReportProgress):
+                    line = {
+                        "event": "progress",
+                        "stage": event.stage,
+                        "done": event.done,
+                        "total": event.total,
+                    }
+                elif isinstance(event, ReportDone):
+                    line = {"event": "report", "report": event.report}
+                else:
+                    line = {"event": "error", "problem": failure_body(event.error, request_id)}
+                yield encode.encode(line) + b"\n"
 
-        def on_progress(stage: str, done: int, total: int) -> None:
-            queue.put_nowait(
-                encode.encode({"event": "progress", "stage": stage, "done": done, "total": total})
-                + b"\n"
-            )
 
-        async def produce() -> None:
-            try:
-                report = await run_report(
-                    data,
-                    Dependencies.from_state(state),
-                    on_progress,
-                    request_id=request_id,
-                    resolved=resolved,
-                )
-                queue.put_nowait(encode.encode({"event": "report", "report": report}) + b"\n")
-                metrics.reports.labels("ok").inc()
-            except ImagelintError as exc:
-                metrics.reports.labels(exc.code).inc()
-                problem = error_body(exc, request_id=request_id)
-                queue.put_nowait(encode.encode({"event": "error", "problem": problem}) + b"\n")
-            except Exception:  # reported as a problem, never a stack trace
-                log.exception("report %s failed", request_id)
-                metrics.reports.labels("internal_error").inc()
-                problem = internal_error_body(request_id=request_id)
-                queue.put_nowait(encode.encode({"event": "error", "problem": problem}) + b"\n")
-            finally:
-                queue.put_nowait(None)
-
-        metrics.reports_in_flight.inc()
-        task = asyncio.create_task(produce())
-        try:
-            while (line := await queue.get()) is not None:
-                yield line
-        finally:
-            if not task.done():  # the stream was closed before the report: a disconnect
-                metrics.reports.labels("client_disconnected").inc()
-            # A disconnect cancels the stream (an anyio cancel scope, which also cancels any
-            # await in this block): book-keep first, then cancel the report with it.
-            metrics.reports_in_flight.dec()
-            state.report_slots.release()
-            task.cancel()
-            with anyio.CancelScope(shield=True):
-                await asyncio.gather(task, return_exceptions=True)
-            if resolved is not None:
-                resolved.close()
+def failure_body(error: Exception, request_id: str) -> dict:
+    """The problem body of a failed report's error event (never a stack trace)."""
+    if isinstance(error, ImagelintError):
+        return error_body(error, request_id=request_id)
+    log.error("report %s failed", request_id, exc_info=error)
+    return internal_error_body(request_id=request_id)
 
 
 async def receive_upload(

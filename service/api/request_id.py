@@ -6,23 +6,13 @@ every problem body and in the log lines about the request.
 
 from __future__ import annotations
 
-import re
-import uuid
 from typing import Any
 
 from litestar.types import Message, Scope
 
-REQUEST_ID_HEADER = "x-request-id"
+from service.request_ids import REQUEST_ID_HEADER, well_formed_request_id
+
 _SCOPE_KEY = "imagelint.request_id"
-# A caller's id is kept only when it is short and plain (it ends up in logs and headers).
-_WELL_FORMED = re.compile(r"[A-Za-z0-9._:-]{1,128}\Z")
-
-
-def well_formed_request_id(candidate: str | None) -> str:
-    """``candidate`` when it is a plain id, otherwise a fresh one (32 hex digits)."""
-    if candidate and _WELL_FORMED.match(candidate):
-        return candidate
-    return uuid.uuid4().hex
 
 
 def request_id_of(scope: Scope | dict[str, Any]) -> str:

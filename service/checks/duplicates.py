@@ -1,4 +1,4 @@
-"""``POST /v1/checks/duplicates``: exact and near duplicates, their groups (keep/drop), train/test
+"""The duplicates check (REST ``POST /v1/checks/duplicates``, gRPC ``CheckDuplicates``): exact and near duplicates, their groups (keep/drop), train/test
 leakage, label conflicts and k-NN outliers, from embeddings the caller already has."""
 
 from __future__ import annotations
@@ -7,17 +7,13 @@ import base64
 import binascii
 from typing import Annotated
 
-import anyio
 import msgspec
 import numpy as np
-from litestar import Controller, post
-from litestar.datastructures import State
 from msgspec import Meta
 
 from service.analysis.descriptors import DEFAULT_NEAR_DUPLICATE_THRESHOLD
 from service.analysis.duplicates import DuplicatesResult, check_duplicates
 from service.analysis.outliers import DEFAULT_IQR_FACTOR, DEFAULT_OUTLIER_K
-from service.api.problems import problem_responses
 from service.checks.inputs import labels_as_strings
 from service.errors import InvalidInput, PayloadTooLarge
 
@@ -133,27 +129,3 @@ def run_duplicates(data: DuplicatesRequest, max_items: int) -> DuplicatesResult:
         max_listed_pairs=data.max_listed_pairs,
         seed=data.seed,
     )
-
-
-class DuplicatesCheckController(Controller):
-    path = "/v1/checks"
-    tags = ["checks"]
-
-    @post(
-        "/duplicates",
-        summary="Which items are exact or near copies? Leakage across splits, label conflicts",
-        description=(
-            "Exact copies by equal `byte_hashes` (same bytes) and `pixel_hashes` (same decoded "
-            "pixels), near copies by cosine similarity >= `threshold` (exact search up to 20k "
-            "items, an inverted-file search with measured recall above). Groups are connected "
-            "components over all evidence; each names a member to keep (test before val before "
-            "train, then the majority label, then input order) and the rest to drop. Leakage: "
-            "groups spanning splits, counted per split pair. Label conflicts: groups whose "
-            "members disagree. Outliers: mean cosine distance to the `outlier_k` nearest "
-            "neighbours above Q3 + `iqr_factor` * IQR."
-        ),
-        status_code=200,
-        responses=problem_responses(400, 401, 413, 422),
-    )
-    async def duplicates(self, state: State, data: DuplicatesRequest) -> DuplicatesResult:
-        return await anyio.to_thread.run_sync(run_duplicates, data, state.settings.max_items)

@@ -1,19 +1,15 @@
-"""``POST /v1/checks/imbalance``: class skew, weights, resampling plan, split drift and (with
+"""The imbalance check (REST ``POST /v1/checks/imbalance``, gRPC ``CheckImbalance``): class skew, weights, resampling plan, split drift and (with
 embeddings) a class-hierarchy suggestion, from per-item labels or from class counts."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import anyio
 import msgspec
 import numpy as np
-from litestar import Controller, post
-from litestar.datastructures import State
 from msgspec import Meta
 
 from service.analysis.imbalance import ImbalanceResult, analyse_class_counts, analyse_imbalance
-from service.api.problems import problem_responses
 from service.checks.inputs import blame_sent_fields, check_item_limit, labels_as_strings
 from service.errors import InvalidInput
 
@@ -92,24 +88,3 @@ def run_imbalance(data: ImbalanceRequest, max_items: int) -> ImbalanceResult:
         return analyse_imbalance(
             labels, splits=data.splits, embeddings=embeddings, classes=data.classes, **options
         )
-
-
-class ImbalanceCheckController(Controller):
-    path = "/v1/checks/imbalance"
-    tags = ["checks"]
-
-    @post(
-        "/",
-        summary="How skewed are the classes, and what weights or resampling fix it?",
-        description=(
-            "Counts, proportions, imbalance ratio, normalised entropy, minority classes; class "
-            "weights (inverse frequency, inverse sqrt, effective number, median frequency), each "
-            "normalised to N; an oversampling/undersampling plan; label drift between splits "
-            "(total variation, chi-square p-value); with embeddings, a class hierarchy grouping "
-            "rare classes with their nearest frequent ones."
-        ),
-        status_code=200,
-        responses=problem_responses(400, 401, 413, 422),
-    )
-    async def imbalance(self, state: State, data: ImbalanceRequest) -> ImbalanceResult:
-        return await anyio.to_thread.run_sync(run_imbalance, data, state.settings.max_items)

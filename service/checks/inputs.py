@@ -1,5 +1,5 @@
 """One set of input rules for every check route, REST and gRPC alike (they share the ``run_*``
-functions of ``service.api.checks_*``).
+functions of ``service.checks``).
 
 - **Item limit**: every per-item list is capped at ``IMAGELINT_MAX_ITEMS`` (413), whichever
   route it is sent to (``/v1/checks/imbalance`` used to accept 1 M labels, the others 100 k).

@@ -1,21 +1,17 @@
-"""``POST /v1/checks/mislabels``: ranked label issues with suggested labels, per-class noise and
+"""The mislabels check (REST ``POST /v1/checks/mislabels``, gRPC ``CheckMislabels``): ranked label issues with suggested labels, per-class noise and
 confusable pairs, from labels plus embeddings (the K-fold probe) or the caller's probabilities or
-logits. ``POST /v1/checks/agreement``: agreement between several annotators per item."""
+logits. The agreement check (``POST /v1/checks/agreement``, ``CheckAgreement``): agreement between several annotators per item."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import anyio
 import msgspec
 import numpy as np
-from litestar import Controller, post
-from litestar.datastructures import State
 from msgspec import Meta
 
 from service.analysis.agreement import AgreementResult, annotator_agreement
 from service.analysis.mislabels import MislabelsResult, rank_label_issues
-from service.api.problems import problem_responses
 from service.checks.inputs import check_unique_ids, labels_as_strings
 from service.datasets.model import AnnotationIn
 from service.errors import InvalidInput, PayloadTooLarge
@@ -155,36 +151,3 @@ def run_agreement(data: AgreementRequest, max_items: int) -> AgreementResult:
         min_overlap=data.min_overlap,
         max_disputed=data.max_disputed,
     )
-
-
-class MislabelsCheckController(Controller):
-    path = "/v1/checks"
-    tags = ["checks"]
-
-    @post(
-        "/mislabels",
-        summary="Which labels are most likely wrong? Ranking, suggested labels, per-class noise",
-        description=(
-            "Predicted probabilities come from a 5-fold linear probe on `embeddings` (out of "
-            "sample, whitened PCA) or from your model (`probabilities` or `logits`, columns in "
-            "`class_names` order). Each item is scored by self-confidence `p[i, y_i]` "
-            "(labelfix), normalised margin and, with embeddings, the agreement of its nearest "
-            "neighbours' labels; confident learning (Northcutt et al. 2021) marks the estimated "
-            "issue set and gives per-class noise rates and confusable pairs. Candidates: the "
-            "`top_fraction` lowest-scoring items plus every confident-learning issue and "
-            "duplicate-conflict item, most suspicious first."
-        ),
-        status_code=200,
-        responses=problem_responses(400, 401, 413, 422),
-    )
-    async def mislabels(self, state: State, data: MislabelsRequest) -> MislabelsResult:
-        return await anyio.to_thread.run_sync(run_mislabels, data, state.settings.max_items)
-
-    @post(
-        "/agreement",
-        summary="Do the annotators agree? Consensus, Fleiss' and Cohen's kappa, disputed items",
-        status_code=200,
-        responses=problem_responses(400, 401, 413, 422),
-    )
-    async def agreement(self, state: State, data: AgreementRequest) -> AgreementResult:
-        return await anyio.to_thread.run_sync(run_agreement, data, state.settings.max_items)

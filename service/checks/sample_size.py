@@ -1,15 +1,12 @@
-"""``POST /v1/checks/sample-size``: learning curve and extrapolation on the caller's embeddings
+"""The sample-size check (REST ``POST /v1/checks/sample-size``, gRPC ``CheckSampleSize``): learning curve and extrapolation on the caller's embeddings
 and labels, or fit-only on the caller's own observations ``[{n, scores}]``."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import anyio
 import msgspec
 import numpy as np
-from litestar import Controller, post
-from litestar.datastructures import State
 from msgspec import Meta
 
 from service.analysis.learning_curve import DEFAULT_FRACTIONS
@@ -19,7 +16,6 @@ from service.analysis.sample_size import (
     estimate_sample_size,
     fit_sample_size,
 )
-from service.api.problems import problem_responses
 from service.checks.inputs import blame_sent_fields, check_item_limit, labels_as_strings
 from service.errors import InvalidInput
 
@@ -118,25 +114,3 @@ def _curve(data: SampleSizeRequest, embeddings: np.ndarray, labels: list[str]) -
         confidence=data.confidence,
         seed=data.seed,
     )
-
-
-class SampleSizeCheckController(Controller):
-    path = "/v1/checks/sample-size"
-    tags = ["checks"]
-
-    @post(
-        "/",
-        summary="Is there enough data? Learning curve, saturating fit, images needed",
-        description=(
-            "With `embeddings` and `labels`: linear probes on stratified subsets (default "
-            "5/10/20/35/50 % of the pool, 5 repeats, plus the full pool) scored on a held-out "
-            "split; a saturating inverse power law `a - b n^-c` and the keras `a n^b` are fitted; "
-            "predictions at 2x/5x/10x, images needed for `target_accuracy` with a bootstrap "
-            "interval, per-class images for `target_recall`. With `observations`: the same fit "
-            "and extrapolation on your own runs."
-        ),
-        status_code=200,
-        responses=problem_responses(400, 401, 413, 422),
-    )
-    async def sample_size(self, state: State, data: SampleSizeRequest) -> SampleSizeResult:
-        return await anyio.to_thread.run_sync(run_sample_size, data, state.settings.max_items)

@@ -28,9 +28,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from service.admission import check_request_cost
-from service.api.auth import key_matches
-from service.api.request_id import REQUEST_ID_HEADER, well_formed_request_id
-from service.errors import ImagelintError
+from service.auth import key_matches
 from service.grpc_api.contract import (
     ANALYZE,
     CHECK_RPCS,
@@ -41,7 +39,9 @@ from service.grpc_api.contract import (
 )
 from service.grpc_api.status import abort
 from service.grpc_api.translate import from_message, message_class, to_message
-from service.report.pipeline import Dependencies, run_report
+from service.report.pipeline import Dependencies
+from service.report.stream import ReportDone, ReportProgress, stream_report
+from service.request_ids import REQUEST_ID_HEADER, well_formed_request_id
 
 log = logging.getLogger("imagelint.grpc")
 HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
@@ -131,54 +131,30 @@ class DatasetQualityServicer:
     ) -> AsyncIterator[Any]:
         """Progress events, then the report; a failure ends the stream with its status."""
         state = self.state
-        metrics = state.metrics
         request_id = _request_id(context)
         context.set_trailing_metadata(((REQUEST_ID_HEADER, request_id),))
         try:
             report_request = from_message(
                 _parse(message_class(ANALYZE.request), request), ANALYZE.request
             )
+            deps = self.dependencies()
             state.report_slots.acquire()
         except Exception as exc:
             await abort(context, exc, request_id=request_id)
             return
-        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-
-        def on_progress(stage: str, done: int, total: int) -> None:
-            queue.put_nowait(("progress", Progress(stage=stage, done=done, total=total)))
-
-        async def produce() -> None:
-            try:
-                report = await run_report(
-                    report_request, self.dependencies(), on_progress, request_id=request_id
-                )
-                queue.put_nowait(("report", report))
-            except Exception as exc:
-                queue.put_nowait(("error", exc))
-
-        metrics.reports_in_flight.inc()
-        task = asyncio.create_task(produce())
-        outcome = "client_disconnected"
-        try:
-            # Inside the try: the slot is released even if the client is already gone.
+        async with stream_report(
+            report_request, deps, slots=state.report_slots, request_id=request_id
+        ) as events:
+            # Inside the block: the slot is released even if the client is already gone.
             await context.send_initial_metadata(((REQUEST_ID_HEADER, request_id),))
-            while True:
-                kind, value = await queue.get()
-                if kind == "progress":
-                    yield to_message(AnalyzeEvent(progress=value))
-                elif kind == "report":
-                    outcome = "ok"
-                    yield to_message(AnalyzeEvent(report=value))
-                    return
+            async for event in events:
+                if isinstance(event, ReportProgress):
+                    progress = Progress(stage=event.stage, done=event.done, total=event.total)
+                    yield to_message(AnalyzeEvent(progress=progress))
+                elif isinstance(event, ReportDone):
+                    yield to_message(AnalyzeEvent(report=event.report))
                 else:
-                    outcome = value.code if isinstance(value, ImagelintError) else "internal_error"
-                    await abort(context, value, request_id=request_id)
-        finally:
-            metrics.reports.labels(outcome).inc()
-            metrics.reports_in_flight.dec()
-            state.report_slots.release()
-            task.cancel()  # the client went away (or the report ended): stop the work
-            await asyncio.gather(task, return_exceptions=True)
+                    await abort(context, event.error, request_id=request_id)
 
 
 # --- interceptors ----------------------------------------------------------------------------

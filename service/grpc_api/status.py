@@ -25,8 +25,8 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from service.api.problems import INTERNAL_ERROR_DETAIL
 from service.errors import ImagelintError, InvalidRequest
+from service.problems import INTERNAL_ERROR_DETAIL
 
 log = logging.getLogger("imagelint.grpc")
 DOMAIN = "imagelint.dev"

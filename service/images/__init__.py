@@ -1,1 +1,1 @@
-"""Images: the one guarded fetcher (``fetch``), decoding (``decode``) and loading (``loader``)."""
+"""Images: decoding (``decode``) and loading (``loader``); the bytes come through ``service.fetch``."""

@@ -8,15 +8,13 @@ select and align arrays (labelled items, splits, ids); every computation is in
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 import numpy as np
 
 from service.errors import InvalidInput
-
-if TYPE_CHECKING:
-    from service.report.pipeline import CheckContext
+from service.report.context import CheckContext
 
 
 def labelled_rows(ctx: CheckContext) -> np.ndarray:

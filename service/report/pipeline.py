@@ -26,7 +26,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -39,6 +39,8 @@ from service.fetch.fetcher import redact_uri
 from service.images.loader import FailedItem, LoadedItem, load_images
 from service.inference import TritonEncoder
 from service.metrics import Metrics
+from service.report.check_runners import CHECK_RUNNERS
+from service.report.context import CheckContext, Collected
 from service.report.models import (
     CheckError,
     Checks,
@@ -95,44 +97,6 @@ class Dependencies:
             budget=getattr(state, "memory_budget", None),
             embedding_cache=getattr(state, "embedding_cache", None),
         )
-
-
-@dataclass
-class Collected:
-    """What loading and inference produced, rows in item order of the loaded items."""
-
-    loaded: list[Item] = field(default_factory=list)
-    facts: list[Any] = field(default_factory=list)
-    failed: list[FailedItem] = field(default_factory=list)
-    embeddings: list[np.ndarray] = field(default_factory=list)
-    # duplicate descriptor parts, unweighted: pixel code | grid code (``stacked_descriptor_parts``)
-    descriptors: list[np.ndarray] = field(default_factory=list)
-    classifier_logits: list[np.ndarray] = field(default_factory=list)
-    # near-duplicate calibration: rows (into ``loaded``) whose copies were planted, the copies'
-    # descriptors (``len(COPY_KINDS)`` per row, in order)
-    planted_rows: list[int] = field(default_factory=list)
-    planted_descriptors: list[np.ndarray] = field(default_factory=list)
-
-    def array(self, name: str) -> np.ndarray | None:
-        parts = getattr(self, name)
-        return np.concatenate(parts, axis=0) if parts else None
-
-
-@dataclass
-class CheckContext:
-    """Everything a check adapter may read (plain values only)."""
-
-    items: list[Item]
-    collected: Collected
-    options: ReportOptions
-    embeddings: np.ndarray | None
-    descriptors: np.ndarray | None
-    classifier_logits: np.ndarray | None
-    results: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ids(self) -> list[str]:
-        return [item.id for item in self.collected.loaded]
 
 
 class StageTimer:
@@ -389,8 +353,6 @@ async def run_checks(
     exception is a bug in that check: it is logged with the request id and reported as
     ``internal_error`` (with the id), and the remaining checks still run.
     """
-    from service.report.check_runners import CHECK_RUNNERS
-
     errors: dict[str, CheckError] = {}
     for index, name in enumerate(checks):
         progress(name, index, len(checks))

@@ -309,8 +309,8 @@ def test_every_report_check_on_degenerate_collections(data, facts_kind, seed):
     the pipeline reports as ``check_errors`` (anything else would now be ``internal_error``)."""
     from service.datasets.model import Item
     from service.report.check_runners import CHECK_RUNNERS
+    from service.report.context import CheckContext, Collected
     from service.report.models import ReportOptions
-    from service.report.pipeline import CheckContext, Collected
 
     x, labels = data
     rng = np.random.default_rng(seed)
