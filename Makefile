@@ -98,6 +98,7 @@ integration: setup
 lint: $(VENV)/.installed
 	$(BIN)/ruff check service devtools tests bench model_repository deploy clients
 	$(BIN)/ruff format --check service devtools tests bench model_repository deploy clients
+	$(BIN)/lint-imports
 	$(BIN)/python -m tests.deploy
 
 # Regenerate proto/imagelint/v1 and the committed stubs from the msgspec Structs.
