@@ -6,10 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
 from service.inference.local_triton import LocalTriton, TritonSupervisor, group_alive
+
+REPO_ROOT = Path(__file__).resolve().parents[2]  # `-m devtools.run_local` runs from the checkout
 
 pytestmark = pytest.mark.integration
 
@@ -86,6 +89,7 @@ def test_make_run_killed_outright_leaves_no_orphan_and_a_held_port_is_refused(tm
     }
     first = subprocess.Popen(
         [sys.executable, "-m", "devtools.run_local", "--port", str(api_port)],
+        cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -105,6 +109,7 @@ def test_make_run_killed_outright_leaves_no_orphan_and_a_held_port_is_refused(tm
         assert len(_tritons_on(ports["TRITON_GRPC_PORT"])) == 1
         second = subprocess.run(
             [sys.executable, "-m", "devtools.run_local", "--port", str(free_port())],
+            cwd=REPO_ROOT,
             env=env,
             capture_output=True,
             text=True,
