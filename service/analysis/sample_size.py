@@ -55,6 +55,13 @@ from service.analysis.learning_curve import (
     LearningCurve,
     run_learning_curve,
 )
+from service.analysis.validation import (
+    Bootstrap,
+    Confidence,
+    SampleSizeModel,
+    check_choice,
+    check_option,
+)
 from service.errors import InvalidInput
 
 DEFAULT_SIGMA_FLOOR = 0.005
@@ -228,7 +235,6 @@ FAMILIES: dict[str, _Family] = {
     "inverse_power_law": _Family(_ipl, _ipl_solve, "a - b * n**(-c)"),
     "power_law": _Family(_power, _power_solve, "a * n**b"),
 }
-MODEL_CHOICES: tuple[str, ...] = ("auto", *FAMILIES)
 
 
 def _fit_ipl(
@@ -560,14 +566,9 @@ def _check_target(value: float | None, field: str) -> float | None:
 
 
 def _check_options(model: str, bootstrap: int, confidence: float, sigma_floor: float) -> None:
-    if model not in MODEL_CHOICES:
-        raise InvalidInput(f"unknown model {model!r}; valid: {list(MODEL_CHOICES)}", field="model")
-    if not isinstance(bootstrap, int | np.integer) or bootstrap < 0:
-        raise InvalidInput(
-            f"bootstrap must be a non-negative integer; got {bootstrap!r}", field="bootstrap"
-        )
-    if not (0.0 < confidence < 1.0):
-        raise InvalidInput(f"confidence must lie in (0, 1); got {confidence}", field="confidence")
+    check_choice(model, SampleSizeModel, "model")
+    check_option(bootstrap, Bootstrap, "bootstrap")
+    check_option(confidence, Confidence, "confidence")
     if not (sigma_floor > 0.0 and np.isfinite(sigma_floor)):
         raise InvalidInput(f"sigma_floor must be positive; got {sigma_floor}", field="sigma_floor")
 

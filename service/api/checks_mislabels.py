@@ -4,7 +4,7 @@ logits. ``POST /v1/checks/agreement``: agreement between several annotators per 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import anyio
 import msgspec
@@ -13,10 +13,30 @@ from litestar import Controller, post
 from litestar.datastructures import State
 from msgspec import Meta
 
-from service.analysis.agreement import AgreementResult, annotator_agreement
-from service.analysis.mislabels import MislabelsResult, rank_label_issues
+from service.analysis.agreement import (
+    DEFAULT_MAX_DISPUTED,
+    DEFAULT_MIN_OVERLAP,
+    AgreementResult,
+    annotator_agreement,
+)
+from service.analysis.mislabels import (
+    DEFAULT_FOLDS,
+    DEFAULT_K_NEIGHBOURS,
+    DEFAULT_MIN_CLASS_SIZE,
+    DEFAULT_TOP_FRACTION,
+    MislabelsResult,
+    rank_label_issues,
+)
+from service.analysis.validation import (
+    Folds,
+    KNeighbours,
+    MinClassSize,
+    RankBy,
+    Seed,
+    TopFraction,
+)
 from service.api.problems import problem_responses
-from service.check_inputs import check_unique_ids, labels_as_strings
+from service.check_inputs import check_unique_ids, embedding_rows, labels_as_strings
 from service.datasets.model import AnnotationIn
 from service.errors import InvalidInput, PayloadTooLarge
 
@@ -54,17 +74,15 @@ class MislabelsRequest(msgspec.Struct, omit_defaults=True, forbid_unknown_fields
         | None
     ) = None
     top_fraction: Annotated[
-        float, Meta(gt=0.0, le=1.0, description="share of items listed (labelfix's X)")
-    ] = 0.05
-    rank_by: (
-        Literal["combined", "self_confidence", "normalized_margin", "neighbour_agreement"] | None
-    ) = None
-    k_neighbours: Annotated[int, Meta(ge=1, le=100)] = 10
-    folds: Annotated[int, Meta(ge=2, le=20, description="folds of the probe")] = 5
+        TopFraction, Meta(description="share of items listed (labelfix's X)")
+    ] = DEFAULT_TOP_FRACTION
+    rank_by: RankBy | None = None
+    k_neighbours: KNeighbours = DEFAULT_K_NEIGHBOURS
+    folds: Annotated[Folds, Meta(description="folds of the probe")] = DEFAULT_FOLDS
     min_class_size: Annotated[
-        int, Meta(ge=1, le=1000, description="smaller classes are reported, not judged")
-    ] = 5
-    seed: Annotated[int, Meta(ge=0, le=2**31 - 1)] = 0
+        MinClassSize, Meta(description="smaller classes are reported, not judged")
+    ] = DEFAULT_MIN_CLASS_SIZE
+    seed: Seed = 0
 
 
 class AgreementRequest(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
@@ -78,17 +96,12 @@ class AgreementRequest(msgspec.Struct, omit_defaults=True, forbid_unknown_fields
     ) = None
     min_overlap: Annotated[
         int, Meta(ge=1, le=100_000, description="shared items a pair needs for Cohen's kappa")
-    ] = 5
-    max_disputed: Annotated[int, Meta(ge=0, le=100_000)] = 1000
+    ] = DEFAULT_MIN_OVERLAP
+    max_disputed: Annotated[int, Meta(ge=0, le=100_000)] = DEFAULT_MAX_DISPUTED
 
 
 def _matrix(rows: Matrix | None, field: str, dtype=np.float64) -> np.ndarray | None:
-    if rows is None:
-        return None
-    try:
-        return np.asarray(rows, dtype=dtype)
-    except ValueError as exc:
-        raise InvalidInput(f"{field} rows must all have the same length", field=field) from exc
+    return None if rows is None else embedding_rows(rows, field=field, dtype=dtype)
 
 
 def _class_names(data: MislabelsRequest, labels: list[str]) -> list[str]:
