@@ -89,6 +89,7 @@ test: setup
 	$(MAKE) --no-print-directory lint
 
 # --- the rest ------------------------------------------------------------------------------
+# Pure tests only: nothing built is needed (the export check runs with `integration`).
 unit: $(VENV)/.installed
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
@@ -98,6 +99,7 @@ integration: setup
 lint: $(VENV)/.installed
 	$(BIN)/ruff check service tests bench model_repository deploy clients
 	$(BIN)/ruff format --check service tests bench model_repository deploy clients
+	$(BIN)/pyright
 	$(BIN)/python -m tests.deploy
 
 # Regenerate proto/imagelint/v1 and the committed stubs from the msgspec Structs.

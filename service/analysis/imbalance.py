@@ -309,7 +309,7 @@ def _drift(names: list[str], tables: list[np.ndarray], classes: Sequence[str]) -
         for i, j in itertools.combinations(range(len(tables)), 2)
     )
     missing = {
-        name: [classes[c] for c in np.flatnonzero((row == 0) & present)]
+        name: [classes[int(c)] for c in np.flatnonzero((row == 0) & present)]
         for name, row in zip(names, table, strict=True)
     }
     missing = {k: v for k, v in missing.items() if v}
@@ -317,7 +317,7 @@ def _drift(names: list[str], tables: list[np.ndarray], classes: Sequence[str]) -
     observed = table[:, present]
     if observed.shape[1] >= 2:
         # Pearson's chi-square test of homogeneity on the splits x classes table.
-        stat, p_value, dof, expected = chi2_contingency(observed, correction=False)
+        stat, p_value, dof, expected = map(np.asarray, chi2_contingency(observed, correction=False))
         drift.chi2, drift.dof, drift.p_value = float(stat), int(dof), float(p_value)
         drift.low_expected_counts = bool((expected < MIN_EXPECTED_COUNT).any())
     return drift
@@ -365,14 +365,14 @@ def suggest_hierarchy(
     frequent = np.flatnonzero(~minority)
     groupings, group_nodes = [], set()
     for c in np.flatnonzero(minority):
-        node = c
+        node = int(c)
         while not (~minority[members[node]]).any():
             node = parent[node]
         group_nodes.add(node)
         nearest = int(frequent[np.argmax(similarity[c, frequent])])
         groupings.append(
             MinorityGrouping(
-                label=classes[c],
+                label=classes[int(c)],
                 nearest_frequent=classes[nearest],
                 similarity=float(similarity[c, nearest]),
                 group=[classes[i] for i in sorted(members[node])],
@@ -641,7 +641,7 @@ def _check_counts(counts: np.ndarray, classes: Sequence[str] | None = None) -> n
         raise InvalidInput("counts must be non-negative integers", field="counts")
     zero = np.flatnonzero(counts == 0)
     if len(zero):
-        names = [classes[i] for i in zero] if classes is not None else [int(i) for i in zero]
+        names = [classes[int(i)] for i in zero] if classes is not None else [int(i) for i in zero]
         raise InvalidInput(
             f"classes with zero items: {names[:10]}; every class needs at least one item "
             "(its weight would be infinite)",

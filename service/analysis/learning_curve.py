@@ -261,10 +261,13 @@ def run_learning_curve(
                 rows = np.concatenate(take)
                 probe.fit(features_pool[rows], y_pool[rows])
                 per_fraction[f_i].append(
-                    (probe.predict(features_eval), np.bincount(y_pool[rows], minlength=k))
+                    (
+                        np.asarray(probe.predict(features_eval)),
+                        np.bincount(y_pool[rows], minlength=k),
+                    )
                 )
         full = _curve_probe(seed).fit(features_pool, y_pool)
-        full_result = [(full.predict(features_eval), np.bincount(y_pool, minlength=k))]
+        full_result = [(np.asarray(full.predict(features_eval)), np.bincount(y_pool, minlength=k))]
 
     points, correct = [], []
     for frac, results in zip((*fracs, 1.0), (*per_fraction, full_result), strict=True):
@@ -307,7 +310,7 @@ def _project(
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Standardise on the pool, then keep the first ``max_dims`` principal components."""
     scaler = StandardScaler().fit(pool)
-    a, b = scaler.transform(pool), scaler.transform(held_out)
+    a, b = np.asarray(scaler.transform(pool)), np.asarray(scaler.transform(held_out))
     d = a.shape[1]
     if max_dims is None or max_dims >= min(a.shape):
         return a, b, d

@@ -328,7 +328,7 @@ class ClassNoise:
 def estimate_class_noise(
     p: np.ndarray,
     y: np.ndarray,
-    names: Sequence[str],
+    names: list[str],
     *,
     min_class_size: int = DEFAULT_MIN_CLASS_SIZE,
     max_pairs: int = DEFAULT_MAX_PAIRS,
@@ -377,7 +377,7 @@ def candidate_rows(
 def _class_reports(
     y: np.ndarray,
     predicted: np.ndarray,
-    names: Sequence[str],
+    names: list[str],
     noise: ClassNoise,
     fit: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> list[ClassLabelNoise]:
@@ -536,9 +536,14 @@ def rank_label_issues(
     noise = estimate_class_noise(p, y, names, min_class_size=min_class_size, max_pairs=max_pairs)
     judged_item = noise.judged_class[y]
     predicted = p.argmax(axis=1)
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        y, predicted, labels=np.arange(m), zero_division=0
+    # sklearn is unannotated: pyright infers ``zero_division: str`` from its default "warn".
+    fit = precision_recall_fscore_support(
+        y,
+        predicted,
+        labels=np.arange(m),
+        zero_division=0,  # pyright: ignore[reportArgumentType]
     )
+    precision, recall, f1 = (np.asarray(a) for a in fit[:3])
     present = np.bincount(y, minlength=m) > 0
     learn = Learnability(
         source=origin.source,
@@ -552,7 +557,7 @@ def rank_label_issues(
     candidates = [
         LabelIssue(
             index=int(i),
-            id=ids[i] if ids is not None else None,
+            id=ids[int(i)] if ids is not None else None,
             given_label=names[y[i]],
             suggested_label=names[predicted[i]],
             suggested_probability=float(p[i, predicted[i]]),
@@ -645,7 +650,7 @@ def act_on_list_from_planted(
     judged: np.ndarray,
     planted: tuple[np.ndarray, np.ndarray],
     *,
-    names: Sequence[str],
+    names: list[str],
     ids: Sequence[str] | None,
     target_precision: float = DEFAULT_TARGET_PRECISION,
 ) -> LabelIssueList:
@@ -690,7 +695,7 @@ def act_on_list_from_planted(
             f"(estimated label-error rate {error_rate:.3f}): review the candidates instead"
         )
     return LabelIssueList(
-        ids=[ids[i] if ids is not None else str(int(i)) for i in chosen],
+        ids=[ids[int(i)] if ids is not None else str(int(i)) for i in chosen],
         count=int(chosen.size),
         expected_precision=None if best_precision is None else round(best_precision, 4),
         target_precision=target_precision,
@@ -706,7 +711,7 @@ def act_on_list(
     ranking: np.ndarray,
     judged: np.ndarray,
     *,
-    names: Sequence[str],
+    names: list[str],
     ids: Sequence[str] | None,
     target_precision: float = DEFAULT_TARGET_PRECISION,
 ) -> LabelIssueList:
@@ -721,7 +726,7 @@ def act_on_list(
     take = int(ok[-1]) + 1 if ok.size else 0
     chosen = rows[:take]
     return LabelIssueList(
-        ids=[ids[i] if ids is not None else str(int(i)) for i in chosen],
+        ids=[ids[int(i)] if ids is not None else str(int(i)) for i in chosen],
         count=int(take),
         expected_precision=round(float(running[take - 1]), 4) if take else None,
         target_precision=target_precision,

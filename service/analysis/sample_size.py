@@ -348,6 +348,8 @@ def predict_score(fit: CurveFit, n: float | np.ndarray) -> np.ndarray:
         )
     n = np.asarray(n, dtype=float)
     if fit.model == "inverse_power_law":
+        if fit.c is None:
+            raise InvalidInput("an inverse power law fit needs its exponent c", field="fit")
         return fit.a - fit.b * np.power(n, -fit.c)
     return fit.a * np.power(n, fit.b)
 
@@ -386,7 +388,8 @@ def choose_model(fits: Mapping[str, CurveFit], distinct_sizes: int) -> tuple[str
             "; the fit reached a bound of its parameters (asymptote at 1 or an extreme exponent): "
             "predictions beyond the data are uncertain — see each prediction's low/high"
         )
-    if power.converged and power.weighted_rss < ipl.weighted_rss:
+    rss_power, rss_ipl = power.weighted_rss, ipl.weighted_rss
+    if power.converged and rss_power is not None and rss_ipl is not None and rss_power < rss_ipl:
         reason += (
             "; the unbounded power law fits the observed points better and is shown for reference"
         )
@@ -744,7 +747,7 @@ def estimate_sample_size(
 
 def _extrapolate(
     points: _Points,
-    mode: str,
+    mode: Literal["learning_curve", "observations"],
     *,
     target: float | None,
     model: str,

@@ -87,7 +87,7 @@ def decode_embeddings(data: DuplicatesRequest) -> np.ndarray:
         if not data.embeddings:
             raise InvalidInput("embeddings is empty", field="embeddings")
         return embedding_rows(data.embeddings, dtype=np.float32)
-    if data.shape is None:
+    if data.shape is None or data.embeddings_b64 is None:
         raise InvalidInput(
             "`shape` ([items, dimensions]) is required with embeddings_b64", field="shape"
         )

@@ -100,7 +100,7 @@ class AgreementRequest(msgspec.Struct, omit_defaults=True, forbid_unknown_fields
     max_disputed: Annotated[int, Meta(ge=0, le=100_000)] = DEFAULT_MAX_DISPUTED
 
 
-def _matrix(rows: Matrix | None, field: str, dtype=np.float64) -> np.ndarray | None:
+def _matrix(rows: Matrix | None, field: str, dtype: type = np.float64) -> np.ndarray | None:
     return None if rows is None else embedding_rows(rows, field=field, dtype=dtype)
 
 

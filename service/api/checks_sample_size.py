@@ -90,6 +90,8 @@ def run_sample_size(data: SampleSizeRequest, max_items: int) -> SampleSizeResult
 
 
 def _fit(data: SampleSizeRequest) -> SampleSizeResult:
+    if data.observations is None:
+        raise InvalidInput("send observations to fit", field="observations")
     return fit_sample_size(
         data.observations,
         target_accuracy=data.target_accuracy,

@@ -47,7 +47,7 @@ def _bounds(constraint) -> dict:
 def _probes(bounds: dict, integer: bool) -> list:
     step = 1 if integer else 1e-9
     out = []
-    for k, b in bounds.items():
+    for b in bounds.values():
         out += [b, b - step, b + step]
     return [int(x) if integer else float(x) for x in out]
 
