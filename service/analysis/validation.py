@@ -295,28 +295,16 @@ def validate_embeddings(
 
 
 def validate_scores(values: object, n_items: int, n_classes: int, *, field: str) -> np.ndarray:
-    """A finite float64 array of shape (n_items, n_classes)."""
-    arr = np.asarray(values)
-    if arr.ndim != 2:
-        raise InvalidInput(
-            f"{field} must be a 2-D array (one row per item); got shape {arr.shape}", field=field
-        )
-    if arr.shape[0] != n_items:
-        raise InvalidInput(
-            f"{arr.shape[0]} rows of {field} for {n_items} labels; they must match", field=field
-        )
+    """A finite float64 array of shape (n_items, n_classes): ``validate_embeddings`` plus one
+    column per class."""
+    arr = validate_embeddings(values, n_items, field=field)
     if arr.shape[1] != n_classes:
         raise InvalidInput(
             f"{field} has {arr.shape[1]} columns but there are {n_classes} classes; "
             "columns must follow the class order",
             field=field,
         )
-    if arr.dtype.kind not in "fiu":
-        raise InvalidInput(f"{field} must be numbers; got {arr.dtype}", field=field)
-    arr = arr.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(arr)):
-        raise InvalidInput(f"{field} contain NaN or infinite values", field=field)
-    return arr
+    return arr.astype(np.float64, copy=False)
 
 
 def validate_probabilities(

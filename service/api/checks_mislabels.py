@@ -34,6 +34,7 @@ from service.analysis.validation import (
     RankBy,
     Seed,
     TopFraction,
+    encode_labels,
 )
 from service.api.problems import problem_responses
 from service.check_inputs import check_unique_ids, embedding_rows, labels_as_strings
@@ -104,7 +105,7 @@ def _matrix(rows: Matrix | None, field: str, dtype: type = np.float64) -> np.nda
     return None if rows is None else embedding_rows(rows, field=field, dtype=dtype)
 
 
-def _class_names(data: MislabelsRequest, labels: list[str]) -> list[str]:
+def _class_names(data: MislabelsRequest) -> list[str]:
     if data.class_names is not None:
         return [str(c) for c in data.class_names]
     if data.probabilities is not None or data.logits is not None:
@@ -112,11 +113,7 @@ def _class_names(data: MislabelsRequest, labels: list[str]) -> list[str]:
             "class_names is required with probabilities or logits: it names their columns",
             field="class_names",
         )
-    distinct = set(data.labels)
-    if all(isinstance(v, int) for v in distinct):
-        names = [str(v) for v in sorted(distinct)]
-    else:
-        names = sorted(set(labels))
+    names = encode_labels(data.labels)[0]  # the one class-order rule
     if len(names) < 2:
         raise InvalidInput(
             f"at least 2 classes are needed; labels hold {len(names)}", field="labels"
@@ -136,7 +133,7 @@ def run_mislabels(data: MislabelsRequest, max_items: int) -> MislabelsResult:
         labels_as_strings([*data.labels, *data.class_names], "class_names")
     return rank_label_issues(
         labels,
-        class_names=_class_names(data, labels),
+        class_names=_class_names(data),
         embeddings=_matrix(data.embeddings, "embeddings", np.float32),
         probabilities=_matrix(data.probabilities, "probabilities"),
         logits=_matrix(data.logits, "logits"),
