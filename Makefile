@@ -89,8 +89,9 @@ test: setup
 	$(MAKE) --no-print-directory lint
 
 # --- the rest ------------------------------------------------------------------------------
-# Pure tests only: nothing built is needed (the export check runs with `integration`).
-unit: $(VENV)/.installed
+# Fast tests; of the build outputs only the API docs' vendored UI files (the docs pages are
+# tested with them); the model's export check runs with `integration`.
+unit: $(VENV)/.installed $(OPENAPI_ASSETS)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
 integration: setup
