@@ -38,6 +38,11 @@ GRPC_TO_HTTP = {
 GRPC_MAX_MESSAGE_BYTES = 512 * 1024 * 1024
 
 
+def _serialize(message: Any) -> bytes:
+    """A protobuf message's wire bytes."""
+    return message.SerializeToString()
+
+
 class GrpcApiError(ApiError):
     """A non-OK gRPC status, with the same ``problem`` dict as the REST problem details
     (``code``, ``title``, ``status``, ``detail``, ``field``) read from its rich details."""
@@ -128,7 +133,7 @@ class GrpcClient:
         factory = self._channel.unary_stream if streaming else self._channel.unary_unary
         return factory(
             f"/{SERVICE_FULL_NAME}/{rpc.method}",
-            request_serializer=lambda message: message.SerializeToString(),
+            request_serializer=_serialize,
             response_deserializer=message_class(rpc.response).FromString,
         )
 
@@ -140,7 +145,8 @@ class GrpcClient:
         from service.grpc_api.contract import SERVICE_FULL_NAME
 
         try:
-            answer = health_pb2_grpc.HealthStub(self._channel).Check(
+            # grpcio-health-checking's stub sets Check in __init__ with no type pyright can see
+            answer = health_pb2_grpc.HealthStub(self._channel).Check(  # pyright: ignore[reportAttributeAccessIssue]
                 health_pb2.HealthCheckRequest(service=SERVICE_FULL_NAME), timeout=5.0
             )
         except grpc.RpcError:

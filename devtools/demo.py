@@ -15,7 +15,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -57,7 +57,9 @@ def render_digit(pixels_8x8: np.ndarray, size: int) -> np.ndarray:
 
     grey = (255.0 * (1.0 - np.clip(pixels_8x8 / 16.0, 0.0, 1.0))).astype(np.uint8)
     return np.asarray(
-        Image.fromarray(grey, mode="L").resize((size, size), Image.BILINEAR).convert("RGB")
+        Image.fromarray(grey, mode="L")
+        .resize((size, size), Image.Resampling.BILINEAR)
+        .convert("RGB")
     )
 
 
@@ -65,10 +67,12 @@ def build_demo_dataset(data_root: Path) -> tuple[Path, dict[str, Any]]:
     """Write images and ``manifest.jsonl`` under ``data_root/demo``; return (manifest, planted)."""
     from skimage import data as skdata
     from sklearn.datasets import load_digits
+    from sklearn.utils import Bunch
 
     out = (data_root / DEMO_DIR).resolve()
     (out / "images").mkdir(parents=True, exist_ok=True)
-    digits = load_digits()
+    # sklearn is unannotated: pyright infers a tuple-or-Bunch union for load_digits()
+    digits = cast(Bunch, load_digits())
     items: list[dict[str, Any]] = []
     planted: dict[str, Any] = {"flipped": {}, "outliers": [], "corrupt": [], "hostile": []}
 
@@ -188,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     from imagelint_client import AuditResult, load_policy
     from imagelint_client.outputs import summary_text
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument(
         "--data-root", type=Path, default=Path(os.environ.get("IMAGELINT_DATA_ROOT", "demo-data"))

@@ -31,7 +31,7 @@ from service.store.local_postgres import LocalPostgres
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--host", default=os.environ.get("IMAGELINT_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("IMAGELINT_PORT", 8000)))
     args = parser.parse_args(argv)

@@ -143,7 +143,7 @@ class Settings:
         """Build settings from ``IMAGELINT_*`` variables; unknown values raise ``ValueError``."""
         environ = os.environ if environ is None else environ
         hints = typing.get_type_hints(cls)
-        values: dict[str, object] = {}
+        values: dict[str, typing.Any] = {}  # each parsed to its field's type by _parse
         for f in dataclasses.fields(cls):
             raw = environ.get(ENV_PREFIX + f.name.upper())
             if raw is None:

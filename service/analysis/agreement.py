@@ -158,7 +158,7 @@ def _validate(annotations: Sequence[Sequence[Annotation]]) -> list[list[Annotati
 def _majority(votes: Counter, prefer: str | None) -> tuple[str, list[str]]:
     top = max(votes.values())
     tied = sorted(label for label, c in votes.items() if c == top)
-    if len(tied) > 1 and prefer in tied:
+    if len(tied) > 1 and prefer is not None and prefer in tied:
         return prefer, tied
     return tied[0], tied
 

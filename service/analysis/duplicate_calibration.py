@@ -134,7 +134,7 @@ def nearest_distinct_similarity(
     descriptors: np.ndarray,
     rows: np.ndarray,
     *,
-    same_content: Sequence[int] | None = None,
+    same_content: Sequence[int] | np.ndarray | None = None,
     chunk: int = 256,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each row in ``rows``, the largest and second-largest cosine to any other item that is

@@ -344,14 +344,14 @@ def find_duplicates(
                 keep=item_ids[keep],
                 drop=[item_ids[i] for i in droppable_members(members, keep, split_col)],
                 evidence=evidence,
-                splits=sorted({split_col[i] for i in members if split_col[i] is not None}),
-                labels=sorted({label_col[i] for i in members if label_col[i] is not None}),
+                splits=sorted({s for i in members if (s := split_col[i]) is not None}),
+                labels=sorted({la for i in members if (la := label_col[i]) is not None}),
             )
         )
 
     conflicts = []
     for g, members in zip(groups, components, strict=True):
-        counts = Counter(label_col[i] for i in members if label_col[i] is not None)
+        counts = Counter(la for la in (label_col[i] for i in members) if la is not None)
         if len(counts) > 1:
             conflicts.append(LabelConflict(g.group, dict(sorted(counts.items())), g.members))
 

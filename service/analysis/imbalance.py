@@ -52,6 +52,15 @@ from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import squareform
 from scipy.stats import chi2_contingency
 
+from service.analysis.validation import (
+    Beta,
+    MinorityShare,
+    ResamplingTarget,
+    check_choice,
+    check_option,
+    encode_labels,
+    validate_embeddings,
+)
 from service.errors import InvalidInput
 
 DEFAULT_MINORITY_SHARE = 0.5
@@ -233,9 +242,7 @@ def default_beta(n_items: int) -> float:
 
 
 def check_beta(beta: float) -> float:
-    if not (isinstance(beta, int | float) and 0.0 <= float(beta) < 1.0):
-        raise InvalidInput(f"beta must lie in [0, 1); got {beta!r}", field="beta")
-    return float(beta)
+    return float(check_option(beta, Beta, "beta"))
 
 
 # --- resampling ------------------------------------------------------------------------------
@@ -252,11 +259,7 @@ def resampling_plan(
     """Oversampling to the target count (median or largest class) and undersampling to the
     smallest class, per class and in total."""
     counts = _check_counts(counts).astype(np.int64)
-    if target not in RESAMPLING_TARGETS:
-        raise InvalidInput(
-            f"unknown resampling target {target!r}; valid: {sorted(RESAMPLING_TARGETS)}",
-            field="target",
-        )
+    check_choice(target, ResamplingTarget, "target", what="resampling target")
     goal = RESAMPLING_TARGETS[target](counts)
     smallest = int(counts.min())
     rows = [
@@ -306,7 +309,7 @@ def _drift(names: list[str], tables: list[np.ndarray], classes: Sequence[str]) -
         for i, j in itertools.combinations(range(len(tables)), 2)
     )
     missing = {
-        name: [classes[c] for c in np.flatnonzero((row == 0) & present)]
+        name: [classes[int(c)] for c in np.flatnonzero((row == 0) & present)]
         for name, row in zip(names, table, strict=True)
     }
     missing = {k: v for k, v in missing.items() if v}
@@ -314,7 +317,7 @@ def _drift(names: list[str], tables: list[np.ndarray], classes: Sequence[str]) -
     observed = table[:, present]
     if observed.shape[1] >= 2:
         # Pearson's chi-square test of homogeneity on the splits x classes table.
-        stat, p_value, dof, expected = chi2_contingency(observed, correction=False)
+        stat, p_value, dof, expected = map(np.asarray, chi2_contingency(observed, correction=False))
         drift.chi2, drift.dof, drift.p_value = float(stat), int(dof), float(p_value)
         drift.low_expected_counts = bool((expected < MIN_EXPECTED_COUNT).any())
     return drift
@@ -362,14 +365,14 @@ def suggest_hierarchy(
     frequent = np.flatnonzero(~minority)
     groupings, group_nodes = [], set()
     for c in np.flatnonzero(minority):
-        node = c
+        node = int(c)
         while not (~minority[members[node]]).any():
             node = parent[node]
         group_nodes.add(node)
         nearest = int(frequent[np.argmax(similarity[c, frequent])])
         groupings.append(
             MinorityGrouping(
-                label=classes[c],
+                label=classes[int(c)],
                 nearest_frequent=classes[nearest],
                 similarity=float(similarity[c, nearest]),
                 group=[classes[i] for i in sorted(members[node])],
@@ -509,7 +512,7 @@ def analyse_imbalance(
     ----------
     .. [1] Cui et al., CVPR 2019; Buda et al., Neural Networks 2018.
     """
-    names, index = _encode(labels, "labels")
+    names, index = encode_labels(labels)
     if classes is not None:
         declared = [str(c) for c in classes]
         if len(set(declared)) != len(declared):
@@ -526,7 +529,7 @@ def analyse_imbalance(
     _check_counts(counts, names)
     per_split = None
     if splits is not None:
-        split_names, split_index = _encode(splits, "splits", none_as=UNASSIGNED_SPLIT)
+        split_names, split_index = encode_labels(splits, field="splits", none_as=UNASSIGNED_SPLIT)
         if len(split_index) != len(index):
             raise InvalidInput(
                 f"{len(split_index)} splits for {len(index)} labels; they must match",
@@ -540,14 +543,7 @@ def analyse_imbalance(
         names, counts, per_split, beta=beta, target=target, minority_share=minority_share
     )
     if embeddings is not None:
-        x = np.asarray(embeddings)
-        if x.ndim != 2 or x.shape[0] != len(index) or x.shape[1] < 1:
-            raise InvalidInput(
-                f"embeddings must have shape ({len(index)}, dims); got {x.shape}",
-                field="embeddings",
-            )
-        if x.dtype.kind not in "fiu" or not np.all(np.isfinite(x)):
-            raise InvalidInput("embeddings must be finite numbers", field="embeddings")
+        x = validate_embeddings(embeddings, len(index))
         minority = np.array([c.minority for c in result.classes])
         result.hierarchy = suggest_hierarchy(
             x.astype(np.float64), index, names, minority, imbalance_ratio=result.imbalance_ratio
@@ -565,15 +561,8 @@ def _analyse(
     minority_share: float,
 ) -> ImbalanceResult:
     counts = _check_counts(counts, classes)
-    if not (isinstance(minority_share, int | float) and 0.0 < minority_share <= 1.0):
-        raise InvalidInput(
-            f"minority_share must lie in (0, 1]; got {minority_share!r}", field="minority_share"
-        )
-    if target not in RESAMPLING_TARGETS:
-        raise InvalidInput(
-            f"unknown resampling target {target!r}; valid: {sorted(RESAMPLING_TARGETS)}",
-            field="target",
-        )
+    check_option(minority_share, MinorityShare, "minority_share")
+    check_choice(target, ResamplingTarget, "target", what="resampling target")
     n, k = float(counts.sum()), len(counts)
     beta_value = default_beta(int(n)) if beta is None else check_beta(beta)
     proportions = counts / n
@@ -652,7 +641,7 @@ def _check_counts(counts: np.ndarray, classes: Sequence[str] | None = None) -> n
         raise InvalidInput("counts must be non-negative integers", field="counts")
     zero = np.flatnonzero(counts == 0)
     if len(zero):
-        names = [classes[i] for i in zero] if classes is not None else [int(i) for i in zero]
+        names = [classes[int(i)] for i in zero] if classes is not None else [int(i) for i in zero]
         raise InvalidInput(
             f"classes with zero items: {names[:10]}; every class needs at least one item "
             "(its weight would be infinite)",
@@ -678,21 +667,3 @@ def _check_count_mapping(counts: object, field: str, *, allow_zero: bool) -> dic
             )
         out[str(label)] = int(n)
     return out
-
-
-def _encode(
-    values: Sequence[object] | np.ndarray, field: str, none_as: str | None = None
-) -> tuple[list[str], np.ndarray]:
-    items = list(values) if not isinstance(values, np.ndarray) else values.tolist()
-    if not items:
-        raise InvalidInput(f"{field} is empty", field=field)
-    text = []
-    for v in items:
-        if v is None and none_as is not None:
-            text.append(none_as)
-        elif isinstance(v, str | int | np.integer) and not isinstance(v, bool):
-            text.append(str(v))
-        else:
-            raise InvalidInput(f"{field} must be strings or integers; got {v!r}", field=field)
-    names, index = np.unique(np.array(text), return_inverse=True)
-    return [str(n) for n in names], index.astype(np.int64)

@@ -25,9 +25,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from service.errors import InvalidInput
-
-PROBABILITY_TOLERANCE = 1e-3
 NEIGHBOUR_BLOCK_ROWS = 256
 
 
@@ -36,73 +33,6 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(shifted)
     return e / e.sum(axis=1, keepdims=True)
-
-
-def validate_embeddings(values: object, n_items: int) -> np.ndarray:
-    """A finite (n_items, d) float array; float32 stays float32 (half the memory)."""
-    arr = np.asarray(values)
-    if arr.ndim != 2 or arr.shape[1] < 1:
-        raise InvalidInput(
-            f"embeddings must be a 2-D array (one row per item); got shape {arr.shape}",
-            field="embeddings",
-        )
-    if arr.shape[0] != n_items:
-        raise InvalidInput(
-            f"{arr.shape[0]} rows of embeddings for {n_items} labels; they must match",
-            field="embeddings",
-        )
-    if arr.dtype.kind not in "fiu":
-        raise InvalidInput(f"embeddings must be numbers; got {arr.dtype}", field="embeddings")
-    if arr.dtype not in (np.float32, np.float64):
-        arr = arr.astype(np.float64)
-    if not np.isfinite(arr).all():
-        raise InvalidInput("embeddings contain NaN or infinite values", field="embeddings")
-    return arr
-
-
-def validate_scores(values: object, n_items: int, n_classes: int, *, field: str) -> np.ndarray:
-    """A finite float64 array of shape (n_items, n_classes)."""
-    arr = np.asarray(values)
-    if arr.ndim != 2:
-        raise InvalidInput(
-            f"{field} must be a 2-D array (one row per item); got shape {arr.shape}", field=field
-        )
-    if arr.shape[0] != n_items:
-        raise InvalidInput(
-            f"{arr.shape[0]} rows of {field} for {n_items} labels; they must match", field=field
-        )
-    if arr.shape[1] != n_classes:
-        raise InvalidInput(
-            f"{field} has {arr.shape[1]} columns but there are {n_classes} classes; "
-            "columns must follow the class order",
-            field=field,
-        )
-    if arr.dtype.kind not in "fiu":
-        raise InvalidInput(f"{field} must be numbers; got {arr.dtype}", field=field)
-    arr = arr.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(arr)):
-        raise InvalidInput(f"{field} contain NaN or infinite values", field=field)
-    return arr
-
-
-def validate_probabilities(
-    values: object, n_items: int, n_classes: int, *, field: str = "probabilities"
-) -> np.ndarray:
-    """Probabilities: non-negative rows summing to 1 (within ``PROBABILITY_TOLERANCE``)."""
-    p = validate_scores(values, n_items, n_classes, field=field)
-    if np.any(p < 0.0) or np.any(p > 1.0 + PROBABILITY_TOLERANCE):
-        raise InvalidInput(
-            f"{field} must lie in [0, 1]; send logits instead if these are scores", field=field
-        )
-    sums = p.sum(axis=1)
-    bad = np.flatnonzero(np.abs(sums - 1.0) > PROBABILITY_TOLERANCE)
-    if bad.size:
-        raise InvalidInput(
-            f"each row of {field} must sum to 1; row {int(bad[0])} sums to {sums[bad[0]]:.4g} "
-            f"({bad.size} rows off); send logits instead if these are unnormalised scores",
-            field=field,
-        )
-    return p / sums[:, None]
 
 
 def self_confidence(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:

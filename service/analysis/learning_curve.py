@@ -40,6 +40,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from service.analysis.probe import DEFAULT_C
+from service.analysis.validation import (
+    EvalFraction,
+    Repeats,
+    check_option,
+    encode_labels,
+    validate_embeddings,
+    validate_fractions,
+)
 from service.errors import InvalidInput
 
 DEFAULT_FRACTIONS: tuple[float, ...] = (0.05, 0.10, 0.20, 0.35, 0.50)
@@ -116,58 +124,6 @@ def items_needed(n_classes: int, smallest_fraction: float, eval_fraction: float)
     class on average: ``ceil(2 K / (f_min (1 - eval_fraction)))``."""
     need_pool = MIN_ITEMS_PER_CLASS_IN_SMALLEST_SUBSET * n_classes / smallest_fraction
     return int(np.ceil(need_pool / (1.0 - eval_fraction) - 1e-9))
-
-
-def validate_fractions(fractions: Sequence[float], field: str = "fractions") -> tuple[float, ...]:
-    """Sorted, distinct fractions in (0, 1); at least two."""
-    values = [float(f) for f in fractions]
-    if len(values) < 2:
-        raise InvalidInput(f"at least 2 fractions are needed; got {len(values)}", field=field)
-    bad = [f for f in values if not (0.0 < f < 1.0)]
-    if bad:
-        raise InvalidInput(f"fractions must lie in (0, 1); got {bad}", field=field)
-    if len(set(values)) != len(values):
-        raise InvalidInput(f"fractions must be distinct; got {values}", field=field)
-    return tuple(sorted(values))
-
-
-def encode_labels(
-    labels: Sequence[object] | np.ndarray, *, field: str = "labels"
-) -> tuple[list[str], np.ndarray]:
-    """(class names as strings, sorted; integer class index per item)."""
-    arr = np.asarray(labels)
-    if arr.ndim != 1:
-        raise InvalidInput(f"labels must be a flat list; got shape {arr.shape}", field=field)
-    if arr.size == 0:
-        raise InvalidInput("labels is empty", field=field)
-    if arr.dtype.kind not in "iuU":
-        if arr.dtype.kind == "O":
-            arr = arr.astype(str)
-        else:
-            raise InvalidInput(f"labels must be strings or integers; got {arr.dtype}", field=field)
-    classes, index = np.unique(arr, return_inverse=True)
-    return [str(c) for c in classes], index.astype(np.int64)
-
-
-def validate_embeddings(
-    embeddings: np.ndarray, n_items: int, *, field: str = "embeddings"
-) -> np.ndarray:
-    """A finite float array of shape (n_items, D), D >= 1."""
-    x = np.asarray(embeddings)
-    if x.ndim != 2 or x.shape[1] < 1:
-        raise InvalidInput(
-            f"embeddings must be a 2-D array (items x dims); got shape {x.shape}", field=field
-        )
-    if x.shape[0] != n_items:
-        raise InvalidInput(
-            f"{x.shape[0]} embeddings for {n_items} labels; they must match", field=field
-        )
-    if x.dtype.kind not in "fiu":
-        raise InvalidInput(f"embeddings must be numbers; got {x.dtype}", field=field)
-    x = x.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(x)):
-        raise InvalidInput("embeddings contain NaN or infinite values", field=field)
-    return x
 
 
 def measure_learning_curve(
@@ -257,14 +213,10 @@ def run_learning_curve(
     set grow with more training images". Every class needs a pool item.
     """
     classes, y = encode_labels(labels)
-    x = validate_embeddings(embeddings, len(y))
+    x = validate_embeddings(embeddings, len(y)).astype(np.float64, copy=False)
     fracs = validate_fractions(fractions)
-    if not isinstance(repeats, int | np.integer) or repeats < 1:
-        raise InvalidInput(f"repeats must be a positive integer; got {repeats!r}", field="repeats")
-    if not (0.0 < eval_fraction < 1.0):
-        raise InvalidInput(
-            f"eval_fraction must lie in (0, 1); got {eval_fraction}", field="eval_fraction"
-        )
+    check_option(repeats, Repeats, "repeats")
+    check_option(eval_fraction, EvalFraction, "eval_fraction")
     if max_dims is not None and max_dims < 1:
         raise InvalidInput(f"max_dims must be positive; got {max_dims}", field="max_dims")
     k = len(classes)
@@ -309,10 +261,13 @@ def run_learning_curve(
                 rows = np.concatenate(take)
                 probe.fit(features_pool[rows], y_pool[rows])
                 per_fraction[f_i].append(
-                    (probe.predict(features_eval), np.bincount(y_pool[rows], minlength=k))
+                    (
+                        np.asarray(probe.predict(features_eval)),
+                        np.bincount(y_pool[rows], minlength=k),
+                    )
                 )
         full = _curve_probe(seed).fit(features_pool, y_pool)
-        full_result = [(full.predict(features_eval), np.bincount(y_pool, minlength=k))]
+        full_result = [(np.asarray(full.predict(features_eval)), np.bincount(y_pool, minlength=k))]
 
     points, correct = [], []
     for frac, results in zip((*fracs, 1.0), (*per_fraction, full_result), strict=True):
@@ -355,7 +310,7 @@ def _project(
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Standardise on the pool, then keep the first ``max_dims`` principal components."""
     scaler = StandardScaler().fit(pool)
-    a, b = scaler.transform(pool), scaler.transform(held_out)
+    a, b = np.asarray(scaler.transform(pool)), np.asarray(scaler.transform(held_out))
     d = a.shape[1]
     if max_dims is None or max_dims >= min(a.shape):
         return a, b, d

@@ -28,7 +28,9 @@ References
 from __future__ import annotations
 
 import math
+import typing
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 import msgspec
 import numpy as np
@@ -43,17 +45,34 @@ from service.analysis.probe import (
     out_of_sample_probabilities,
     whitened_projection,
 )
+from service.analysis.validation import (
+    ConflictPenalty,
+    Folds,
+    KNeighbours,
+    MinClassSize,
+    RankBy,
+    TargetPrecision,
+    TopFraction,
+    check_choice,
+    check_option,
+    index_labels,
+    validate_class_names,
+    validate_embeddings,
+    validate_probabilities,
+    validate_scores,
+)
 from service.errors import InvalidInput
 
 DEFAULT_TOP_FRACTION = 0.05
 DEFAULT_K_NEIGHBOURS = 10
+DEFAULT_FOLDS = 5
 DEFAULT_MIN_CLASS_SIZE = 5
 DEFAULT_CONFLICT_PENALTY = 0.5
 DEFAULT_MAX_PAIRS = 10
 DEFAULT_TARGET_PRECISION = 0.8
 # Below this out-of-sample accuracy the noise estimate is said to be bounded by the model's.
 WEAK_MODEL_ACCURACY = 0.9
-RANKINGS = ("combined", "self_confidence", "normalized_margin", "neighbour_agreement")
+RANKINGS: tuple[str, ...] = typing.get_args(RankBy)
 NEEDS_EMBEDDINGS = frozenset({"combined", "neighbour_agreement"})
 
 
@@ -182,47 +201,6 @@ def align_class_columns(
     return arr[:, [position[str(c)] for c in class_names]]
 
 
-def encode_given_labels(labels: object, class_names: Sequence[str]) -> np.ndarray:
-    """Integer class index per item; labels are class names or indices into ``class_names``."""
-    arr = np.asarray(labels)
-    if arr.ndim != 1 or arr.size == 0:
-        raise InvalidInput(
-            f"labels must be a non-empty flat list; got shape {arr.shape}", field="labels"
-        )
-    m = len(class_names)
-    if arr.dtype.kind in "iu":
-        bad = np.flatnonzero((arr < 0) | (arr >= m))
-        if bad.size:
-            raise InvalidInput(
-                f"label index {int(arr[bad[0]])} (item {int(bad[0])}) is outside the {m} classes",
-                field="labels",
-            )
-        return arr.astype(np.int64)
-    if arr.dtype.kind not in "UO":
-        raise InvalidInput(
-            f"labels must be class names or class indices; got {arr.dtype}", field="labels"
-        )
-    position = {name: i for i, name in enumerate(class_names)}
-    out = np.empty(arr.size, dtype=np.int64)
-    for i, label in enumerate(arr.tolist()):
-        j = position.get(label) if isinstance(label, str) else None
-        if j is None:
-            raise InvalidInput(f"label {label!r} of item {i} is not in class_names", field="labels")
-        out[i] = j
-    return out
-
-
-def _validate_class_names(class_names: Sequence[str]) -> list[str]:
-    names = [c for c in class_names] if class_names is not None else []
-    if any(not isinstance(c, str) or not c for c in names):
-        raise InvalidInput("class_names must be non-empty strings", field="class_names")
-    if len(set(names)) != len(names):
-        raise InvalidInput("class_names must be distinct", field="class_names")
-    if len(names) < 2:
-        raise InvalidInput(f"at least 2 classes are needed; got {len(names)}", field="class_names")
-    return names
-
-
 def _conflict_mask(
     conflicts: Collection[int | str], n: int, ids: Sequence[str] | None
 ) -> np.ndarray:
@@ -244,6 +222,186 @@ def _conflict_mask(
     return mask
 
 
+# --- 1. probabilities ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabelProbabilities:
+    """Predicted class probabilities (n x m, class order) and where they came from (the
+    ``Learnability`` fields)."""
+
+    probabilities: np.ndarray
+    source: str  # "probe", "probabilities", "logits", "triton:<model>", ...
+    folds: int | None = None
+    components: int | None = None
+    penalty: float | None = None
+
+
+def given_probabilities(
+    n: int,
+    m: int,
+    *,
+    probabilities: np.ndarray | None = None,
+    logits: np.ndarray | None = None,
+    source: str | None = None,
+) -> LabelProbabilities | None:
+    """The caller's probabilities (rows renormalised) or the softmax of its logits; ``None``
+    when neither is given."""
+    if probabilities is not None:
+        p = validate_probabilities(probabilities, n, m)
+        return LabelProbabilities(p, source or "probabilities")
+    if logits is not None:
+        p = scores_mod.softmax(validate_scores(logits, n, m, field="logits"))
+        return LabelProbabilities(p, source or "logits")
+    return None
+
+
+def label_space(embeddings: np.ndarray, *, max_components: int = OOS_MAX_COMPONENTS) -> np.ndarray:
+    """The whitened space of the probe and the neighbour search: ``min(max_components,
+    3 sqrt(n))`` principal components (0: the raw embeddings)."""
+    n = embeddings.shape[0]
+    components = auto_components(n, max_components=max_components) if max_components else 0
+    return whitened_projection(embeddings, components=components) if components else embeddings
+
+
+def probe_probabilities(
+    space: np.ndarray, y: np.ndarray, m: int, *, folds: int = DEFAULT_FOLDS, seed: int = 0
+) -> LabelProbabilities:
+    """Out-of-sample probabilities of the K-fold linear probe on ``space``."""
+    oos = out_of_sample_probabilities(
+        space, y, n_classes=m, folds=folds, seed=seed, components=None
+    )
+    return LabelProbabilities(
+        oos.probabilities, "probe", folds=oos.folds, components=oos.components, penalty=oos.penalty
+    )
+
+
+# --- 2. per-item scores ----------------------------------------------------------------------
+
+
+def label_quality_scores(
+    p: np.ndarray, y: np.ndarray, *, neighbours: np.ndarray | None = None, k: int | None = None
+) -> dict[str, np.ndarray]:
+    """Every score of ``service.analysis.label_scores`` per item, by ``RANKINGS`` name (low:
+    suspicious); the neighbour scores only with ``neighbours`` (n x k indices)."""
+    self_conf = scores_mod.self_confidence(p, y)
+    scores = {
+        "self_confidence": self_conf,
+        "normalized_margin": scores_mod.normalized_margin(p, y),
+    }
+    if neighbours is not None and k is not None:
+        agreement = scores_mod.neighbour_agreement(neighbours, y)
+        scores["neighbour_agreement"] = agreement
+        scores["combined"] = scores_mod.combined_score(self_conf, agreement, k)
+    return scores
+
+
+def ranking_score(
+    scores: dict[str, np.ndarray],
+    rank_by: str,
+    conflict: np.ndarray,
+    *,
+    conflict_penalty: float = DEFAULT_CONFLICT_PENALTY,
+) -> np.ndarray:
+    """The ``rank_by`` score, scaled by ``conflict_penalty`` where ``conflict`` is set."""
+    if rank_by not in scores:
+        raise InvalidInput(f"rank_by={rank_by!r} needs at least 2 items", field="rank_by")
+    return scores[rank_by] * np.where(conflict, conflict_penalty, 1.0)
+
+
+# --- 3. issues -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClassNoise:
+    """Confident learning on the classes with at least ``min_class_size`` given labels."""
+
+    judged_class: np.ndarray  # bool m
+    issues: np.ndarray  # bool n: the prune-by-noise-rate issue set
+    noise_rates: np.ndarray  # m; NaN for classes not judged
+    true_counts: np.ndarray  # m; NaN for classes not judged
+    thresholds: np.ndarray  # m; NaN for classes not judged
+    label_health: float
+    pairs: list[ConfusablePair]
+
+
+def estimate_class_noise(
+    p: np.ndarray,
+    y: np.ndarray,
+    names: list[str],
+    *,
+    min_class_size: int = DEFAULT_MIN_CLASS_SIZE,
+    max_pairs: int = DEFAULT_MAX_PAIRS,
+) -> ClassNoise:
+    """Confident learning (``service.analysis.confident_learning``) restricted to the classes
+    large enough to judge; the others keep NaN estimates and no issues."""
+    n, m = p.shape
+    judged_class = np.bincount(y, minlength=m) >= min_class_size
+    judged_idx = np.flatnonzero(judged_class)
+    issues = np.zeros(n, dtype=bool)
+    noise = np.full(m, np.nan)
+    true_count = np.full(m, np.nan)
+    thresholds = np.full(m, np.nan)
+    health, pairs = 1.0, []
+    if judged_idx.size:
+        remap = np.full(m, -1)
+        remap[judged_idx] = np.arange(judged_idx.size)
+        rows = np.flatnonzero(judged_class[y])
+        cl = estimate_confident_learning(p[np.ix_(rows, judged_idx)], remap[y[rows]])
+        issues[rows] = cl.issues
+        noise[judged_idx] = cl.noise_rates
+        true_count[judged_idx] = rows.size * cl.joint.sum(axis=0)
+        thresholds[judged_idx] = cl.thresholds
+        health = cl.label_health
+        pairs = [
+            ConfusablePair(names[judged_idx[a]], names[judged_idx[b]], ab + ba, ab, ba)
+            for a, b, ab, ba in confusable_pairs(cl.joint, rows.size, limit=max_pairs)
+        ]
+    return ClassNoise(judged_class, issues, noise, true_count, thresholds, health, pairs)
+
+
+def candidate_rows(
+    ranking: np.ndarray, judged_item: np.ndarray, always: np.ndarray, *, top_fraction: float
+) -> np.ndarray:
+    """Rows to list, most suspicious first: the ``top_fraction`` lowest-ranking judged items
+    (labelfix's X %) plus every row marked in ``always``."""
+    judged_rows = np.flatnonzero(judged_item)
+    take = math.ceil(top_fraction * judged_rows.size)
+    lowest = judged_rows[np.argsort(ranking[judged_rows], kind="stable")[:take]]
+    listed = always.copy()
+    listed[lowest] = True
+    order = np.flatnonzero(listed)
+    return order[np.argsort(ranking[order], kind="stable")]
+
+
+def _class_reports(
+    y: np.ndarray,
+    predicted: np.ndarray,
+    names: list[str],
+    noise: ClassNoise,
+    fit: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> list[ClassLabelNoise]:
+    m = len(names)
+    counts = np.bincount(y, minlength=m)
+    issues_per_class = np.bincount(y[noise.issues], minlength=m)
+    precision, recall, f1 = fit
+    return [
+        ClassLabelNoise(
+            label=names[j],
+            count=int(counts[j]),
+            judged=bool(noise.judged_class[j]),
+            issues=int(issues_per_class[j]),
+            precision=float(precision[j]),
+            recall=float(recall[j]),
+            f1=float(f1[j]),
+            estimated_noise_rate=_maybe(noise.noise_rates[j]),
+            estimated_true_count=_maybe(noise.true_counts[j]),
+            threshold=_maybe(noise.thresholds[j]),
+        )
+        for j in range(m)
+    ]
+
+
 def rank_label_issues(
     labels: Sequence[str] | Sequence[int] | np.ndarray,
     *,
@@ -258,7 +416,7 @@ def rank_label_issues(
     conflict_ids: Collection[int | str] = (),
     conflict_penalty: float = DEFAULT_CONFLICT_PENALTY,
     k_neighbours: int = DEFAULT_K_NEIGHBOURS,
-    folds: int = 5,
+    folds: int = DEFAULT_FOLDS,
     min_class_size: int = DEFAULT_MIN_CLASS_SIZE,
     max_pairs: int = DEFAULT_MAX_PAIRS,
     max_components: int = OOS_MAX_COMPONENTS,
@@ -266,6 +424,11 @@ def rank_label_issues(
     seed: int = 0,
 ) -> MislabelsResult:
     """Rank items by how likely their label is wrong, with suggested labels and noise estimates.
+
+    The cleanlab way, one step per function: probabilities (``given_probabilities`` or
+    ``probe_probabilities`` on ``label_space``) -> per-item scores (``label_quality_scores``,
+    ``ranking_score``) -> issues (``estimate_class_noise``, ``candidate_rows``, ``act_on_list*``).
+    This function validates the inputs and composes the steps.
 
     Parameters
     ----------
@@ -291,11 +454,11 @@ def rank_label_issues(
         Items (indices, or ids) in duplicate groups whose copies disagree on the label.
     conflict_penalty : float in (0, 1]
         Factor applied to a conflicting item's ranking score.
-    k_neighbours : int
+    k_neighbours : int in [1, 100]
         Neighbours of the neighbour-agreement score.
-    folds : int
+    folds : int in [2, 20]
         Folds of the probe (fewer when no class has that many items).
-    min_class_size : int
+    min_class_size : int in [1, 1000]
         Classes with fewer given labels are reported as too small and not judged.
     max_pairs : int
         Confusable pairs listed.
@@ -318,168 +481,96 @@ def rank_label_issues(
     .. [2] C. G. Northcutt, L. Jiang, I. L. Chuang, "Confident Learning: Estimating Uncertainty
        in Dataset Labels", JAIR 70, 2021.
     """
-    names = _validate_class_names(class_names)
-    y = encode_given_labels(labels, names)
+    names = validate_class_names(class_names)
+    y = index_labels(labels, names)
     n, m = y.shape[0], len(names)
     if ids is not None and len(ids) != n:
         raise InvalidInput(f"{len(ids)} ids for {n} labels; they must match", field="ids")
     if probabilities is not None and logits is not None:
         raise InvalidInput("give probabilities or logits, not both", field="logits")
-    if not 0.0 < top_fraction <= 1.0:
-        raise InvalidInput(
-            f"top_fraction must lie in (0, 1]; got {top_fraction}", field="top_fraction"
-        )
-    if not 0.0 < conflict_penalty <= 1.0:
-        raise InvalidInput(
-            f"conflict_penalty must lie in (0, 1]; got {conflict_penalty}", field="conflict_penalty"
-        )
-    if k_neighbours < 1:
-        raise InvalidInput(f"k_neighbours must be >= 1; got {k_neighbours}", field="k_neighbours")
-    if not 0.0 < target_precision < 1.0:
-        raise InvalidInput(
-            f"target_precision must lie in (0, 1); got {target_precision}", field="target_precision"
-        )
-    if min_class_size < 1:
-        raise InvalidInput(
-            f"min_class_size must be >= 1; got {min_class_size}", field="min_class_size"
-        )
+    check_option(top_fraction, TopFraction, "top_fraction")
+    check_option(conflict_penalty, ConflictPenalty, "conflict_penalty")
+    check_option(k_neighbours, KNeighbours, "k_neighbours")
+    check_option(folds, Folds, "folds")
+    check_option(target_precision, TargetPrecision, "target_precision")
+    check_option(min_class_size, MinClassSize, "min_class_size")
     if rank_by is None:
         rank_by = "combined" if embeddings is not None else "self_confidence"
-    if rank_by not in RANKINGS:
-        raise InvalidInput(f"unknown rank_by {rank_by!r}; valid: {list(RANKINGS)}", field="rank_by")
+    check_choice(rank_by, RankBy, "rank_by")
     if rank_by in NEEDS_EMBEDDINGS and embeddings is None:
         raise InvalidInput(f"rank_by={rank_by!r} needs embeddings", field="rank_by")
     if embeddings is None and probabilities is None and logits is None:
         raise InvalidInput(
             "give embeddings (for the probe), probabilities or logits", field="embeddings"
         )
-    x = scores_mod.validate_embeddings(embeddings, n) if embeddings is not None else None
+    x = validate_embeddings(embeddings, n) if embeddings is not None else None
     conflict = _conflict_mask(conflict_ids, n, ids)
-    if probabilities is not None:
-        p = scores_mod.validate_probabilities(probabilities, n, m)
-        source: dict = {"source": probability_source or "probabilities"}
-    elif logits is not None:
-        p = scores_mod.softmax(scores_mod.validate_scores(logits, n, m, field="logits"))
-        source = {"source": probability_source or "logits"}
+    given = given_probabilities(
+        n, m, probabilities=probabilities, logits=logits, source=probability_source
+    )
 
-    # --- the whitened space, the probe, the neighbours (one BLAS thread: measured faster on
-    # shared cores, and the neighbour search runs its own threads) -------------------------
-    agreement, k = None, None
+    # 1. probabilities, the neighbours, planted errors (one BLAS thread: measured faster on
+    # shared cores, and the neighbour search runs its own threads)
+    neighbours, k, planted = None, None, None
     with single_threaded_blas():
-        space = None
-        if x is not None:
-            components = auto_components(n, max_components=max_components) if max_components else 0
-            space = whitened_projection(x, components=components) if components else x
-        if probabilities is None and logits is None:
-            oos = out_of_sample_probabilities(
-                space, y, n_classes=m, folds=folds, seed=seed, components=None
-            )
-            p = oos.probabilities
-            source = {
-                "source": "probe",
-                "folds": oos.folds,
-                "components": oos.components,
-                "penalty": oos.penalty,
-            }
-        neighbours = None
+        space = label_space(x, max_components=max_components) if x is not None else None
+        if given is not None:
+            origin = given
+        else:
+            assert space is not None  # embeddings are required without probabilities
+            origin = probe_probabilities(space, y, m, folds=folds, seed=seed)
         if space is not None and n > 1:
             k = min(k_neighbours, n - 1)
             neighbours = scores_mod.nearest_neighbours(space, k)
-            agreement = scores_mod.neighbour_agreement(neighbours, y)
-        planted = None
-        if source["source"] == "probe" and space is not None:
+        if origin.source == "probe" and space is not None:
             planted = planted_flip_run(
                 space, y, m, neighbours=neighbours, k=k, folds=folds, seed=seed, rank_by=rank_by
             )
+    p = origin.probabilities
 
-    # --- per-item scores -------------------------------------------------------------------
+    # 2. per-item scores
+    scores = label_quality_scores(p, y, neighbours=neighbours, k=k)
+    ranking = ranking_score(scores, rank_by, conflict, conflict_penalty=conflict_penalty)
+
+    # 3. issues: confident learning on the judged classes, candidates, the act-on list
+    noise = estimate_class_noise(p, y, names, min_class_size=min_class_size, max_pairs=max_pairs)
+    judged_item = noise.judged_class[y]
     predicted = p.argmax(axis=1)
-    self_conf = scores_mod.self_confidence(p, y)
-    margin = scores_mod.normalized_margin(p, y)
-    by_name = {
-        "self_confidence": self_conf,
-        "normalized_margin": margin,
-        "neighbour_agreement": agreement,
-        "combined": scores_mod.combined_score(self_conf, agreement, k)
-        if agreement is not None
-        else None,
-    }
-    ranking = by_name[rank_by] * np.where(conflict, conflict_penalty, 1.0)
-
-    # --- confident learning on the classes large enough to judge ---------------------------
-    counts = np.bincount(y, minlength=m)
-    judged_class = counts >= min_class_size
-    judged_item = judged_class[y]
-    judged_idx = np.flatnonzero(judged_class)
-    cl_issue = np.zeros(n, dtype=bool)
-    noise = np.full(m, np.nan)
-    true_count = np.full(m, np.nan)
-    thresholds = np.full(m, np.nan)
-    health, pairs = 1.0, []
-    if judged_idx.size:
-        remap = np.full(m, -1)
-        remap[judged_idx] = np.arange(judged_idx.size)
-        rows = np.flatnonzero(judged_item)
-        cl = estimate_confident_learning(p[np.ix_(rows, judged_idx)], remap[y[rows]])
-        cl_issue[rows] = cl.issues
-        noise[judged_idx] = cl.noise_rates
-        true_count[judged_idx] = rows.size * cl.joint.sum(axis=0)
-        thresholds[judged_idx] = cl.thresholds
-        health = cl.label_health
-        pairs = [
-            ConfusablePair(names[judged_idx[a]], names[judged_idx[b]], ab + ba, ab, ba)
-            for a, b, ab, ba in confusable_pairs(cl.joint, rows.size, limit=max_pairs)
-        ]
-
-    # --- learnability: the argmax against the given labels ---------------------------------
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        y, predicted, labels=np.arange(m), zero_division=0
+    # sklearn is unannotated: pyright infers ``zero_division: str`` from its default "warn".
+    fit = precision_recall_fscore_support(
+        y,
+        predicted,
+        labels=np.arange(m),
+        zero_division=0,  # pyright: ignore[reportArgumentType]
     )
-    present = counts > 0
+    precision, recall, f1 = (np.asarray(a) for a in fit[:3])
+    present = np.bincount(y, minlength=m) > 0
     learn = Learnability(
-        accuracy=float(np.mean(predicted == y)), macro_f1=float(f1[present].mean()), **source
+        source=origin.source,
+        accuracy=float(np.mean(predicted == y)),
+        macro_f1=float(f1[present].mean()),
+        folds=origin.folds,
+        components=origin.components,
+        penalty=origin.penalty,
     )
-
-    # --- candidates ------------------------------------------------------------------------
-    judged_rows = np.flatnonzero(judged_item)
-    take = math.ceil(top_fraction * judged_rows.size)
-    lowest = judged_rows[np.argsort(ranking[judged_rows], kind="stable")[:take]]
-    listed = np.zeros(n, dtype=bool)
-    listed[lowest] = True
-    listed |= cl_issue | conflict
-    order = np.flatnonzero(listed)
-    order = order[np.argsort(ranking[order], kind="stable")]
+    agreement = scores.get("neighbour_agreement")
     candidates = [
         LabelIssue(
             index=int(i),
-            id=ids[i] if ids is not None else None,
+            id=ids[int(i)] if ids is not None else None,
             given_label=names[y[i]],
             suggested_label=names[predicted[i]],
             suggested_probability=float(p[i, predicted[i]]),
             score=float(ranking[i]),
-            self_confidence=float(self_conf[i]),
-            normalized_margin=float(margin[i]),
+            self_confidence=float(scores["self_confidence"][i]),
+            normalized_margin=float(scores["normalized_margin"][i]),
             neighbour_agreement=float(agreement[i]) if agreement is not None else None,
-            confident_learning=bool(cl_issue[i]),
+            confident_learning=bool(noise.issues[i]),
             duplicate_conflict=bool(conflict[i]),
         )
-        for i in order
-    ]
-    issues_per_class = np.bincount(y[cl_issue], minlength=m)
-    classes = [
-        ClassLabelNoise(
-            label=names[j],
-            count=int(counts[j]),
-            judged=bool(judged_class[j]),
-            issues=int(issues_per_class[j]),
-            precision=float(precision[j]),
-            recall=float(recall[j]),
-            f1=float(f1[j]),
-            estimated_noise_rate=_maybe(noise[j]),
-            estimated_true_count=_maybe(true_count[j]),
-            threshold=_maybe(thresholds[j]),
+        for i in candidate_rows(
+            ranking, judged_item, noise.issues | conflict, top_fraction=top_fraction
         )
-        for j in range(m)
     ]
     if planted is not None:
         issue_list = act_on_list_from_planted(
@@ -493,10 +584,10 @@ def rank_label_issues(
     noise_note = None
     if learn.accuracy < WEAK_MODEL_ACCURACY:
         noise_note = (
-            f"the {source['source']} reproduces {learn.accuracy:.1%} of the given labels: label "
+            f"the {origin.source} reproduces {learn.accuracy:.1%} of the given labels: label "
             f"errors and its own mistakes look alike, so the estimated noise "
-            f"(1 - label_health = {1 - health:.3f}) is an upper bound, and the act-on list keeps "
-            "only the items it is most sure of"
+            f"(1 - label_health = {1 - noise.label_health:.3f}) is an upper bound, and the "
+            "act-on list keeps only the items it is most sure of"
         )
     if issue_list.note is None and noise_note is not None:
         issue_list = msgspec.structs.replace(issue_list, note=noise_note)
@@ -504,16 +595,16 @@ def rank_label_issues(
         label_issues=issue_list,
         noise_note=noise_note,
         n_items=n,
-        n_judged=int(judged_rows.size),
+        n_judged=int(judged_item.sum()),
         rank_by=rank_by,
         top_fraction=float(top_fraction),
-        label_health=float(health),
-        issue_count=int(cl_issue.sum()),
+        label_health=float(noise.label_health),
+        issue_count=int(noise.issues.sum()),
         candidates=candidates,
-        classes=classes,
-        confusable_pairs=pairs,
+        classes=_class_reports(y, predicted, names, noise, (precision, recall, f1)),
+        confusable_pairs=noise.pairs,
         learnability=learn,
-        too_small_classes=[names[j] for j in range(m) if present[j] and not judged_class[j]],
+        too_small_classes=[names[j] for j in range(m) if present[j] and not noise.judged_class[j]],
         k_neighbours=k,
     )
 
@@ -546,21 +637,9 @@ def planted_flip_run(
     planted = np.sort(rng.choice(n, size=count, replace=False))
     flipped = y.copy()
     flipped[planted] = (y[planted] + rng.integers(1, m, size=count)) % m
-    oos = out_of_sample_probabilities(
-        space, flipped, n_classes=m, folds=folds, seed=seed, components=None
-    )
-    self_conf = scores_mod.self_confidence(oos.probabilities, flipped)
-    if rank_by in ("combined", "neighbour_agreement") and neighbours is not None:
-        agreement = scores_mod.neighbour_agreement(neighbours, flipped)
-        score = (
-            scores_mod.combined_score(self_conf, agreement, k)
-            if rank_by == "combined"
-            else agreement
-        )
-    elif rank_by == "normalized_margin":
-        score = scores_mod.normalized_margin(oos.probabilities, flipped)
-    else:
-        score = self_conf
+    p = probe_probabilities(space, flipped, m, folds=folds, seed=seed).probabilities
+    scores = label_quality_scores(p, flipped, neighbours=neighbours, k=k)
+    score = scores.get(rank_by, scores["self_confidence"])
     return planted, score[planted]
 
 
@@ -571,7 +650,7 @@ def act_on_list_from_planted(
     judged: np.ndarray,
     planted: tuple[np.ndarray, np.ndarray],
     *,
-    names: Sequence[str],
+    names: list[str],
     ids: Sequence[str] | None,
     target_precision: float = DEFAULT_TARGET_PRECISION,
 ) -> LabelIssueList:
@@ -616,7 +695,7 @@ def act_on_list_from_planted(
             f"(estimated label-error rate {error_rate:.3f}): review the candidates instead"
         )
     return LabelIssueList(
-        ids=[ids[i] if ids is not None else str(int(i)) for i in chosen],
+        ids=[ids[int(i)] if ids is not None else str(int(i)) for i in chosen],
         count=int(chosen.size),
         expected_precision=None if best_precision is None else round(best_precision, 4),
         target_precision=target_precision,
@@ -632,7 +711,7 @@ def act_on_list(
     ranking: np.ndarray,
     judged: np.ndarray,
     *,
-    names: Sequence[str],
+    names: list[str],
     ids: Sequence[str] | None,
     target_precision: float = DEFAULT_TARGET_PRECISION,
 ) -> LabelIssueList:
@@ -647,7 +726,7 @@ def act_on_list(
     take = int(ok[-1]) + 1 if ok.size else 0
     chosen = rows[:take]
     return LabelIssueList(
-        ids=[ids[i] if ids is not None else str(int(i)) for i in chosen],
+        ids=[ids[int(i)] if ids is not None else str(int(i)) for i in chosen],
         count=int(take),
         expected_precision=round(float(running[take - 1]), 4) if take else None,
         target_precision=target_precision,

@@ -19,6 +19,7 @@ import msgspec
 import numpy as np
 
 from service.analysis.similarity_search import nearest_neighbours, unit_rows
+from service.analysis.validation import IqrFactor, OutlierK, check_option
 from service.errors import InvalidInput
 
 DEFAULT_OUTLIER_K = 10
@@ -105,10 +106,8 @@ def find_outliers(
     ----------
     Ramaswamy et al. (2000); Angiulli & Pizzuti (2002); Tukey (1977).
     """
-    if not isinstance(k, int) or k < 1:
-        raise InvalidInput(f"k must be a positive integer, got {k!r}", field="k")
-    if not iqr_factor >= 0:
-        raise InvalidInput(f"iqr_factor must be >= 0, got {iqr_factor}", field="iqr_factor")
+    check_option(k, OutlierK, "k")
+    check_option(iqr_factor, IqrFactor, "iqr_factor")
     rows = unit_rows(embeddings)
     n = rows.shape[0]
     ids = [str(i) for i in range(n)] if ids is None else [str(i) for i in ids]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -132,7 +133,7 @@ def out_of_sample_probabilities(
     folds: int = 5,
     seed: int = 0,
     penalty: float = OOS_PENALTY,
-    components: int | None | str = "auto",
+    components: int | None | Literal["auto"] = "auto",
     max_iter: int = OOS_MAX_ITER,
 ) -> OutOfSample:
     """Predicted class probabilities for every item from a probe trained without it.

@@ -55,6 +55,13 @@ from service.analysis.learning_curve import (
     LearningCurve,
     run_learning_curve,
 )
+from service.analysis.validation import (
+    Bootstrap,
+    Confidence,
+    SampleSizeModel,
+    check_choice,
+    check_option,
+)
 from service.errors import InvalidInput
 
 DEFAULT_SIGMA_FLOOR = 0.005
@@ -228,7 +235,6 @@ FAMILIES: dict[str, _Family] = {
     "inverse_power_law": _Family(_ipl, _ipl_solve, "a - b * n**(-c)"),
     "power_law": _Family(_power, _power_solve, "a * n**b"),
 }
-MODEL_CHOICES: tuple[str, ...] = ("auto", *FAMILIES)
 
 
 def _fit_ipl(
@@ -342,6 +348,8 @@ def predict_score(fit: CurveFit, n: float | np.ndarray) -> np.ndarray:
         )
     n = np.asarray(n, dtype=float)
     if fit.model == "inverse_power_law":
+        if fit.c is None:
+            raise InvalidInput("an inverse power law fit needs its exponent c", field="fit")
         return fit.a - fit.b * np.power(n, -fit.c)
     return fit.a * np.power(n, fit.b)
 
@@ -380,7 +388,8 @@ def choose_model(fits: Mapping[str, CurveFit], distinct_sizes: int) -> tuple[str
             "; the fit reached a bound of its parameters (asymptote at 1 or an extreme exponent): "
             "predictions beyond the data are uncertain — see each prediction's low/high"
         )
-    if power.converged and power.weighted_rss < ipl.weighted_rss:
+    rss_power, rss_ipl = power.weighted_rss, ipl.weighted_rss
+    if power.converged and rss_power is not None and rss_ipl is not None and rss_power < rss_ipl:
         reason += (
             "; the unbounded power law fits the observed points better and is shown for reference"
         )
@@ -560,14 +569,9 @@ def _check_target(value: float | None, field: str) -> float | None:
 
 
 def _check_options(model: str, bootstrap: int, confidence: float, sigma_floor: float) -> None:
-    if model not in MODEL_CHOICES:
-        raise InvalidInput(f"unknown model {model!r}; valid: {list(MODEL_CHOICES)}", field="model")
-    if not isinstance(bootstrap, int | np.integer) or bootstrap < 0:
-        raise InvalidInput(
-            f"bootstrap must be a non-negative integer; got {bootstrap!r}", field="bootstrap"
-        )
-    if not (0.0 < confidence < 1.0):
-        raise InvalidInput(f"confidence must lie in (0, 1); got {confidence}", field="confidence")
+    check_choice(model, SampleSizeModel, "model")
+    check_option(bootstrap, Bootstrap, "bootstrap")
+    check_option(confidence, Confidence, "confidence")
     if not (sigma_floor > 0.0 and np.isfinite(sigma_floor)):
         raise InvalidInput(f"sigma_floor must be positive; got {sigma_floor}", field="sigma_floor")
 
@@ -743,7 +747,7 @@ def estimate_sample_size(
 
 def _extrapolate(
     points: _Points,
-    mode: str,
+    mode: Literal["learning_curve", "observations"],
     *,
     target: float | None,
     model: str,

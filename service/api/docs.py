@@ -28,13 +28,14 @@ from litestar.openapi.spec import (
     OpenAPI,
     OpenAPIHeader,
     OpenAPIMediaType,
+    OpenAPIResponse,
     Operation,
     Schema,
     SecurityScheme,
 )
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.static_files import create_static_files_router
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, PathType, Receive, Scope, Send
 
 from service.api.auth import PROTECTED_PREFIX
 from service.struct_docs import source_comments
@@ -189,7 +190,7 @@ def openapi_config(version: str) -> OpenAPIConfig:
 
 def assets_router():
     """``/schema-assets/...``: the vendored UI files and the service's own docs CSS."""
-    directories = [d for d in (ASSETS_DIR, STATIC_DIR) if d.is_dir()]
+    directories: list[PathType] = [d for d in (ASSETS_DIR, STATIC_DIR) if d.is_dir()]
     return create_static_files_router(
         path=ASSETS_PATH,
         directories=directories or [STATIC_DIR],
@@ -209,7 +210,7 @@ def complete_openapi(openapi: OpenAPI) -> OpenAPI:
             if path.startswith(PROTECTED_PREFIX):
                 operation.security = [{"apiKey": []}, {"bearer": []}]
             for status, response in (operation.responses or {}).items():
-                if status in ("429", "503") and not isinstance(response, dict):
+                if status in ("429", "503") and isinstance(response, OpenAPIResponse):
                     headers = dict(response.headers or {})
                     headers.setdefault("Retry-After", RETRY_AFTER)
                     response.headers = headers
@@ -255,7 +256,7 @@ def _describe_components(openapi: OpenAPI) -> None:
 
 def _declare_ndjson(operation: Operation) -> None:
     ok = (operation.responses or {}).get("200")
-    if ok is None or isinstance(ok, dict) or ok.content is None or NDJSON in ok.content:
+    if not isinstance(ok, OpenAPIResponse) or ok.content is None or NDJSON in ok.content:
         return
     ok.content[NDJSON] = OpenAPIMediaType(
         schema=Schema(
@@ -274,7 +275,7 @@ def _declare_ndjson(operation: Operation) -> None:
 
 def _declare_exports(operation: Operation) -> None:
     ok = (operation.responses or {}).get("200")
-    if ok is None or isinstance(ok, dict):
+    if not isinstance(ok, OpenAPIResponse):
         return
     text = Schema(type=OpenAPIType.STRING)
     ok.content = {

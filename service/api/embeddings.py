@@ -96,10 +96,13 @@ class EmbeddingsController(Controller):
                 return exc
 
         decoded = await asyncio.gather(*(decode(f) for f in files))
-        good = [i for i, d in enumerate(decoded) if not isinstance(d, ItemError)]
+        images = {i: d for i, d in enumerate(decoded) if not isinstance(d, ItemError)}
+        errors = {i: d for i, d in enumerate(decoded) if isinstance(d, ItemError)}
+        good = list(images)
         results: list[FileEmbedding] = []
+        names: list[str] = []
         if good:
-            batch = np.stack([decoded[i].pixels for i in good])
+            batch = np.stack([images[i].pixels for i in good])
             encoded = await state.encoder.encode(batch)
             tops = softmax_top_k(encoded.logits, 5)
             names = await state.encoder.class_names()
@@ -122,12 +125,12 @@ class EmbeddingsController(Controller):
                     )
                 )
             else:
-                err = decoded[i]
+                err = errors[i]
                 results.append(
                     FileEmbedding(filename=name, status=422, error=FileError(err.code, err.detail))
                 )
         if not good:
-            first = results[0].error
+            first = errors[0]
             raise ItemError(
                 first.code, f"no file could be decoded; {results[0].filename}: {first.detail}"
             )

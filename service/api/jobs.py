@@ -85,7 +85,7 @@ def job_status(job: JobRow, now: datetime) -> JobStatus:
         id=str(job.id),
         state=job.state,
         attempts=job.attempts,
-        created_at=_iso(job.created_at),
+        created_at=job.created_at.isoformat(),
         started_at=_iso(job.started_at),
         finished_at=_iso(job.finished_at),
         expires_at=_iso(job.expires_at),

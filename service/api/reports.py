@@ -16,7 +16,7 @@ import asyncio
 import logging
 import shutil
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 import msgspec
@@ -144,8 +144,11 @@ class ReportsController(Controller):
 
     async def _respond(
         self, request: Request, state: State, data: ReportRequest, resolved: ResolvedDataset | None
-    ) -> Report:
-        """JSON or NDJSON; the caller has acquired a report slot, released here or by the stream."""
+    ) -> Any:
+        """JSON or NDJSON; the caller has acquired a report slot, released here or by the stream.
+
+        A ``Report`` or a ``Response`` (the NDJSON stream, the review page): ``Any`` because the
+        route handlers declare ``Report``, the JSON answer, for the OpenAPI schema."""
         request_id = request_id_of(request.scope)
         if NDJSON in request.headers.get("accept", ""):
             return NDJSONStream(

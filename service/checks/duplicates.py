@@ -12,9 +12,10 @@ import numpy as np
 from msgspec import Meta
 
 from service.analysis.descriptors import DEFAULT_NEAR_DUPLICATE_THRESHOLD
-from service.analysis.duplicates import DuplicatesResult, check_duplicates
+from service.analysis.duplicates import DEFAULT_MAX_LISTED_PAIRS, DuplicatesResult, check_duplicates
 from service.analysis.outliers import DEFAULT_IQR_FACTOR, DEFAULT_OUTLIER_K
-from service.checks.inputs import labels_as_strings
+from service.analysis.validation import IqrFactor, OutlierK, Seed
+from service.checks.inputs import embedding_rows, labels_as_strings
 from service.errors import InvalidInput, PayloadTooLarge
 
 Column = list[str | None]
@@ -61,14 +62,14 @@ class DuplicatesRequest(msgspec.Struct, omit_defaults=True, forbid_unknown_field
             "choose your own",
         ),
     ] = DEFAULT_NEAR_DUPLICATE_THRESHOLD
-    outlier_k: Annotated[int, Meta(ge=1, le=100, description="neighbours in the k-NN distance")] = (
+    outlier_k: Annotated[OutlierK, Meta(description="neighbours in the k-NN distance")] = (
         DEFAULT_OUTLIER_K
     )
-    iqr_factor: Annotated[
-        float, Meta(ge=0.0, le=10.0, description="outlier fence: Q3 + iqr_factor * IQR")
-    ] = DEFAULT_IQR_FACTOR
-    max_listed_pairs: Annotated[int, Meta(ge=0, le=100_000)] = 10_000
-    seed: Annotated[int, Meta(ge=0, le=2**31 - 1)] = 0
+    iqr_factor: Annotated[IqrFactor, Meta(description="outlier fence: Q3 + iqr_factor * IQR")] = (
+        DEFAULT_IQR_FACTOR
+    )
+    max_listed_pairs: Annotated[int, Meta(ge=0, le=100_000)] = DEFAULT_MAX_LISTED_PAIRS
+    seed: Seed = 0
 
 
 def decode_embeddings(data: DuplicatesRequest) -> np.ndarray:
@@ -81,15 +82,8 @@ def decode_embeddings(data: DuplicatesRequest) -> np.ndarray:
     if data.embeddings is not None:
         if not data.embeddings:
             raise InvalidInput("embeddings is empty", field="embeddings")
-        width = len(data.embeddings[0])
-        for row, values in enumerate(data.embeddings):
-            if len(values) != width:
-                raise InvalidInput(
-                    f"embeddings row {row} has {len(values)} values; row 0 has {width}",
-                    field="embeddings",
-                )
-        return np.asarray(data.embeddings, dtype=np.float32)
-    if data.shape is None:
+        return embedding_rows(data.embeddings, dtype=np.float32)
+    if data.shape is None or data.embeddings_b64 is None:
         raise InvalidInput(
             "`shape` ([items, dimensions]) is required with embeddings_b64", field="shape"
         )

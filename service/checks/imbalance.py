@@ -3,14 +3,24 @@ embeddings) a class-hierarchy suggestion, from per-item labels or from class cou
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
-import numpy as np
 from msgspec import Meta
 
-from service.analysis.imbalance import ImbalanceResult, analyse_class_counts, analyse_imbalance
-from service.checks.inputs import blame_sent_fields, check_item_limit, labels_as_strings
+from service.analysis.imbalance import (
+    DEFAULT_MINORITY_SHARE,
+    ImbalanceResult,
+    analyse_class_counts,
+    analyse_imbalance,
+)
+from service.analysis.validation import Beta, MinorityShare, ResamplingTarget
+from service.checks.inputs import (
+    blame_sent_fields,
+    check_item_limit,
+    embedding_rows,
+    labels_as_strings,
+)
 from service.errors import InvalidInput
 
 
@@ -40,16 +50,13 @@ class ImbalanceRequest(msgspec.Struct, omit_defaults=True, forbid_unknown_fields
         Annotated[dict[str, dict[str, int]], Meta(description="items per class in each split")]
         | None
     ) = None
-    beta: (
-        Annotated[
-            float, Meta(ge=0.0, lt=1.0, description="effective-number beta; default (N - 1) / N")
-        ]
-        | None
-    ) = None
-    target: Literal["median", "max"] = "median"
+    beta: Annotated[Beta, Meta(description="effective-number beta; default (N - 1) / N")] | None = (
+        None
+    )
+    target: ResamplingTarget = "median"
     minority_share: Annotated[
-        float, Meta(gt=0.0, le=1.0, description="minority: count < share x N / K")
-    ] = 0.5
+        MinorityShare, Meta(description="minority: count < share x N / K")
+    ] = DEFAULT_MINORITY_SHARE
 
 
 def run_imbalance(data: ImbalanceRequest, max_items: int) -> ImbalanceResult:
@@ -78,12 +85,7 @@ def run_imbalance(data: ImbalanceRequest, max_items: int) -> ImbalanceResult:
             )
     embeddings = None
     if data.embeddings is not None:
-        try:
-            embeddings = np.asarray(data.embeddings, dtype=np.float64)
-        except ValueError as exc:
-            raise InvalidInput(
-                "embeddings rows must all have the same length", field="embeddings"
-            ) from exc
+        embeddings = embedding_rows(data.embeddings)
     with blame_sent_fields(data, "labels"):
         return analyse_imbalance(
             labels, splits=data.splits, embeddings=embeddings, classes=data.classes, **options

@@ -4,9 +4,9 @@ functions of ``service.checks``).
 - **Item limit**: every per-item list is capped at ``IMAGELINT_MAX_ITEMS`` (413), whichever
   route it is sent to (``/v1/checks/imbalance`` used to accept 1 M labels, the others 100 k).
 - **Labels** may be JSON strings or integers, but a number and a string that read the same
-  (``1`` and ``"1"``) are refused instead of silently merging into one class.
-- **Ids** must be unique on every route (mislabels and agreement used to accept duplicates,
-  duplicates refused them).
+  (``1`` and ``"1"``) are refused instead of silently merging into one class; **ids** must be
+  unique on every route. Both rules, and every option range, live in
+  ``service.analysis.validation`` (re-exported here), which the analyses use too.
 - **Errors name what the caller sent**: an analysis may blame an internal or defaulted argument
   (``counts`` when ``labels`` were sent, ``beta`` when none was); ``blame_sent_fields`` moves the
   ``field`` of such an error to the request field the values came from.
@@ -15,44 +15,27 @@ functions of ``service.checks``).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator
 
 import msgspec
 
-from service.errors import ImagelintError, InvalidInput, PayloadTooLarge
+from service.analysis.validation import check_unique_ids, embedding_rows
+from service.analysis.validation import label_texts as labels_as_strings
+from service.errors import ImagelintError, PayloadTooLarge
+
+__all__ = [
+    "blame_sent_fields",
+    "check_item_limit",
+    "check_unique_ids",
+    "embedding_rows",
+    "labels_as_strings",
+    "sent_fields",
+]
 
 
 def check_item_limit(n_items: int, max_items: int, field: str) -> None:
     if n_items > max_items:
         raise PayloadTooLarge(f"{n_items:,} items; at most {max_items:,} per request", field=field)
-
-
-def labels_as_strings(values: Sequence[Any], field: str) -> list[str]:
-    """Labels as strings; refuses a number and a string with the same text (``1`` and ``"1"``)."""
-    numbers = {str(v) for v in values if isinstance(v, int) and not isinstance(v, bool)}
-    if numbers:
-        texts = {v for v in values if isinstance(v, str)}
-        clash = sorted(numbers & texts)
-        if clash:
-            raise InvalidInput(
-                f'{field} mixes the number {clash[0]} and the string "{clash[0]}"; they would '
-                "merge into one class: send every label as a string (or every one as a number)",
-                field=field,
-            )
-    return [v if isinstance(v, str) else str(v) for v in values]
-
-
-def check_unique_ids(ids: Sequence[str] | None, field: str = "ids") -> None:
-    if ids is None:
-        return
-    seen: set[str] = set()
-    for position, value in enumerate(ids):
-        if value in seen:
-            raise InvalidInput(
-                f"{field}[{position}] repeats the id {value!r}; ids must be unique", field=field
-            )
-        seen.add(value)
 
 
 def sent_fields(data: msgspec.Struct) -> set[str]:

@@ -4,15 +4,36 @@ logits. The agreement check (``POST /v1/checks/agreement``, ``CheckAgreement``):
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 import numpy as np
 from msgspec import Meta
 
-from service.analysis.agreement import AgreementResult, annotator_agreement
-from service.analysis.mislabels import MislabelsResult, rank_label_issues
-from service.checks.inputs import check_unique_ids, labels_as_strings
+from service.analysis.agreement import (
+    DEFAULT_MAX_DISPUTED,
+    DEFAULT_MIN_OVERLAP,
+    AgreementResult,
+    annotator_agreement,
+)
+from service.analysis.mislabels import (
+    DEFAULT_FOLDS,
+    DEFAULT_K_NEIGHBOURS,
+    DEFAULT_MIN_CLASS_SIZE,
+    DEFAULT_TOP_FRACTION,
+    MislabelsResult,
+    rank_label_issues,
+)
+from service.analysis.validation import (
+    Folds,
+    KNeighbours,
+    MinClassSize,
+    RankBy,
+    Seed,
+    TopFraction,
+    encode_labels,
+)
+from service.checks.inputs import check_unique_ids, embedding_rows, labels_as_strings
 from service.datasets.model import AnnotationIn
 from service.errors import InvalidInput, PayloadTooLarge
 
@@ -50,17 +71,15 @@ class MislabelsRequest(msgspec.Struct, omit_defaults=True, forbid_unknown_fields
         | None
     ) = None
     top_fraction: Annotated[
-        float, Meta(gt=0.0, le=1.0, description="share of items listed (labelfix's X)")
-    ] = 0.05
-    rank_by: (
-        Literal["combined", "self_confidence", "normalized_margin", "neighbour_agreement"] | None
-    ) = None
-    k_neighbours: Annotated[int, Meta(ge=1, le=100)] = 10
-    folds: Annotated[int, Meta(ge=2, le=20, description="folds of the probe")] = 5
+        TopFraction, Meta(description="share of items listed (labelfix's X)")
+    ] = DEFAULT_TOP_FRACTION
+    rank_by: RankBy | None = None
+    k_neighbours: KNeighbours = DEFAULT_K_NEIGHBOURS
+    folds: Annotated[Folds, Meta(description="folds of the probe")] = DEFAULT_FOLDS
     min_class_size: Annotated[
-        int, Meta(ge=1, le=1000, description="smaller classes are reported, not judged")
-    ] = 5
-    seed: Annotated[int, Meta(ge=0, le=2**31 - 1)] = 0
+        MinClassSize, Meta(description="smaller classes are reported, not judged")
+    ] = DEFAULT_MIN_CLASS_SIZE
+    seed: Seed = 0
 
 
 class AgreementRequest(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
@@ -74,20 +93,15 @@ class AgreementRequest(msgspec.Struct, omit_defaults=True, forbid_unknown_fields
     ) = None
     min_overlap: Annotated[
         int, Meta(ge=1, le=100_000, description="shared items a pair needs for Cohen's kappa")
-    ] = 5
-    max_disputed: Annotated[int, Meta(ge=0, le=100_000)] = 1000
+    ] = DEFAULT_MIN_OVERLAP
+    max_disputed: Annotated[int, Meta(ge=0, le=100_000)] = DEFAULT_MAX_DISPUTED
 
 
-def _matrix(rows: Matrix | None, field: str, dtype=np.float64) -> np.ndarray | None:
-    if rows is None:
-        return None
-    try:
-        return np.asarray(rows, dtype=dtype)
-    except ValueError as exc:
-        raise InvalidInput(f"{field} rows must all have the same length", field=field) from exc
+def _matrix(rows: Matrix | None, field: str, dtype: type = np.float64) -> np.ndarray | None:
+    return None if rows is None else embedding_rows(rows, field=field, dtype=dtype)
 
 
-def _class_names(data: MislabelsRequest, labels: list[str]) -> list[str]:
+def _class_names(data: MislabelsRequest) -> list[str]:
     if data.class_names is not None:
         return [str(c) for c in data.class_names]
     if data.probabilities is not None or data.logits is not None:
@@ -95,11 +109,7 @@ def _class_names(data: MislabelsRequest, labels: list[str]) -> list[str]:
             "class_names is required with probabilities or logits: it names their columns",
             field="class_names",
         )
-    distinct = set(data.labels)
-    if all(isinstance(v, int) for v in distinct):
-        names = [str(v) for v in sorted(distinct)]
-    else:
-        names = sorted(set(labels))
+    names = encode_labels(data.labels)[0]  # the one class-order rule
     if len(names) < 2:
         raise InvalidInput(
             f"at least 2 classes are needed; labels hold {len(names)}", field="labels"
@@ -119,7 +129,7 @@ def run_mislabels(data: MislabelsRequest, max_items: int) -> MislabelsResult:
         labels_as_strings([*data.labels, *data.class_names], "class_names")
     return rank_label_issues(
         labels,
-        class_names=_class_names(data, labels),
+        class_names=_class_names(data),
         embeddings=_matrix(data.embeddings, "embeddings", np.float32),
         probabilities=_matrix(data.probabilities, "probabilities"),
         logits=_matrix(data.logits, "logits"),

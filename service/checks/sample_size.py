@@ -3,23 +3,42 @@ and labels, or fit-only on the caller's own observations ``[{n, scores}]``."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 import numpy as np
 from msgspec import Meta
 
-from service.analysis.learning_curve import DEFAULT_FRACTIONS
+from service.analysis.learning_curve import (
+    DEFAULT_EVAL_FRACTION,
+    DEFAULT_FRACTIONS,
+    DEFAULT_REPEATS,
+)
 from service.analysis.sample_size import (
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_CONFIDENCE,
     Observation,
     SampleSizeResult,
     estimate_sample_size,
     fit_sample_size,
 )
-from service.checks.inputs import blame_sent_fields, check_item_limit, labels_as_strings
+from service.analysis.validation import (
+    Bootstrap,
+    Confidence,
+    EvalFraction,
+    Fractions,
+    Repeats,
+    SampleSizeModel,
+    Seed,
+)
+from service.analysis.validation import UnitFraction as Fraction
+from service.checks.inputs import (
+    blame_sent_fields,
+    check_item_limit,
+    embedding_rows,
+    labels_as_strings,
+)
 from service.errors import InvalidInput
-
-Fraction = Annotated[float, Meta(gt=0.0, lt=1.0)]
 
 
 class SampleSizeRequest(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
@@ -37,24 +56,20 @@ class SampleSizeRequest(msgspec.Struct, omit_defaults=True, forbid_unknown_field
         ]
         | None
     ) = None
-    fractions: (
-        Annotated[
-            list[Fraction],
-            Meta(min_length=2, max_length=12, description="subset fractions of the pool"),
-        ]
-        | None
-    ) = None
-    repeats: Annotated[int, Meta(ge=1, le=20, description="draws per fraction")] = 5
-    eval_fraction: Annotated[float, Meta(ge=0.05, le=0.5, description="held-out share")] = 0.2
+    fractions: Annotated[Fractions, Meta(description="subset fractions of the pool")] | None = None
+    repeats: Annotated[Repeats, Meta(description="draws per fraction")] = DEFAULT_REPEATS
+    eval_fraction: Annotated[EvalFraction, Meta(description="held-out share")] = (
+        DEFAULT_EVAL_FRACTION
+    )
     target_accuracy: Annotated[Fraction, Meta(description="accuracy to reach")] | None = None
     target_recall: (
         Annotated[Fraction, Meta(description="per-class recall to reach; default target_accuracy")]
         | None
     ) = None
-    model: Literal["auto", "inverse_power_law", "power_law"] = "auto"
-    bootstrap: Annotated[int, Meta(ge=0, le=1000, description="bootstrap replicates")] = 200
-    confidence: Fraction = 0.95
-    seed: Annotated[int, Meta(ge=0, le=2**31 - 1)] = 0
+    model: SampleSizeModel = "auto"
+    bootstrap: Annotated[Bootstrap, Meta(description="bootstrap replicates")] = DEFAULT_BOOTSTRAP
+    confidence: Confidence = DEFAULT_CONFIDENCE
+    seed: Seed = 0
 
 
 def run_sample_size(data: SampleSizeRequest, max_items: int) -> SampleSizeResult:
@@ -71,6 +86,8 @@ def run_sample_size(data: SampleSizeRequest, max_items: int) -> SampleSizeResult
 
 
 def _fit(data: SampleSizeRequest) -> SampleSizeResult:
+    if data.observations is None:
+        raise InvalidInput("send observations to fit", field="observations")
     return fit_sample_size(
         data.observations,
         target_accuracy=data.target_accuracy,
@@ -90,12 +107,7 @@ def _estimate(data: SampleSizeRequest, max_items: int) -> SampleSizeResult:
         )
     check_item_limit(max(len(data.embeddings), len(data.labels)), max_items, "labels")
     labels = labels_as_strings(data.labels, "labels")
-    try:
-        embeddings = np.asarray(data.embeddings, dtype=np.float64)
-    except ValueError as exc:
-        raise InvalidInput(
-            "embeddings rows must all have the same length", field="embeddings"
-        ) from exc
+    embeddings = embedding_rows(data.embeddings)
     with blame_sent_fields(data, "labels"):
         return _curve(data, embeddings, labels)
 

@@ -40,7 +40,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import IO
 
 from service.datasets.items import SPLIT_ALIASES, normalize_split
 from service.datasets.model import Item, LocalSource
@@ -381,7 +381,7 @@ def _layout(names: list[str], field: str) -> dict[str, tuple[str | None, str | N
     return layout
 
 
-def _copy_capped(source: BinaryIO, target: Path, cap: int) -> tuple[int, bool]:
+def _copy_capped(source: IO[bytes], target: Path, cap: int) -> tuple[int, bool]:
     """Copy at most ``cap`` bytes; (bytes read, whether the member fitted)."""
     written = 0
     with target.open("wb") as out:
@@ -440,7 +440,7 @@ class _ZipReader:
             found.append(_Member(name, info.file_size, info))
         return found
 
-    def open(self, member: _Member) -> BinaryIO:
+    def open(self, member: _Member) -> IO[bytes]:
         try:
             return self._zip.open(member.handle)  # type: ignore[arg-type]
         except NotImplementedError as exc:  # unsupported compression method
@@ -486,7 +486,7 @@ class _TarReader:
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise InvalidDataset(f"the tar archive is corrupt: {exc}", field=self._field) from exc
 
-    def open(self, member: _Member) -> BinaryIO:
+    def open(self, member: _Member) -> IO[bytes]:
         handle = self._tar.extractfile(member.handle)  # type: ignore[arg-type]
         if handle is None:
             raise OSError(f"archive member {member.name!r} has no data")

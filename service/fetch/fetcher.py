@@ -32,6 +32,7 @@ import contextvars
 import functools
 import ipaddress
 import socket
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -92,7 +93,8 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
     """
 
     def __init__(self, inner: httpcore.AsyncNetworkBackend | None = None):
-        self._inner = inner or httpcore.AnyIOBackend()
+        # httpcore declares a placeholder AnyIOBackend for when anyio is missing: pyright sees both
+        self._inner: httpcore.AsyncNetworkBackend = inner or httpcore.AnyIOBackend()  # pyright: ignore[reportAttributeAccessIssue]
         self.connects = 0
 
     async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
@@ -119,7 +121,12 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
 class _PinnedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with its connection pool rebuilt on ``PinnedBackend``."""
 
-    def __init__(self, backend: PinnedBackend, limits: httpx.Limits, verify: object = True):
+    def __init__(
+        self,
+        backend: PinnedBackend,
+        limits: httpx.Limits,
+        verify: ssl.SSLContext | str | bool = True,
+    ):
         super().__init__(limits=limits, trust_env=False, verify=verify)
         # httpx builds its httpcore pool without a network_backend argument; rebuild it with ours.
         self._pool = httpcore.AsyncConnectionPool(
@@ -153,7 +160,7 @@ class Fetcher:
         *,
         resolver: Resolver | None = None,
         network_backend: httpcore.AsyncNetworkBackend | None = None,
-        verify: object = True,
+        verify: ssl.SSLContext | str | bool = True,
     ):
         self.settings = settings
         self.allow = AllowList.from_entries(settings.allow_hosts)

@@ -29,6 +29,7 @@ from grpc_reflection.v1alpha import reflection
 
 from service.admission import check_request_cost
 from service.auth import key_matches
+from service.errors import InvalidRequest
 from service.grpc_api.contract import (
     ANALYZE,
     CHECK_RPCS,
@@ -118,12 +119,14 @@ class DatasetQualityServicer:
                 cost = check_request_cost(len(request), self.state.settings.max_body_bytes)
                 taken = budget.try_take(cost, what="check request")
             data = from_message(_parse(message_class(rpc.request), request), rpc.request)
+            if rpc.run is None:
+                raise InvalidRequest(f"{rpc.method} is not a check RPC")
             result = await anyio.to_thread.run_sync(rpc.run, data, self.state.settings)
             return to_message(result, rpc.response)
         except Exception as exc:  # every error becomes a status, never a stack trace
             await abort(context, exc, request_id=request_id)
         finally:
-            if taken:
+            if taken and budget is not None:
                 budget.release(taken)
 
     async def analyze(
@@ -196,7 +199,8 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, metrics: Any) -> None:
         self.metrics = metrics
 
-    async def intercept_service(self, continuation, details):
+    async def intercept_service(self, continuation, handler_call_details):
+        details = handler_call_details
         handler = await continuation(details)
         if handler is None:
             return None  # unknown method: gRPC answers UNIMPLEMENTED, nothing to label
@@ -258,7 +262,8 @@ class ApiKeyInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, keys: tuple[str, ...]) -> None:
         self.keys = keys
 
-    async def intercept_service(self, continuation, details):
+    async def intercept_service(self, continuation, handler_call_details):
+        details = handler_call_details
         handler = await continuation(details)
         if (
             handler is None
@@ -357,7 +362,8 @@ async def start_grpc_server(state: Any, *, port: int | None = None) -> GrpcServe
         ],
     )
     server.add_generic_rpc_handlers((DatasetQualityServicer(state).generic_handler(),))
-    health_servicer = health.aio.HealthServicer()
+    # grpc_health exposes ``aio`` behind a sys.version_info[1] check pyright does not evaluate
+    health_servicer = health.aio.HealthServicer()  # pyright: ignore[reportAttributeAccessIssue]
     for service in ("", SERVICE_FULL_NAME):
         await health_servicer.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

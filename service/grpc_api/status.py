@@ -101,8 +101,8 @@ def status_for(exc: BaseException, *, request_id: str | None = None) -> grpc.Sta
         )
         details.append(_pack(error_details_pb2.BadRequest(field_violations=[violation])))
     retry_after = error.retry_after
-    if retry_after is not None:
-        seconds = max(1, math.ceil(retry_after))
+    seconds = max(1, math.ceil(retry_after)) if retry_after is not None else None
+    if seconds is not None:
         details.append(
             _pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=seconds)))
         )
@@ -110,7 +110,7 @@ def status_for(exc: BaseException, *, request_id: str | None = None) -> grpc.Sta
         status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=details)
     )
     extra: tuple[tuple[str, str], ...] = ()
-    if retry_after is not None:
+    if seconds is not None:
         extra += (("retry-after", str(seconds)),)
     if request_id:
         extra += (("x-request-id", request_id),)

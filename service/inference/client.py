@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -67,6 +67,14 @@ def parse_classification(entries: Sequence[bytes | str]) -> list[str]:
         index = int(parts[1])
         names[index] = parts[2] if len(parts) == 3 and parts[2] else f"class_{index}"
     return [names.get(i, f"class_{i}") for i in range(max(names, default=-1) + 1)]
+
+
+def output_array(result: Any, name: str) -> np.ndarray:
+    """The output ``name`` of a Triton ``InferResult`` (tritonclient types both as optional)."""
+    array = result.as_numpy(name) if result is not None else None
+    if array is None:
+        raise InferenceFailed(f"Triton returned no {name!r} output")
+    return array
 
 
 def batch_slices(n: int, batch_size: int) -> list[slice]:
@@ -236,12 +244,15 @@ class TritonEncoder:
     async def model_info(self, model: str | None = None) -> dict:
         """Model metadata (name, versions, inputs, outputs) as a dict."""
         name = model or self.model
-        return await self._with_retries(
+        info = await self._with_retries(
             "model metadata",
             lambda: self._client.get_model_metadata(
                 name, "" if model else self.version, as_json=True, client_timeout=5.0
             ),
         )
+        if info is None:
+            raise InferenceFailed(f"Triton returned no metadata for model {name!r}")
+        return dict(info)
 
     async def infer(
         self,
@@ -272,7 +283,7 @@ class TritonEncoder:
             )
 
         result = await self._with_retries(f"infer {name}", call)
-        return {n: result.as_numpy(n) for n in outputs}
+        return {n: output_array(result, n) for n in outputs}
 
     async def class_names(self) -> list[str]:
         """The encoder's ImageNet class names in index order, read once from Triton.
@@ -298,7 +309,9 @@ class TritonEncoder:
                 )
 
             result = await self._with_retries("class names", call)
-            self._class_names = parse_classification(result.as_numpy("logits").ravel())
+            self._class_names = parse_classification(
+                output_array(result, "logits").ravel().tolist()
+            )
         return self._class_names
 
     async def encode(self, images: np.ndarray, *, with_grid: bool = False) -> EncodeResult:

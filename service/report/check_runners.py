@@ -24,6 +24,12 @@ def labelled_rows(ctx: CheckContext) -> np.ndarray:
     )
 
 
+def loaded_embeddings(ctx: CheckContext, check: str) -> np.ndarray:
+    if ctx.embeddings is None:
+        raise InvalidInput(f"{check} needs embeddings; no image could be loaded")
+    return ctx.embeddings
+
+
 def require_labels(ctx: CheckContext, check: str) -> np.ndarray:
     rows = labelled_rows(ctx)
     if rows.size == 0:
@@ -68,7 +74,7 @@ def run_sample_size(ctx: CheckContext) -> Any:
     loaded = ctx.collected.loaded
     labels = [loaded[i].label for i in rows]
     return estimate_sample_size(
-        ctx.embeddings[rows],
+        loaded_embeddings(ctx, "sample_size")[rows],
         labels,
         fractions=opts.fractions or DEFAULT_FRACTIONS,
         repeats=opts.repeats,
@@ -131,6 +137,8 @@ def calibrated_descriptors(ctx: CheckContext) -> tuple[np.ndarray, Any]:
     )
     from service.analysis.duplicates import exact_groups, exact_units
 
+    if ctx.descriptors is None:
+        raise InvalidInput("duplicates needs at least one loaded image")
     parts = split_descriptor_parts(ctx.descriptors)
     given = ctx.options.duplicates.threshold
     n = parts["grid"].shape[0]
@@ -254,7 +262,7 @@ def run_mislabels(ctx: CheckContext) -> Any:
         labels,
         class_names=class_names,
         logits=logits,
-        embeddings=ctx.embeddings[rows],
+        embeddings=loaded_embeddings(ctx, "mislabels")[rows],
         ids=ids,
         probability_source=source,
         top_fraction=opts.top_fraction,

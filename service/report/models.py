@@ -12,9 +12,27 @@ from service.analysis.agreement import AgreementResult
 from service.analysis.duplicates import DuplicatesResult
 from service.analysis.image_quality import ImageQualityResult, ImageQualityThresholds
 from service.analysis.imbalance import ImbalanceResult
-from service.analysis.mislabels import MislabelsResult
-from service.analysis.outliers import OutliersResult
+from service.analysis.learning_curve import DEFAULT_REPEATS
+from service.analysis.mislabels import (
+    DEFAULT_FOLDS,
+    DEFAULT_K_NEIGHBOURS,
+    DEFAULT_TOP_FRACTION,
+    MislabelsResult,
+)
+from service.analysis.outliers import DEFAULT_OUTLIER_K, OutliersResult
 from service.analysis.sample_size import SampleSizeResult
+from service.analysis.validation import (
+    Beta,
+    Folds,
+    Fractions,
+    KNeighbours,
+    OutlierK,
+    Repeats,
+    ResamplingTarget,
+    Seed,
+    TopFraction,
+)
+from service.analysis.validation import UnitFraction as Fraction
 from service.datasets import DatasetRef
 from service.datasets.model import ManifestFormat
 from service.report.policy import Policy, ReportSummary, Verdict
@@ -22,7 +40,6 @@ from service.report.policy import Policy, ReportSummary, Verdict
 CheckName = Literal[
     "duplicates", "mislabels", "sample_size", "imbalance", "image_quality", "outliers", "agreement"
 ]
-Fraction = Annotated[float, Meta(gt=0.0, lt=1.0)]
 
 
 class DuplicatesOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
@@ -40,21 +57,18 @@ class DuplicatesOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_field
 
 
 class OutliersOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
-    k: Annotated[int, Meta(ge=1, le=100, description="neighbours in the k-NN distance")] = 10
+    k: Annotated[OutlierK, Meta(description="neighbours in the k-NN distance")] = DEFAULT_OUTLIER_K
 
 
 class MislabelsOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
-    folds: Annotated[int, Meta(ge=2, le=20, description="cross-validation folds of the probe")] = 5
+    folds: Annotated[Folds, Meta(description="cross-validation folds of the probe")] = DEFAULT_FOLDS
     top_fraction: Annotated[
-        float,
-        Meta(gt=0.0, le=1.0, description="share of items listed as candidates (labelfix's X)"),
-    ] = 0.05
+        TopFraction, Meta(description="share of items listed as candidates (labelfix's X)")
+    ] = DEFAULT_TOP_FRACTION
     k_neighbours: Annotated[
-        int,
-        Meta(
-            ge=1, le=100, description="neighbours whose labels are compared with each candidate's"
-        ),
-    ] = 10
+        KNeighbours,
+        Meta(description="neighbours whose labels are compared with each candidate's"),
+    ] = DEFAULT_K_NEIGHBOURS
     classifier_model: (
         Annotated[
             str,
@@ -87,19 +101,16 @@ class MislabelsOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields
 class SampleSizeOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
     fractions: (
         Annotated[
-            list[Fraction],
+            Fractions,
             Meta(
-                min_length=2,
-                max_length=12,
-                description="training-set fractions of the learning curve; default 5/10/20/35/50 %",
+                description="training-set fractions of the learning curve; default 5/10/20/35/50 %"
             ),
         ]
         | None
     ) = None
     repeats: Annotated[
-        int,
-        Meta(ge=1, le=20, description="probes trained per fraction (different stratified subsets)"),
-    ] = 5
+        Repeats, Meta(description="probes trained per fraction (different stratified subsets)")
+    ] = DEFAULT_REPEATS
     target_accuracy: (
         Annotated[Fraction, Meta(description="accuracy to estimate the number of items for")] | None
     ) = None
@@ -112,12 +123,9 @@ class SampleSizeOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_field
 
 
 class ImbalanceOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
-    beta: (
-        Annotated[float, Meta(ge=0.0, lt=1.0, description="effective-number beta; default from N")]
-        | None
-    ) = None
+    beta: Annotated[Beta, Meta(description="effective-number beta; default from N")] | None = None
     target: Annotated[
-        Literal["median", "max"], Meta(description="class size the resampling plan aims at")
+        ResamplingTarget, Meta(description="class size the resampling plan aims at")
     ] = "median"
 
 
@@ -156,12 +164,8 @@ class ReportOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=Tr
         ImageQualityOptions, Meta(description="options of the image-quality check")
     ] = msgspec.field(default_factory=ImageQualityOptions)
     seed: Annotated[
-        int,
-        Meta(
-            ge=0,
-            le=2**31 - 1,
-            description="seed of every random choice: the same request gives the same report",
-        ),
+        Seed,
+        Meta(description="seed of every random choice: the same request gives the same report"),
     ] = 0
 
 

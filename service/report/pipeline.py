@@ -24,7 +24,7 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +34,7 @@ import numpy as np
 
 from service.admission import MemoryBudget
 from service.datasets import Item, ResolvedDataset, resolve_dataset
-from service.errors import ImagelintError, InvalidRequest
+from service.errors import ImagelintError, InferenceFailed, InvalidRequest
 from service.fetch.fetcher import redact_uri
 from service.images.loader import FailedItem, LoadedItem, load_images
 from service.inference import TritonEncoder
@@ -118,7 +118,7 @@ class StageTimer:
                 self.metrics.stage_duration.labels(name).observe(seconds)
 
 
-def requested_checks(checks: list[str] | None, *, has_annotations: bool) -> list[str]:
+def requested_checks(checks: Sequence[str] | None, *, has_annotations: bool) -> list[str]:
     """The checks to run, in canonical order: all by default (agreement when annotations exist)."""
     if checks is None:
         return [c for c in ALL_CHECKS if c != "agreement" or has_annotations]
@@ -209,7 +209,7 @@ async def load_and_encode(
                 collected.loaded.extend(r.item for r in ok)
                 collected.facts.extend(r.facts for r in ok)
                 collected.embeddings.append(embeddings)
-                if want_descriptors:
+                if descriptors is not None:  # set exactly when want_descriptors
                     collected.descriptors.append(descriptors)
                 if thumbnails is not None:
                     with timer.stage("thumbnails"):
@@ -250,21 +250,22 @@ async def encode_chunk(
         with timer.stage("cache"):
             found = await cache.get_many(keys, need_descriptor=want_descriptors)
     miss = [i for i, key in enumerate(keys) if key not in found]
-    fresh_embeddings = fresh_descriptors = None
+    fresh_embeddings = fresh_descriptors = grid = None
+    to_encode = pixels
     with timer.stage("infer"):
         if miss:
             to_encode = pixels if len(miss) == len(keys) else pixels[miss]
             out = await deps.encoder.encode(to_encode, with_grid=want_descriptors)
-            fresh_embeddings = out.embeddings
-    if miss and want_descriptors:
+            fresh_embeddings, grid = out.embeddings, out.feature_grid
+    if want_descriptors and grid is not None:  # a grid comes back only for encoded rows
         with timer.stage("descriptors"):
             fresh_descriptors = await anyio.to_thread.run_sync(
-                lambda: stacked_descriptor_parts(out.feature_grid, to_encode)
+                lambda: stacked_descriptor_parts(grid, to_encode)
             )
     if cache is not None and miss:
         with timer.stage("cache"):
             await cache.put_many([keys[i] for i in miss], fresh_embeddings, fresh_descriptors)
-    if not found:
+    if not found and fresh_embeddings is not None:  # nothing cached: every row was encoded
         return fresh_embeddings, fresh_descriptors
     rows = [found[key] for key in keys if key in found]
     embeddings = np.empty((len(keys), rows[0].embedding.shape[0]), np.float32)
@@ -315,10 +316,10 @@ async def plant_calibration_copies(
     if rows.size == 0:
         return
     copies, _source = await anyio.to_thread.run_sync(lambda: plant_copies(pixels[rows], seed=seed))
-    out = await encoder.encode(copies, with_grid=True)
-    descriptors = await anyio.to_thread.run_sync(
-        lambda: stacked_descriptor_parts(out.feature_grid, copies)
-    )
+    grid = (await encoder.encode(copies, with_grid=True)).feature_grid
+    if grid is None:
+        raise InferenceFailed("the encoder returned no feature grid for the planted copies")
+    descriptors = await anyio.to_thread.run_sync(lambda: stacked_descriptor_parts(grid, copies))
     collected.planted_rows.extend(int(base + r) for r in rows)
     collected.planted_descriptors.append(descriptors)
 

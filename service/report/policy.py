@@ -20,6 +20,7 @@ and a figure whose check did not run or failed is ``null``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -299,6 +300,8 @@ def _predicted_accuracy(_summary: ReportSummary, checks: Checks, rule: AccuracyA
     from service.analysis.sample_size import predict_score
 
     ss = checks.sample_size
+    if ss is None:
+        raise Unmeasurable("the sample_size check did not run")
     fit = next((f for f in ss.fits if f.model == ss.chosen_model), None)
     if fit is None or not fit.converged:
         raise Unmeasurable(f"the learning curve's {ss.chosen_model} fit did not converge")
@@ -368,28 +371,32 @@ def evaluate_rule(
     if name not in RULES:
         raise ValueError(f"unknown rule {name!r}; valid: {sorted(RULES)}")
     spec = RULES[name]
-    base = dict(
-        rule=name, check=spec.check, fail_threshold=threshold.fail, warn_threshold=threshold.warn
+    result = functools.partial(
+        RuleResult,
+        rule=name,
+        check=spec.check,
+        fail_threshold=threshold.fail,
+        warn_threshold=threshold.warn,
     )
     if spec.check != "dataset":
         if spec.check in check_errors:
             error = check_errors[spec.check]
-            return RuleResult(
-                **base, outcome="error", measured=None,
+            return result(
+                outcome="error", measured=None,
                 detail=f"the {spec.check} check failed ({error.code}): {error.detail}",
             )  # fmt: skip
         if spec.check not in checks_run or getattr(checks, spec.check) is None:
-            return RuleResult(
-                **base, outcome="skipped", measured=None,
+            return result(
+                outcome="skipped", measured=None,
                 detail=f"the {spec.check} check was not run; add it to `checks`",
             )  # fmt: skip
     try:
         measured = spec.measure(summary, checks, threshold)
     except Unmeasurable as exc:
-        return RuleResult(**base, outcome="error", measured=None, detail=str(exc))
+        return result(outcome="error", measured=None, detail=str(exc))
     if measured is None:
-        return RuleResult(
-            **base, outcome="error", measured=None,
+        return result(
+            outcome="error", measured=None,
             detail=f"{spec.what} could not be measured on this dataset",
         )  # fmt: skip
     outcome = _judge(spec.direction, float(measured), threshold.fail, threshold.warn)
@@ -404,7 +411,7 @@ def evaluate_rule(
         else ""
     )
     detail = f"{spec.what}{where} = {float(measured):.6g} ({limits})"
-    return RuleResult(**base, outcome=outcome, measured=float(measured), detail=detail)
+    return result(outcome=outcome, measured=float(measured), detail=detail)
 
 
 def evaluate_policy(

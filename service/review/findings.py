@@ -28,7 +28,7 @@ class Finding:
 
 def as_dict(report: Any) -> dict[str, Any]:
     """The report's JSON shape, from a ``Report`` Struct or an already decoded dict."""
-    return report if isinstance(report, Mapping) else msgspec.to_builtins(report)
+    return dict(report) if isinstance(report, Mapping) else msgspec.to_builtins(report)
 
 
 def _checks(report: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -41,7 +41,9 @@ def make_thumbnail(
 
     if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype != np.uint8:
         raise ValueError(f"pixels must be uint8 H x W x 3, got {pixels.dtype} {pixels.shape}")
-    image = Image.fromarray(pixels).resize(thumbnail_size(width, height, side), Image.LANCZOS)
+    image = Image.fromarray(pixels).resize(
+        thumbnail_size(width, height, side), Image.Resampling.LANCZOS
+    )
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=quality, optimize=True)
     return buffer.getvalue()

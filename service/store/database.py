@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import asyncpg
+import asyncpg.pool
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 MIGRATION_LOCK = 0x1A6E_11_7  # pg_advisory_lock key of the migration step
@@ -32,7 +33,9 @@ def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, str, Pa
     return found
 
 
-async def apply_migrations(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[int]:
+async def apply_migrations(
+    conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy, directory: Path = MIGRATIONS_DIR
+) -> list[int]:
     """Apply the migrations not yet recorded; returns the versions applied now."""
     applied_now: list[int] = []
     await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)

@@ -79,7 +79,9 @@ class EmbeddingCache:
             log.exception("embedding cache lookup failed; encoding instead")
             rows = []
         found = {
-            r["sha256"]: CachedVectors(_vector(r["embedding"]), _vector(r["descriptor"]))
+            r["sha256"]: CachedVectors(
+                np.frombuffer(r["embedding"], dtype="<f4"), _vector(r["descriptor"])
+            )
             for r in rows
         }
         hits = sum(1 for h in sha256s if h in found)

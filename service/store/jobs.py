@@ -129,7 +129,7 @@ class JobStore:
 
     async def counts(self) -> dict[str, int]:
         rows = await self.pool.fetch("SELECT state, count(*) AS n FROM jobs GROUP BY state")
-        counts = dict.fromkeys(STATES, 0)
+        counts: dict[str, int] = dict.fromkeys(STATES, 0)
         counts.update({r["state"]: r["n"] for r in rows})
         return counts
 

@@ -103,7 +103,7 @@ class LocalPostgres:
         return env
 
     def _bin_reachable(self, account: tuple[int, int] | None) -> bool:
-        if account is None:
+        if account is None or self.bin_dir is None:
             return True
         probe = subprocess.run(
             self._command(["test", "-x", str(self.bin_dir / "postgres")], account),
@@ -175,12 +175,13 @@ class LocalPostgres:
     def _wait_ready(self, timeout: float) -> None:
         import socket
 
+        process = self._process
+        if process is None:
+            raise RuntimeError("postgres was not started")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(
-                    f"postgres exited ({self._process.returncode}): {self.log_tail()}"
-                )
+            if process.poll() is not None:
+                raise RuntimeError(f"postgres exited ({process.returncode}): {self.log_tail()}")
             with socket.socket() as probe:
                 probe.settimeout(0.5)
                 if probe.connect_ex(("127.0.0.1", self.port)) == 0:

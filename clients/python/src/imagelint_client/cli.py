@@ -202,6 +202,8 @@ def run_audit(args: argparse.Namespace, *, transport: httpx.BaseTransport | None
                         f"server answered {exc.status} ({exc.problem.get('code', '')}); retrying in {wait:.0f}s"
                     )
                     time.sleep(wait)
+            else:  # never reached: the last attempt breaks or raises
+                raise AssertionError("no attempt was made")
     except TargetError as exc:
         progress.finish()
         return _error(str(exc))
