@@ -364,6 +364,20 @@ def test_embeddings_travel_as_float32_bytes_and_the_deprecated_forms_still_work(
     assert msgspec.to_builtins(old) == api.grpc.check("mislabels", payload)
 
 
+def test_float32_requests_are_charged_as_the_json_they_stand_for(api):
+    from service.admission import CHECK_BYTES_PER_BODY_BYTE
+
+    budget = api.app.state.memory_budget
+    matrix = np.ones((400, 700), "<f4")  # 1.1 MB on the wire, ~5 MB as JSON rows
+    message = to_message({"labels": ["a", "b"] * 200}, ImbalanceRequest)
+    message.embeddings_f32.data = matrix.tobytes()
+    message.embeddings_f32.shape[:] = matrix.shape
+    budget.peak = budget.in_use
+    call_check(api, "CheckImbalance", message)
+    wire = len(message.SerializeToString())
+    assert budget.peak >= min(budget.capacity, wire * 4 * CHECK_BYTES_PER_BODY_BYTE)
+
+
 @pytest.mark.parametrize(
     ("shape", "size", "detail"),
     [([4, 5], 4 * 5 * 4 - 1, "79 bytes"), ([20], 80, "[rows, columns]"), ([-4, -5], 80, "shape")],
