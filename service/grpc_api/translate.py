@@ -41,8 +41,7 @@ from service.grpc_api.gen.imagelint.v1 import dataset_quality_pb2
 PACKAGE = dataset_quality_pb2.DESCRIPTOR.package
 MATRIX = "imagelint.v1.Float32Matrix"
 VALUE = "google.protobuf.Value"
-_INT64 = {FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_SINT64, FieldDescriptor.TYPE_SFIXED64}
-_INT64 |= {FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_FIXED64}
+_INT64 = {FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64}  # JSON strings in protobuf
 _FLOATS = {FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT}
 
 
@@ -72,13 +71,13 @@ def _is_repeated(fd: FieldDescriptor) -> bool:
 # --- Struct / dict -> message ----------------------------------------------------------------
 
 
-def to_message(value: Any, cls: type | None = None, into: Message | None = None) -> Message:
-    """A Struct, or the JSON-shaped dict of Struct ``cls``, as its message (filled into ``into``)."""
+def to_message(value: Any, cls: type | None = None) -> Message:
+    """A Struct, or the JSON-shaped dict of Struct ``cls``, as its message."""
     if cls is None:
         if not isinstance(value, msgspec.Struct):
             raise TypeError("pass the Struct type with a dict")
         cls = type(value)
-    message = message_class(cls)() if into is None else into
+    message = message_class(cls)()
     data = msgspec.to_builtins(value) if isinstance(value, msgspec.Struct) else value
     try:
         return json_format.ParseDict(_proto_json(data, message.DESCRIPTOR), message)
