@@ -93,14 +93,16 @@ def _request_message(payload: dict[str, Any], cls: type) -> Any:
     from service.grpc_api.translate import message_class, to_message
 
     rows = payload.get("embeddings")
-    if rows is None or "embeddings_f32" not in message_class(cls).DESCRIPTOR.fields_by_name:
+    fields = message_class(cls).DESCRIPTOR.fields_by_name
+    if rows is None or "embeddings_f32" not in fields or payload.get("embeddings_b64") is not None:
         return to_message(payload, cls)
     try:
-        matrix = np.asarray(rows, dtype="<f4")
+        matrix = np.asarray(rows)
     except (TypeError, ValueError):
         matrix = None
-    if matrix is None or matrix.ndim != 2:
+    if matrix is None or matrix.ndim != 2 or matrix.dtype.kind not in "fiu":
         return to_message(payload, cls)
+    matrix = matrix.astype("<f4")
     message = to_message({k: v for k, v in payload.items() if k != "embeddings"}, cls)
     message.embeddings_f32.data = matrix.tobytes()
     message.embeddings_f32.shape[:] = matrix.shape
