@@ -14,7 +14,7 @@ TRITON_HTTP_PORT ?= 8002
 TRITON_METRICS_PORT ?= 8003
 export TRITON_GRPC_PORT TRITON_HTTP_PORT TRITON_METRICS_PORT
 
-.PHONY: setup run test unit integration lint bench demo model proto clean fashion-mnist openapi-assets chromium compare-venv postgres
+.PHONY: setup run test unit integration lint bench demo model proto proto-breaking proto-snapshot clean fashion-mnist openapi-assets chromium compare-venv postgres
 
 # --- environments --------------------------------------------------------------------------
 $(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
@@ -103,10 +103,32 @@ lint: $(VENV)/.installed
 	$(BIN)/lint-imports
 	$(BIN)/pyright
 	$(BIN)/python -m tests.deploy
+	$(BIN)/buf lint proto
+	$(MAKE) --no-print-directory proto-breaking
 
-# Regenerate proto/imagelint/v1 and the committed stubs from the msgspec Structs.
+# --- the gRPC contract: proto/imagelint/v1/*.proto, edited by hand ---------------------------
+# The committed Python stubs (service/grpc_api/gen) from the protos, with grpc_tools.protoc.
 proto: $(VENV)/.installed
-	$(BIN)/python -m service.grpc_api.protogen
+	bash proto/generate.sh $(BIN)/python service/grpc_api/gen
+
+# No wire-incompatible change (proto/buf.yaml: WIRE_JSON) against the previous commit of main
+# (CI lints a fresh clone of main; on a branch: `make proto-breaking BUF_AGAINST_REF=main`) and
+# against the committed image of the released v1 contract, which is also the only baseline in a
+# clone without history.
+BUF_AGAINST_REF ?= HEAD~1
+BUF_IMAGE := proto/imagelint-v1.binpb
+proto-breaking: $(VENV)/.installed
+	$(BIN)/buf breaking proto --against $(BUF_IMAGE)
+	@if git rev-parse -q --verify '$(BUF_AGAINST_REF)^{commit}' >/dev/null 2>&1; then \
+		echo "buf breaking against $(BUF_AGAINST_REF)"; \
+		$(BIN)/buf breaking proto --against '.git#ref=$(BUF_AGAINST_REF),subdir=proto'; \
+	else \
+		echo "buf breaking: no $(BUF_AGAINST_REF) in this clone; checked against $(BUF_IMAGE) only"; \
+	fi
+
+# Deliberately, when a release fixes the contract: the image proto-breaking checks against.
+proto-snapshot: $(VENV)/.installed
+	$(BIN)/buf build proto --exclude-source-info -o $(BUF_IMAGE)
 
 bench: setup
 	$(BIN)/python -m bench.encode

@@ -89,6 +89,31 @@ def grpc_error(error: Any) -> GrpcApiError:
     return GrpcApiError(code, problem, retry_after)
 
 
+def _request_message(payload: dict[str, Any], cls: type) -> Any:
+    """A check request's message; ``embeddings`` rows travel as ``embeddings_f32`` (little-endian
+    float32 bytes + shape) where the message has it (ragged rows go as rows: the server names them).
+    """
+    import numpy as np
+
+    from service.grpc_api.translate import message_class, to_message
+
+    rows = payload.get("embeddings")
+    fields = message_class(cls).DESCRIPTOR.fields_by_name
+    if rows is None or "embeddings_f32" not in fields or payload.get("embeddings_b64") is not None:
+        return to_message(payload, cls)
+    try:
+        matrix = np.asarray(rows)
+    except (TypeError, ValueError):
+        matrix = None
+    if matrix is None or matrix.ndim != 2 or matrix.dtype.kind not in "fiu":
+        return to_message(payload, cls)
+    matrix = matrix.astype("<f4")
+    message = to_message({k: v for k, v in payload.items() if k != "embeddings"}, cls)
+    message.embeddings_f32.data = matrix.tobytes()
+    message.embeddings_f32.shape[:] = matrix.shape
+    return message
+
+
 def _json_shaped(value: Any) -> Any:
     """What the REST API would send for ``value`` (NaN -> null, and so on)."""
     return msgspec.json.decode(msgspec.json.encode(value))
@@ -200,14 +225,16 @@ class GrpcClient:
         import grpc
 
         from service.grpc_api.contract import CHECKS_BY_ROUTE
-        from service.grpc_api.translate import from_message, to_message
+        from service.grpc_api.translate import from_message
 
         rpc = CHECKS_BY_ROUTE.get(name)
         if rpc is None:
             raise ValueError(f"unknown check {name!r}; valid: {sorted(CHECKS_BY_ROUTE)}")
         try:
             answer = self._method(rpc)(
-                to_message(payload, rpc.request), timeout=self._timeout, metadata=self._metadata
+                _request_message(payload, rpc.request),
+                timeout=self._timeout,
+                metadata=self._metadata,
             )
         except grpc.RpcError as exc:
             raise grpc_error(exc) from None

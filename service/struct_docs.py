@@ -1,6 +1,6 @@
 """Where a Struct's field documentation lives when it is not a ``Meta(description=...)``: the
-trailing ``# comment`` on the field's line. Read here once for both transports' contracts (the
-``.proto`` comments and the OpenAPI document)."""
+trailing ``# comment`` on the field's line (read for the OpenAPI document; the ``.proto`` files
+carry their own comments, edited by hand)."""
 
 from __future__ import annotations
 

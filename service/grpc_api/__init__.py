@@ -1,9 +1,8 @@
-"""The gRPC API: the same service as REST, from one contract in ``proto/imagelint/v1/``.
+"""The gRPC API: the same service as REST, from the hand-edited ``proto/imagelint/v1/*.proto``.
 
-    contract.py   the RPC table (which Struct goes in and out of which RPC) and the stream events
-    shapes.py     how a msgspec type becomes a protobuf field (shared by generator and translator)
-    protogen.py   writes ``proto/imagelint/v1/*.proto`` from the Structs and compiles the stubs
-    translate.py  Struct <-> protobuf message, generically, from the same shapes
+    gen/          Python stubs of the protos (``make proto``: grpc_tools.protoc); committed
+    contract.py   the RPC table: which Struct goes in and out of which RPC, and what runs a check
+    translate.py  Struct <-> message through protobuf's JSON mapping and ``msgspec.convert``
     status.py     ImagelintError -> gRPC status (rich details: BadRequest, RetryInfo, ErrorInfo)
     server.py     the grpc.aio server started by the app's lifespan: servicer, health, reflection,
                   auth and metrics interceptors

@@ -48,6 +48,9 @@ log = logging.getLogger("imagelint.grpc")
 HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 STOP_GRACE_S = 5.0
 MAX_REPORT_MESSAGE_BYTES = 512 * 1024 * 1024
+# The memory budget is calibrated on JSON bodies (~19 bytes per float); protobuf carries a float in
+# 4 (embeddings_f32) or 8 bytes and the check works on the same Python floats: count it as JSON.
+JSON_BYTES_PER_WIRE_BYTE = 4
 
 
 def _serialize(message: Any) -> bytes:
@@ -116,7 +119,9 @@ class DatasetQualityServicer:
         try:
             # The same memory budget as /v1/checks/* (RESOURCE_EXHAUSTED when it is in use).
             if budget is not None:
-                cost = check_request_cost(len(request), self.state.settings.max_body_bytes)
+                as_json = JSON_BYTES_PER_WIRE_BYTE
+                limit = self.state.settings.max_body_bytes * as_json
+                cost = check_request_cost(len(request) * as_json, limit)
                 taken = budget.try_take(cost, what="check request")
             data = from_message(_parse(message_class(rpc.request), request), rpc.request)
             if rpc.run is None:

@@ -1,25 +1,33 @@
-"""The gRPC contract: the committed protos and stubs are current, the type mapping, stable field
-numbers, Struct <-> message translation, and errors -> gRPC status."""
+"""The gRPC contract: the hand-edited protos pass buf lint and buf breaking (and buf breaking
+catches a wire-incompatible edit), the committed stubs are what `make proto` writes, every REST
+field has a protobuf field of the same name and kind, Struct <-> message translation, and errors ->
+gRPC status."""
 
 from __future__ import annotations
 
+import base64
+import filecmp
 import math
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import grpc
 import msgspec
+import msgspec.inspect as mi
 import numpy as np
 import pytest
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.rpc import error_details_pb2, status_pb2
-from msgspec import Meta
 
 from service.analysis.imbalance import analyse_imbalance
 from service.analysis.sample_size import fit_sample_size
+from service.checks.duplicates import DuplicatesRequest
+from service.checks.imbalance import ImbalanceRequest
+from service.checks.mislabels import AgreementRequest
+from service.checks.sample_size import SampleSizeRequest
 from service.errors import (
     DeadlineExceeded,
     InferenceFailed,
@@ -30,232 +38,227 @@ from service.errors import (
     PayloadTooLarge,
     TooManyRequests,
 )
-from service.grpc_api import protogen, translate
-from service.grpc_api.shapes import UnsupportedType, message_shape
+from service.grpc_api import contract
 from service.grpc_api.status import status_for, validation_field
-from service.grpc_api.translate import TranslationError, from_message, to_builtins, to_message
-from service.report.models import (
-    Checks,
-    DatasetSummary,
-    ModelInfo,
-    Report,
-    ReportRequest,
+from service.grpc_api.translate import (
+    TranslationError,
+    _without_null,
+    from_message,
+    message_class,
+    to_builtins,
+    to_message,
 )
+from service.report.models import Checks, DatasetSummary, ModelInfo, Report, ReportRequest
 
-# --- the committed files are what the Structs generate ----------------------------------------
+ROOT = Path(__file__).resolve().parents[2]
+PROTO = ROOT / "proto"
+BUF = Path(sys.executable).with_name("buf")
+GEN = ROOT / "service/grpc_api/gen"
 
-
-def test_committed_protos_match_the_structs():
-    stale = protogen.stale_protos()
-    assert stale == [], f"stale: {stale}; run `make proto`"
-
-
-def test_committed_stubs_match_the_protos():
-    stale = protogen.stale_stubs()
-    assert stale == [], f"stale: {stale}; run `make proto`"
+# --- the .proto files: buf lint, buf breaking, stubs ------------------------------------------
 
 
-def test_a_changed_struct_makes_the_protos_stale(monkeypatch):
-    class Annotation(msgspec.Struct):
-        """A Struct that is not in the contract yet."""
-
-        note: str
-
-    Annotation.__module__ = "service.report.models"
-    roots = protogen.root_structs()
-    monkeypatch.setattr(protogen, "root_structs", lambda: [*roots, Annotation])
-    assert protogen.stale_protos() == ["imagelint/v1/report.proto"]
-
-
-def test_an_edited_proto_file_is_stale(tmp_path):
-    shutil.copytree(protogen.PROTO_ROOT, tmp_path / "proto")
-    path = tmp_path / "proto" / "imagelint/v1/report.proto"
-    path.write_text(path.read_text().replace("int64 seed = 7;", "int32 seed = 7;"))
-    assert protogen.stale_protos(tmp_path / "proto") == ["imagelint/v1/report.proto"]
+def buf(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BUF), *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_buf_lint_passes():
     """Buf's STANDARD and COMMENTS rules (exceptions, with reasons, in proto/buf.yaml)."""
-    buf = Path(sys.executable).with_name("buf")
-    result = subprocess.run(
-        [str(buf), "lint"], cwd=protogen.PROTO_ROOT, capture_output=True, text=True, timeout=120
-    )
+    result = buf("lint", "proto")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_generation_is_a_fixed_point():
-    existing = protogen.read_existing()
-    assert protogen.render_files(protogen.render_files(existing)) == existing
-
-
-# --- stable field numbers ---------------------------------------------------------------------
-
-
-def test_field_numbers_survive_insertions_and_removals():
-    old = protogen.Numbers(fields={"a": 1, "b": 2, "c": 3})
-    new = protogen.assign_numbers(["a", "inserted", "c"], old)
-    assert new.fields == {"a": 1, "inserted": 4, "c": 3}
-    assert new.reserved_numbers == {2}
-    assert new.reserved_names == {"b"}
-    again = protogen.assign_numbers(["a", "b", "inserted", "c"], new)  # b comes back: a new number
-    assert again.fields == {"a": 1, "b": 5, "inserted": 4, "c": 3}
-    assert again.reserved_numbers == {2} and again.reserved_names == set()
-
-
-def test_reserved_numbers_are_written_and_read_back():
-    class Example(msgspec.Struct):
-        """An example."""
-
-        a: int
-        c: str
-
-    numbers = protogen.assign_numbers(["a", "c"], protogen.Numbers(fields={"a": 1, "b": 2, "c": 3}))
-    text = "\n".join(protogen.render_message(message_shape(Example), numbers))
-    assert "  reserved 2;" in text and '  reserved "b";' in text
-    read = protogen.read_numbers([text])["Example"]
-    assert read.fields == {"a": 1, "c": 3}
-    assert read.reserved_numbers == {2} and read.reserved_names == {"b"}
-
-
-# --- the type mapping -------------------------------------------------------------------------
-
-
-class Point(msgspec.Struct):
-    """A labelled point."""
-
-    label: str
-    weight: float = 1.0
-
-
-class Everything(msgspec.Struct, omit_defaults=True):
-    """Every kind of field the mapping covers."""
-
-    text: str
-    count: int
-    ratio: float
-    flag: bool
-    mode: Literal["fast", "slow"] = "fast"
-    key: str | int | None = None
-    amount: int | float = 0
-    maybe: Annotated[float, Meta(ge=0.0, description="a described optional float")] | None = None
-    limit: int = 5  # a trailing comment documents this field
-    point: Point | None = None
-    points: list[Point] = []
-    names_or_points: list[Point | str] | None = None
-    tags: list[str | None] | None = None
-    matrix: list[list[float]] | None = None
-    table: dict[str, dict[str, int]] | None = None
-    groups: dict[str, list[str]] = {}
-    values: tuple[float, ...] = ()
-    extra: Any = None
-    pair: tuple[str, str] | None = None
-
-
-def declarations(cls: type) -> list[str]:
-    shape = message_shape(cls)
-    numbers = protogen.assign_numbers([f.name for f in shape.fields], None)
-    return [
-        line.strip()
-        for line in protogen.render_message(shape, numbers)
-        if not line.strip().startswith("//")
-    ]
-
-
-def test_the_type_mapping():
-    lines = declarations(Everything)
-    for expected in (
-        "string text = 1;",
-        "int64 count = 2;",
-        "double ratio = 3;",
-        "bool flag = 4;",
-        "optional string mode = 5;",  # non-zero default: presence
-        "google.protobuf.Value key = 6;",  # str | int | None: a string or a whole number
-        "double amount = 7;",  # int | float
-        "optional double maybe = 8;",
-        "optional int64 limit = 9;",
-        "Point point = 10;",
-        "repeated Point points = 11;",
-        "repeated Point names_or_points = 12;",
-        "repeated string tags = 13;",
-        "repeated DoubleList matrix = 14;",
-        "map<string, Int64Map> table = 15;",
-        "map<string, StringList> groups = 16;",
-        "repeated double values = 17;",
-        "google.protobuf.Value extra = 18;",
-        "repeated string pair = 19;",
-    ):
-        assert expected in lines, expected
-
-
-def test_comments_come_from_descriptions_and_source():
-    text = "\n".join(
-        protogen.render_message(
-            message_shape(Everything),
-            protogen.assign_numbers([f.name for f in message_shape(Everything).fields], None),
-        )
-    )
-    assert "// Every kind of field the mapping covers." in text
-    assert "// a described optional float. Constraints: >= 0.0. Unset = null." in text
-    assert "// a trailing comment documents this field. Default: 5." in text
-    assert "One of: fast, slow" in text
+def test_buf_breaking_passes_against_the_released_contract():
+    result = buf("breaking", "proto", "--against", "proto/imagelint-v1.binpb")
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(
-    "annotation",
-    [dict[str, int | None], list[int | None], tuple[int, str], int | list[int], list[bool | float]],
+    ("old", "new", "complaint"),
+    [
+        ("int64 seed = 13;", "int64 seed = 15;", 'field "13" with name "seed"'),  # renumbered
+        ("int64 seed = 13;", "int64 random_seed = 13;", 'changed name from "seed"'),  # renamed
+        ("int64 seed = 13;", "string seed = 13;", 'from "int64" to "string"'),  # retyped
+    ],
 )
-def test_unsupported_types_name_the_field(annotation):
-    Bad = msgspec.defstruct("Bad", [("broken", annotation)])
-    with pytest.raises(UnsupportedType, match=r"Bad\.broken"):
-        message_shape(Bad)
+def test_buf_breaking_fails_on_a_wire_incompatible_edit(tmp_path, old, new, complaint):
+    shutil.copytree(PROTO, tmp_path / "proto")
+    path = tmp_path / "proto/imagelint/v1/checks.proto"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    result = buf("breaking", str(tmp_path / "proto"), "--against", "proto/imagelint-v1.binpb")
+    assert result.returncode != 0 and complaint in result.stdout, result.stdout + result.stderr
+    added = text.replace(
+        "  int64 seed = 13;\n", "  int64 seed = 13;\n  // New.\n  bool extra = 99;\n", 1
+    )
+    path.write_text(added)  # adding a field is fine
+    result = buf("breaking", str(tmp_path / "proto"), "--against", "proto/imagelint-v1.binpb")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_committed_stubs_are_what_make_proto_writes(tmp_path):
+    subprocess.run(
+        ["bash", "proto/generate.sh", sys.executable, str(tmp_path)], cwd=ROOT, check=True
+    )
+    written = sorted(p.name for p in (tmp_path / "imagelint/v1").iterdir())
+    committed = sorted(
+        p.name for p in (GEN / "imagelint/v1").iterdir() if p.suffix in (".py", ".pyi")
+    )
+    assert written == committed
+    _, mismatch, errors = filecmp.cmpfiles(
+        tmp_path / "imagelint/v1", GEN / "imagelint/v1", written, shallow=False
+    )
+    assert mismatch == errors == [], f"stale stubs: {mismatch + errors}; run `make proto`"
+
+
+# --- every REST field has a protobuf field of the same name and kind ---------------------------
+
+SCALARS = {
+    mi.StrType: {"string"},
+    mi.IntType: {"int64"},
+    mi.FloatType: {"double"},
+    mi.BoolType: {"bool"},
+    mi.BytesType: {"bytes"},
+}
+# Fields only gRPC has: embeddings as float32 bytes (REST sends JSON rows or base64).
+GRPC_ONLY = {
+    f"{name}.embeddings_f32"
+    for name in ("DuplicatesRequest", "SampleSizeRequest", "ImbalanceRequest", "MislabelsRequest")
+}
+
+
+def proto_type(fd: FieldDescriptor) -> str:
+    if fd.message_type is not None:
+        return fd.message_type.full_name
+    names = {FieldDescriptor.TYPE_INT64: "int64", FieldDescriptor.TYPE_DOUBLE: "double"}
+    names |= {FieldDescriptor.TYPE_STRING: "string", FieldDescriptor.TYPE_BOOL: "bool"}
+    names |= {FieldDescriptor.TYPE_BYTES: "bytes"}
+    return names.get(fd.type, f"protobuf type {fd.type}")
+
+
+class Walk:
+    """Walks a Struct and its message side by side, collecting what does not match."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+        self.grpc_only: set[str] = set()
+        self.seen: set[tuple[type, str]] = set()
+
+    def struct(self, cls: type, desc: Descriptor) -> None:
+        if (cls, desc.full_name) in self.seen:
+            return
+        self.seen.add((cls, desc.full_name))
+        if desc.name != cls.__name__:
+            self.problems.append(f"{cls.__name__} travels as {desc.name}")
+        fields = mi.type_info(cls).fields
+        for f in fields:
+            fd = desc.fields_by_name.get(f.encode_name)
+            where = f"{desc.name}.{f.encode_name}"
+            if fd is None:
+                self.problems.append(f"{where}: no protobuf field")
+            else:
+                self.field(f.type, fd, where)
+        names = {f.encode_name for f in fields}
+        self.grpc_only |= {f"{desc.name}.{fd.name}" for fd in desc.fields if fd.name not in names}
+
+    def field(self, t: Any, fd: FieldDescriptor, where: str) -> None:
+        _, t = _without_null(t)
+        is_map = fd.message_type is not None and fd.message_type.GetOptions().map_entry
+        repeated = fd.label == FieldDescriptor.LABEL_REPEATED and not is_map
+        if isinstance(t, mi.DictType):
+            if not is_map:
+                self.problems.append(f"{where}: an object, not a map")
+                return
+            return self.single(t.value_type, fd.message_type.fields_by_name["value"], where)
+        if isinstance(t, mi.ListType | mi.VarTupleType | mi.TupleType | mi.SetType):
+            if not repeated:
+                self.problems.append(f"{where}: a list, not a repeated field")
+                return
+            item = t.item_types[0] if isinstance(t, mi.TupleType) else t.item_type
+            return self.single(item, fd, where)
+        if is_map or repeated:
+            self.problems.append(f"{where}: a single value, not a repeated field or map")
+            return
+        self.single(t, fd, where)
+
+    def single(self, t: Any, fd: FieldDescriptor, where: str) -> None:
+        _, t = _without_null(t)
+        members = t.types if isinstance(t, mi.UnionType) else (t,)
+        members = [_without_null(m)[1] for m in members]
+        kinds = {type(m) for m in members}
+        got = proto_type(fd)
+        desc = fd.message_type
+        if desc is not None and len(desc.fields) == 1 and desc.fields[0].name == "values":
+            return self.field(t, desc.fields[0], where)  # a list or map nested in a list or map
+        structs = [m for m in members if isinstance(m, mi.StructType)]
+        if structs:  # a Struct (REST may also take a bare string for its first field)
+            if desc is None or not kinds <= {mi.StructType, mi.StrType}:
+                self.problems.append(f"{where}: {t!r} travels as {got}")
+            else:
+                self.struct(structs[0].cls, desc)
+            return
+        allowed: set[str] = set()
+        if kinds <= {mi.StrType, mi.IntType} and len(kinds) == 2:
+            allowed = {"google.protobuf.Value"}  # a string or a whole number
+        elif kinds <= {mi.IntType, mi.FloatType} and len(kinds) == 2:
+            allowed = {"double"}
+        elif kinds == {mi.AnyType}:
+            allowed = {"google.protobuf.Value"}
+        elif len(members) == 1 and isinstance(members[0], mi.LiteralType | mi.EnumType):
+            values = [getattr(v, "value", v) for v in getattr(members[0], "values", ())]
+            values = values or [e.value for e in getattr(members[0], "cls", [])]
+            allowed = {"int64"} if all(isinstance(v, int) for v in values) else {"string"}
+        elif kinds & {mi.LiteralType, mi.EnumType} and mi.IntType in kinds:
+            allowed = {"string"}  # integers as their decimal string
+        elif len(members) == 1:
+            allowed = SCALARS.get(type(members[0]), set())
+        if got not in allowed:
+            self.problems.append(f"{where}: {t!r} travels as {got}")
+
+
+def walk_contract() -> Walk:
+    walk = Walk()
+    for rpc in contract.RPCS:
+        method = contract.SERVICE.methods_by_name[rpc.method]
+        walk.struct(rpc.request, method.input_type)
+        walk.struct(rpc.response, method.output_type)
+    return walk
+
+
+def test_every_rest_field_has_a_protobuf_field_of_the_same_name_and_kind():
+    walk = walk_contract()
+    assert walk.problems == []
+    assert len(walk.seen) > 60  # every message of the report and the checks was compared
+    assert walk.grpc_only == GRPC_ONLY  # a new proto-only field is translated on purpose
+
+
+def test_a_rest_field_without_a_protobuf_field_is_found():
+    class Progress(contract.Progress):
+        eta_s: float | None = None  # added to REST, forgotten in the .proto
+
+    class ReportSummary(msgspec.Struct):
+        images_needed: str | None  # retyped in REST (int64 in the .proto)
+
+    walk = Walk()
+    walk.struct(Progress, message_class(contract.Progress).DESCRIPTOR)
+    walk.struct(ReportSummary, message_class(ReportSummary).DESCRIPTOR)
+    assert walk.problems[0] == "Progress.eta_s: no protobuf field"
+    assert walk.problems[1].startswith("ReportSummary.images_needed: StrType")
+
+
+def test_the_rpc_table_is_the_service():
+    methods = contract.SERVICE.methods_by_name
+    assert sorted(methods) == sorted(rpc.method for rpc in contract.RPCS)
+    for rpc in contract.RPCS:
+        assert methods[rpc.method].server_streaming == rpc.streaming
+        assert methods[rpc.method].input_type.name == rpc.request.__name__
+        assert methods[rpc.method].output_type.name == rpc.response.__name__
 
 
 # --- translation ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module", autouse=True)
-def test_messages(tmp_path_factory):
-    """Messages for this module's own Structs, compiled into a pool of their own."""
-    graph = protogen.build_graph([Everything])
-    lines = [
-        'syntax = "proto3";',
-        "package imagelint.v1;",
-        'import "google/protobuf/struct.proto";',
-    ]
-    for wrapper in graph.wrappers:
-        lines += protogen.render_wrapper(wrapper)
-    for shape in graph.messages:
-        lines += protogen.render_message(
-            shape, protogen.assign_numbers([f.name for f in shape.fields], None)
-        )
-    folder = tmp_path_factory.mktemp("proto")
-    (folder / "test.proto").write_text("\n".join(lines) + "\n")
-    out = folder / "set.pb"
-    protogen.run_protoc(
-        [
-            f"-I{folder}",
-            f"-I{protogen.proto_include()}",
-            "--include_imports",
-            f"--descriptor_set_out={out}",
-            "test.proto",
-        ]
-    )
-    pool = descriptor_pool.DescriptorPool()
-    for file in descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes()).file:
-        pool.Add(file)
-    real = translate.message_class
-
-    def message_class(cls: type):
-        if cls in (Everything, Point):
-            return message_factory.GetMessageClass(
-                pool.FindMessageTypeByName(f"imagelint.v1.{cls.__name__}")
-            )
-        return real(cls)
-
-    patch = pytest.MonkeyPatch()
-    patch.setattr(translate, "message_class", message_class)
-    yield
-    patch.undo()
 
 
 def roundtrip(value: msgspec.Struct) -> Any:
@@ -266,81 +269,73 @@ def json_shaped(value: Any) -> Any:
     return msgspec.json.decode(msgspec.json.encode(value))
 
 
-def test_roundtrip_keeps_every_kind_of_value():
-    value = Everything(
-        text="t",
-        count=2**62,
-        ratio=math.nan,
-        flag=True,
-        mode="slow",
-        key="k",
-        amount=2.5,
-        maybe=0.0,
-        limit=0,
-        point=Point("p", weight=-math.inf),
-        points=[Point("a"), Point("b", 0.5)],
-        names_or_points=[Point("x", 2.0)],
-        tags=["a", None, "b"],
-        matrix=[[1.0, 2.0], [], [3.5]],
-        table={"train": {"a": 1}, "test": {}},
-        groups={"g": ["a", "b"], "empty": []},
-        values=(1.0, 2.0),
-        extra={"nested": [1, "two", None, {"x": True}]},
-        pair=("left", "right"),
-    )
-    back = roundtrip(value)
-    assert math.isnan(back.ratio) and back.point.weight == -math.inf
-    assert json_shaped(back) == json_shaped(value)
-    assert back.count == 2**62 and back.limit == 0 and back.maybe == 0.0
-
-
-def test_defaults_and_nulls_stay_unset():
-    back = roundtrip(Everything(text="", count=0, ratio=0.0, flag=False))
-    assert back == Everything(text="", count=0, ratio=0.0, flag=False)
-    assert back.mode == "fast" and back.limit == 5 and back.key is None and back.tags is None
-
-
-def test_union_and_promotion_conversions():
+def test_numbers_that_protobuf_json_writes_as_strings_come_back_as_numbers():
     message = to_message(
-        {"text": "t", "count": 1, "ratio": 1, "flag": False, "key": 7, "names_or_points": ["bare"]},
-        Everything,
+        {"fractions": [math.nan, math.inf, -math.inf, 0.5], "bootstrap": 2**62},
+        SampleSizeRequest,
     )
-    assert message.key.number_value == 7 and message.ratio == 1.0
-    assert to_builtins(message, Everything)["key"] == 7
-    assert to_builtins(message, Everything)["names_or_points"] == [{"label": "bare"}]
+    assert message.bootstrap == 2**62 and math.isnan(message.fractions[0])
+    data = to_builtins(message, SampleSizeRequest)
+    assert data["bootstrap"] == 2**62
+    assert math.isnan(data["fractions"][0]) and data["fractions"][1:] == [math.inf, -math.inf, 0.5]
 
 
-@pytest.mark.parametrize(
-    ("payload", "field"),
-    [
-        ({"text": 3, "count": 1, "ratio": 1.0, "flag": True}, "text"),
-        (
-            {
-                "text": "t",
-                "count": 1,
-                "ratio": 1.0,
-                "flag": True,
-                "points": [{"label": "a", "weight": "x"}],
-            },
-            "points[0].weight",
-        ),
-        (
-            {"text": "t", "count": 1, "ratio": 1.0, "flag": True, "matrix": [[1.0], "row"]},
-            "matrix[1]",
-        ),
-        ({"text": "t", "count": None, "ratio": 1.0, "flag": True}, "count"),
-    ],
-)
-def test_translation_errors_name_the_field(payload, field):
-    with pytest.raises(TranslationError) as caught:
-        to_message(payload, Everything)
-    assert caught.value.field == field
+def test_zero_values_nulls_and_defaults():
+    assert roundtrip(contract.Progress(stage="", done=0, total=0)) == contract.Progress("", 0, 0)
+    back = from_message(
+        to_message({"counts": {"a": 0, "b": 3}}, ImbalanceRequest), ImbalanceRequest
+    )
+    assert back.counts == {"a": 0, "b": 3}
+    assert back.labels is None and back.split_counts is None  # empty repeated/map = null
+    assert back.target == "median" and back.minority_share == 0.5  # unset optional = default
+    request = from_message(
+        to_message({"labels": ["a", 7, None], "splits": ["train", None, ""]}, DuplicatesRequest),
+        DuplicatesRequest,
+    )
+    assert request.labels == ["a", 7, None]  # Values: whole numbers are ints where ints are taken
+    assert request.splits == ["train", None, None]  # null items travel as ""
 
 
-def test_unknown_fields_are_refused_where_rest_refuses_them():
-    with pytest.raises(TranslationError) as caught:
+def test_wrappers_and_bare_strings():
+    message = to_message(
+        {"annotations": [["a", {"annotator": "x", "label": "b"}], []], "labels": ["a", None]},
+        AgreementRequest,
+    )
+    assert message.annotations[0].values[0].label == "a"
+    assert to_builtins(message, AgreementRequest)["annotations"] == [
+        [{"label": "a"}, {"label": "b", "annotator": "x"}],
+        [],
+    ]
+    split_counts = {"train": {"b": 1, "a": 2}, "test": {}}
+    message = to_message({"split_counts": split_counts}, ImbalanceRequest)
+    assert message.split_counts["train"].values["b"] == 1
+    assert to_builtins(message, ImbalanceRequest)["split_counts"] == {
+        "test": {},
+        "train": {"a": 2, "b": 1},
+    }
+
+
+def test_a_float32_matrix_fills_the_rest_fields():
+    matrix = np.arange(12, dtype="<f4").reshape(4, 3) / 7
+    message = message_class(ImbalanceRequest)(labels=[])
+    message.embeddings_f32.data = matrix.tobytes()
+    message.embeddings_f32.shape[:] = [4, 3]
+    assert to_builtins(message, ImbalanceRequest)["embeddings"] == matrix.tolist()
+    message = message_class(DuplicatesRequest)()
+    message.embeddings_f32.data = matrix.tobytes()
+    message.embeddings_f32.shape[:] = [4, 3]
+    data = to_builtins(message, DuplicatesRequest)
+    assert base64.b64decode(data["embeddings_b64"]) == matrix.tobytes() and data["shape"] == [4, 3]
+    message.embeddings_b64 = "AAAA"
+    with pytest.raises(InvalidInput, match="send embeddings_f32 or embeddings, not both"):
+        to_builtins(message, DuplicatesRequest)
+
+
+def test_what_does_not_fit_a_message_is_a_translation_error():
+    with pytest.raises(TranslationError, match="bogus"):
         to_message({"dataset": {"items": []}, "bogus": 1}, ReportRequest)
-    assert caught.value.field == "bogus"
+    with pytest.raises(TranslationError, match="seed"):
+        to_message({"dataset": {"items": []}, "options": {"seed": "x"}}, ReportRequest)
 
 
 def test_validation_is_the_rest_validation():
@@ -352,6 +347,8 @@ def test_validation_is_the_rest_validation():
     message.dataset.manifest_uri = "file:///m.jsonl"
     with pytest.raises(msgspec.ValidationError, match="exactly one of"):
         from_message(message, ReportRequest)
+    with pytest.raises(msgspec.ValidationError, match="missing required field `dataset`"):
+        from_message(message_class(ReportRequest)(), ReportRequest)
 
 
 def test_real_results_roundtrip_inside_a_report():

@@ -5,6 +5,7 @@ cancellation, health, API keys, reflection and metrics."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import threading
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ from types import SimpleNamespace
 
 import grpc
 import httpx
+import msgspec
 import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -21,9 +23,12 @@ from PIL import Image
 from devtools.client import GrpcApiError, GrpcClient, RestClient
 from service.api.health import ReadinessCache
 from service.app import create_app
+from service.checks.duplicates import DuplicatesRequest
+from service.checks.imbalance import ImbalanceRequest
+from service.checks.mislabels import MislabelsRequest
 from service.errors import InferenceUnavailable
-from service.grpc_api.contract import ANALYZE, SERVICE_FULL_NAME
-from service.grpc_api.translate import message_class, to_message
+from service.grpc_api.contract import ANALYZE, CHECK_RPCS, SERVICE_FULL_NAME
+from service.grpc_api.translate import from_message, message_class, to_message
 from service.inference import EncodeResult
 from service.inference.local_triton import free_port
 from service.settings import Settings
@@ -269,7 +274,9 @@ def test_check_rpcs_give_the_rest_results(api):
     imbalance = {
         "labels": labels,
         "splits": ["train" if i % 3 else "test" for i in range(29)] + [None],
-        "embeddings": rng.normal(size=(30, 6)).tolist(),
+        # The client sends embeddings as float32 bytes (embeddings_f32): float32 values compare
+        # exactly with REST's JSON rows.
+        "embeddings": rng.normal(size=(30, 6)).astype(np.float32).tolist(),
         "target": "max",
     }
     assert api.grpc.check("imbalance", imbalance) == api.rest.check("imbalance", imbalance)
@@ -296,7 +303,7 @@ def test_mislabel_and_agreement_rpcs_give_the_rest_results(api):
     rng = np.random.default_rng(2)
     centres = {0: np.zeros(8), 1: np.full(8, 3.0), 10: np.full(8, -3.0)}
     labels = [0] * 12 + [1] * 12 + [10] * 12
-    embeddings = [(centres[y] + rng.normal(size=8)).tolist() for y in labels]
+    embeddings = [(centres[y] + rng.normal(size=8)).astype(np.float32).tolist() for y in labels]
     labels[3] = 10  # a planted flip
     mislabels = {
         "labels": labels,  # integers: classes order numerically (10 after 1), on both transports
@@ -318,6 +325,73 @@ def test_mislabel_and_agreement_rpcs_give_the_rest_results(api):
         "min_overlap": 1,
     }
     assert api.grpc.check("agreement", agreement) == api.rest.check("agreement", agreement)
+
+
+def call_check(api, method: str, message):
+    with grpc.insecure_channel(api.target) as channel:
+        rpc = next(r for r in CHECK_RPCS if r.method == method)
+        call = channel.unary_unary(
+            f"/{SERVICE_FULL_NAME}/{method}",
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=message_class(rpc.response).FromString,
+        )
+        return from_message(call(message, timeout=30), rpc.response)
+
+
+def test_embeddings_travel_as_float32_bytes_and_the_deprecated_forms_still_work(api):
+    rng = np.random.default_rng(3)
+    matrix = rng.normal(size=(24, 5)).astype("<f4")
+    matrix[7] = matrix[3]  # a planted exact copy
+    rows = {"embeddings": matrix.tolist(), "threshold": 0.99}
+    b64 = {
+        "embeddings_b64": base64.b64encode(matrix.tobytes()).decode(),
+        "shape": [24, 5],
+        "threshold": 0.99,
+    }
+    packed = to_message({"threshold": 0.99}, DuplicatesRequest)
+    packed.embeddings_f32.data = matrix.tobytes()
+    packed.embeddings_f32.shape[:] = [24, 5]
+    over_bytes = call_check(api, "CheckDuplicates", packed)
+    as_rows = call_check(api, "CheckDuplicates", to_message(rows, DuplicatesRequest))
+    as_b64 = call_check(api, "CheckDuplicates", to_message(b64, DuplicatesRequest))
+    assert over_bytes == as_rows == as_b64
+    assert msgspec.to_builtins(over_bytes) == api.rest.check("duplicates", rows)
+    assert [g.members for g in over_bytes.groups] == [["3", "7"]]
+    # The rows form of the other checks (deprecated on gRPC) is accepted too.
+    labels = ["a"] * 12 + ["b"] * 12
+    payload = {"labels": labels, "embeddings": matrix.tolist(), "folds": 3}
+    old = call_check(api, "CheckMislabels", to_message(payload, MislabelsRequest))
+    assert msgspec.to_builtins(old) == api.grpc.check("mislabels", payload)
+
+
+def test_float32_requests_are_charged_as_the_json_they_stand_for(api):
+    from service.admission import CHECK_BYTES_PER_BODY_BYTE
+
+    budget = api.app.state.memory_budget
+    matrix = np.ones((400, 700), "<f4")  # 1.1 MB on the wire, ~5 MB as JSON rows
+    message = to_message({"labels": ["a", "b"] * 200}, ImbalanceRequest)
+    message.embeddings_f32.data = matrix.tobytes()
+    message.embeddings_f32.shape[:] = matrix.shape
+    budget.peak = budget.in_use
+    call_check(api, "CheckImbalance", message)
+    wire = len(message.SerializeToString())
+    assert budget.peak >= min(budget.capacity, wire * 4 * CHECK_BYTES_PER_BODY_BYTE)
+
+
+@pytest.mark.parametrize(
+    ("shape", "size", "detail"),
+    [([4, 5], 4 * 5 * 4 - 1, "79 bytes"), ([20], 80, "[rows, columns]"), ([-4, -5], 80, "shape")],
+)
+def test_a_float32_matrix_that_does_not_fit_its_shape_is_invalid_argument(api, shape, size, detail):
+    message = to_message({"labels": ["a", "b", "a", "b"]}, ImbalanceRequest)
+    message.embeddings_f32.data = bytes(size)
+    message.embeddings_f32.shape[:] = shape
+    with pytest.raises(grpc.RpcError) as caught:
+        call_check(api, "CheckImbalance", message)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (
+        caught.value.details().startswith("embeddings_f32: ") and detail in caught.value.details()
+    )
 
 
 @pytest.mark.parametrize(

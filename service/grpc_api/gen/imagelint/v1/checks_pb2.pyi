@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class DuplicatesRequest(_message.Message):
-    __slots__ = ("embeddings", "embeddings_b64", "shape", "ids", "splits", "labels", "byte_hashes", "pixel_hashes", "threshold", "outlier_k", "iqr_factor", "max_listed_pairs", "seed")
+    __slots__ = ("embeddings", "embeddings_b64", "shape", "ids", "splits", "labels", "byte_hashes", "pixel_hashes", "threshold", "outlier_k", "iqr_factor", "max_listed_pairs", "seed", "embeddings_f32")
     EMBEDDINGS_FIELD_NUMBER: _ClassVar[int]
     EMBEDDINGS_B64_FIELD_NUMBER: _ClassVar[int]
     SHAPE_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +25,7 @@ class DuplicatesRequest(_message.Message):
     IQR_FACTOR_FIELD_NUMBER: _ClassVar[int]
     MAX_LISTED_PAIRS_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDINGS_F32_FIELD_NUMBER: _ClassVar[int]
     embeddings: _containers.RepeatedCompositeFieldContainer[_common_pb2.DoubleList]
     embeddings_b64: str
     shape: _containers.RepeatedScalarFieldContainer[int]
@@ -38,10 +39,11 @@ class DuplicatesRequest(_message.Message):
     iqr_factor: float
     max_listed_pairs: int
     seed: int
-    def __init__(self, embeddings: _Optional[_Iterable[_Union[_common_pb2.DoubleList, _Mapping]]] = ..., embeddings_b64: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ..., ids: _Optional[_Iterable[str]] = ..., splits: _Optional[_Iterable[str]] = ..., labels: _Optional[_Iterable[_Union[_struct_pb2.Value, _Mapping]]] = ..., byte_hashes: _Optional[_Iterable[str]] = ..., pixel_hashes: _Optional[_Iterable[str]] = ..., threshold: _Optional[float] = ..., outlier_k: _Optional[int] = ..., iqr_factor: _Optional[float] = ..., max_listed_pairs: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
+    embeddings_f32: _common_pb2.Float32Matrix
+    def __init__(self, embeddings: _Optional[_Iterable[_Union[_common_pb2.DoubleList, _Mapping]]] = ..., embeddings_b64: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ..., ids: _Optional[_Iterable[str]] = ..., splits: _Optional[_Iterable[str]] = ..., labels: _Optional[_Iterable[_Union[_struct_pb2.Value, _Mapping]]] = ..., byte_hashes: _Optional[_Iterable[str]] = ..., pixel_hashes: _Optional[_Iterable[str]] = ..., threshold: _Optional[float] = ..., outlier_k: _Optional[int] = ..., iqr_factor: _Optional[float] = ..., max_listed_pairs: _Optional[int] = ..., seed: _Optional[int] = ..., embeddings_f32: _Optional[_Union[_common_pb2.Float32Matrix, _Mapping]] = ...) -> None: ...
 
 class SampleSizeRequest(_message.Message):
-    __slots__ = ("embeddings", "labels", "observations", "fractions", "repeats", "eval_fraction", "target_accuracy", "target_recall", "model", "bootstrap", "confidence", "seed")
+    __slots__ = ("embeddings", "labels", "observations", "fractions", "repeats", "eval_fraction", "target_accuracy", "target_recall", "model", "bootstrap", "confidence", "seed", "embeddings_f32")
     EMBEDDINGS_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
     OBSERVATIONS_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +56,7 @@ class SampleSizeRequest(_message.Message):
     BOOTSTRAP_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDINGS_F32_FIELD_NUMBER: _ClassVar[int]
     embeddings: _containers.RepeatedCompositeFieldContainer[_common_pb2.DoubleList]
     labels: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Value]
     observations: _containers.RepeatedCompositeFieldContainer[_analysis_pb2.Observation]
@@ -66,10 +69,11 @@ class SampleSizeRequest(_message.Message):
     bootstrap: int
     confidence: float
     seed: int
-    def __init__(self, embeddings: _Optional[_Iterable[_Union[_common_pb2.DoubleList, _Mapping]]] = ..., labels: _Optional[_Iterable[_Union[_struct_pb2.Value, _Mapping]]] = ..., observations: _Optional[_Iterable[_Union[_analysis_pb2.Observation, _Mapping]]] = ..., fractions: _Optional[_Iterable[float]] = ..., repeats: _Optional[int] = ..., eval_fraction: _Optional[float] = ..., target_accuracy: _Optional[float] = ..., target_recall: _Optional[float] = ..., model: _Optional[str] = ..., bootstrap: _Optional[int] = ..., confidence: _Optional[float] = ..., seed: _Optional[int] = ...) -> None: ...
+    embeddings_f32: _common_pb2.Float32Matrix
+    def __init__(self, embeddings: _Optional[_Iterable[_Union[_common_pb2.DoubleList, _Mapping]]] = ..., labels: _Optional[_Iterable[_Union[_struct_pb2.Value, _Mapping]]] = ..., observations: _Optional[_Iterable[_Union[_analysis_pb2.Observation, _Mapping]]] = ..., fractions: _Optional[_Iterable[float]] = ..., repeats: _Optional[int] = ..., eval_fraction: _Optional[float] = ..., target_accuracy: _Optional[float] = ..., target_recall: _Optional[float] = ..., model: _Optional[str] = ..., bootstrap: _Optional[int] = ..., confidence: _Optional[float] = ..., seed: _Optional[int] = ..., embeddings_f32: _Optional[_Union[_common_pb2.Float32Matrix, _Mapping]] = ...) -> None: ...
 
 class ImbalanceRequest(_message.Message):
-    __slots__ = ("labels", "splits", "embeddings", "classes", "counts", "split_counts", "beta", "target", "minority_share")
+    __slots__ = ("labels", "splits", "embeddings", "classes", "counts", "split_counts", "beta", "target", "minority_share", "embeddings_f32")
     class CountsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -93,6 +97,7 @@ class ImbalanceRequest(_message.Message):
     BETA_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
     MINORITY_SHARE_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDINGS_F32_FIELD_NUMBER: _ClassVar[int]
     labels: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Value]
     splits: _containers.RepeatedScalarFieldContainer[str]
     embeddings: _containers.RepeatedCompositeFieldContainer[_common_pb2.DoubleList]
@@ -102,10 +107,11 @@ class ImbalanceRequest(_message.Message):
     beta: float
     target: str
     minority_share: float
-    def __init__(self, labels: _Optional[_Iterable[_Union[_struct_pb2.Value, _Mapping]]] = ..., splits: _Optional[_Iterable[str]] = ..., embeddings: _Optional[_Iterable[_Union[_common_pb2.DoubleList, _Mapping]]] = ..., classes: _Optional[_Iterable[str]] = ..., counts: _Optional[_Mapping[str, int]] = ..., split_counts: _Optional[_Mapping[str, _common_pb2.Int64Map]] = ..., beta: _Optional[float] = ..., target: _Optional[str] = ..., minority_share: _Optional[float] = ...) -> None: ...
+    embeddings_f32: _common_pb2.Float32Matrix
+    def __init__(self, labels: _Optional[_Iterable[_Union[_struct_pb2.Value, _Mapping]]] = ..., splits: _Optional[_Iterable[str]] = ..., embeddings: _Optional[_Iterable[_Union[_common_pb2.DoubleList, _Mapping]]] = ..., classes: _Optional[_Iterable[str]] = ..., counts: _Optional[_Mapping[str, int]] = ..., split_counts: _Optional[_Mapping[str, _common_pb2.Int64Map]] = ..., beta: _Optional[float] = ..., target: _Optional[str] = ..., minority_share: _Optional[float] = ..., embeddings_f32: _Optional[_Union[_common_pb2.Float32Matrix, _Mapping]] = ...) -> None: ...
 
 class MislabelsRequest(_message.Message):
-    __slots__ = ("labels", "class_names", "embeddings", "probabilities", "logits", "ids", "conflict_ids", "top_fraction", "rank_by", "k_neighbours", "folds", "min_class_size", "seed")
+    __slots__ = ("labels", "class_names", "embeddings", "probabilities", "logits", "ids", "conflict_ids", "top_fraction", "rank_by", "k_neighbours", "folds", "min_class_size", "seed", "embeddings_f32")
     LABELS_FIELD_NUMBER: _ClassVar[int]
     CLASS_NAMES_FIELD_NUMBER: _ClassVar[int]
     EMBEDDINGS_FIELD_NUMBER: _ClassVar[int]
@@ -119,6 +125,7 @@ class MislabelsRequest(_message.Message):
     FOLDS_FIELD_NUMBER: _ClassVar[int]
     MIN_CLASS_SIZE_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDINGS_F32_FIELD_NUMBER: _ClassVar[int]
     labels: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Value]
     class_names: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Value]
     embeddings: _containers.RepeatedCompositeFieldContainer[_common_pb2.DoubleList]
@@ -132,7 +139,8 @@ class MislabelsRequest(_message.Message):
     folds: int
     min_class_size: int
     seed: int
-    def __init__(self, labels: _Optional[_Iterable[_Union[_struct_pb2.Value, _Mapping]]] = ..., class_names: _Optional[_Iterable[_Union[_struct_pb2.Value, _Mapping]]] = ..., embeddings: _Optional[_Iterable[_Union[_common_pb2.DoubleList, _Mapping]]] = ..., probabilities: _Optional[_Iterable[_Union[_common_pb2.DoubleList, _Mapping]]] = ..., logits: _Optional[_Iterable[_Union[_common_pb2.DoubleList, _Mapping]]] = ..., ids: _Optional[_Iterable[str]] = ..., conflict_ids: _Optional[_Iterable[_Union[_struct_pb2.Value, _Mapping]]] = ..., top_fraction: _Optional[float] = ..., rank_by: _Optional[str] = ..., k_neighbours: _Optional[int] = ..., folds: _Optional[int] = ..., min_class_size: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
+    embeddings_f32: _common_pb2.Float32Matrix
+    def __init__(self, labels: _Optional[_Iterable[_Union[_struct_pb2.Value, _Mapping]]] = ..., class_names: _Optional[_Iterable[_Union[_struct_pb2.Value, _Mapping]]] = ..., embeddings: _Optional[_Iterable[_Union[_common_pb2.DoubleList, _Mapping]]] = ..., probabilities: _Optional[_Iterable[_Union[_common_pb2.DoubleList, _Mapping]]] = ..., logits: _Optional[_Iterable[_Union[_common_pb2.DoubleList, _Mapping]]] = ..., ids: _Optional[_Iterable[str]] = ..., conflict_ids: _Optional[_Iterable[_Union[_struct_pb2.Value, _Mapping]]] = ..., top_fraction: _Optional[float] = ..., rank_by: _Optional[str] = ..., k_neighbours: _Optional[int] = ..., folds: _Optional[int] = ..., min_class_size: _Optional[int] = ..., seed: _Optional[int] = ..., embeddings_f32: _Optional[_Union[_common_pb2.Float32Matrix, _Mapping]] = ...) -> None: ...
 
 class AgreementRequest(_message.Message):
     __slots__ = ("annotations", "ids", "labels", "min_overlap", "max_disputed")

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19imagelint/v1/common.proto\x12\x0cimagelint.v1\"\x1c\n\nStringList\x12\x0e\n\x06values\x18\x01 \x03(\t\"\x1c\n\nDoubleList\x12\x0e\n\x06values\x18\x01 \x03(\x01\"m\n\x08Int64Map\x12\x32\n\x06values\x18\x01 \x03(\x0b\x32\".imagelint.v1.Int64Map.ValuesEntry\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19imagelint/v1/common.proto\x12\x0cimagelint.v1\"\x1c\n\nStringList\x12\x0e\n\x06values\x18\x01 \x03(\t\"\x1c\n\nDoubleList\x12\x0e\n\x06values\x18\x01 \x03(\x01\"m\n\x08Int64Map\x12\x32\n\x06values\x18\x01 \x03(\x0b\x32\".imagelint.v1.Int64Map.ValuesEntry\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\",\n\rFloat32Matrix\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\r\n\x05shape\x18\x02 \x03(\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,4 +41,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INT64MAP']._serialized_end=212
   _globals['_INT64MAP_VALUESENTRY']._serialized_start=167
   _globals['_INT64MAP_VALUESENTRY']._serialized_end=212
+  _globals['_FLOAT32MATRIX']._serialized_start=214
+  _globals['_FLOAT32MATRIX']._serialized_end=258
 # @@protoc_insertion_point(module_scope)
