@@ -126,6 +126,11 @@ def stop_group(process: subprocess.Popen, timeout: float = 30.0) -> None:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL cannot be ignored
         pass
+    # A killed process is still "alive" in /proc until the kernel has torn it down (a loaded
+    # stub takes a moment on a busy machine): return only once the whole group is gone.
+    deadline = time.monotonic() + 10.0
+    while group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def group_alive(pgid: int) -> bool:
