@@ -33,7 +33,6 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -60,7 +59,9 @@ print(json.dumps({"elapsed_s": elapsed, "issues": {str(r["issue_type"]): int(r["
 
 
 def serve_and_report(manifest: Path, data_root: Path, checks: list[str] | None) -> dict:
-    """Start the local Triton and the API, run one report over HTTP, return what it measured."""
+    """Start the local Triton and the API, run one report over HTTP, return what it measured.
+    ``IMAGELINT_BENCH_MODEL_REPOSITORY`` / ``IMAGELINT_BENCH_GPU=1`` (``bench/device_check.sh``)
+    point the local Triton at another model repository and keep its GPU memory pools."""
     import httpx
 
     from service.app import create_app
@@ -69,9 +70,13 @@ def serve_and_report(manifest: Path, data_root: Path, checks: list[str] | None) 
     from tests.live_server import serve
 
     triton = LocalTriton()
+    if os.environ.get("IMAGELINT_BENCH_MODEL_REPOSITORY"):
+        triton.model_repository = Path(os.environ["IMAGELINT_BENCH_MODEL_REPOSITORY"])
+    if os.environ.get("IMAGELINT_BENCH_GPU") == "1":
+        triton.gpu = True
     triton.start(timeout=300)
     try:
-        settings = Settings(
+        settings = Settings.from_env().with_overrides(
             triton_url=triton.grpc_url, data_root=str(data_root), report_deadline_s=7200
         )
         body: dict = {"dataset": {"manifest_uri": manifest.as_uri()}}
@@ -91,7 +96,7 @@ def serve_and_report(manifest: Path, data_root: Path, checks: list[str] | None) 
         "loaded": report["dataset"]["loaded"],
         "timings": report.get("timings_s", {}),
         "check_errors": sorted(report.get("check_errors") or {}),
-        "image_size": (report.get("model") or {}).get("image_size"),
+        "image_size": (report.get("model") or {}).get("input_size"),
     }
 
 
@@ -142,7 +147,9 @@ def write_dataset(root: Path, n_items: int) -> tuple[Path, list[Path]]:
     return manifest, paths
 
 
-def ceiling(paths: list[Path], onnx_path: Path, size: int, chunk: int = 256, batch: int = 32):
+def ceiling(
+    paths: list[Path], onnx_path: Path, size: int, chunk: int = 256, batch: int = 32, gpu=False
+):
     """Images/s of decode + encode in one process: the service's decoder in a thread pool (the
     next chunk decodes while this one is encoded), the ONNX graph in ONNX Runtime."""
     from concurrent.futures import ThreadPoolExecutor
@@ -152,7 +159,10 @@ def ceiling(paths: list[Path], onnx_path: Path, size: int, chunk: int = 256, bat
 
     from service.images.decode import decode_image
 
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    providers = ["CPUExecutionProvider"]
+    if gpu and "CUDAExecutionProvider" in ort.get_available_providers():
+        providers.insert(0, "CUDAExecutionProvider")
+    session = ort.InferenceSession(str(onnx_path), providers=providers)
     pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
 
     def decode_chunk(part: list[Path]) -> np.ndarray:
@@ -278,8 +288,10 @@ def main(argv: list[str] | None = None) -> int:
             size = result.get("image_size") or size
         if "ceiling" not in skip:
             ceiling_size = args.ceiling_size or size
-            ceil = ceiling(paths, REPO_ROOT / ONNX_RELATIVE, ceiling_size)
-            print(f"ceiling: decode + ONNX Runtime in one process at {ceiling_size} px: "
+            gpu = os.environ.get("IMAGELINT_BENCH_GPU") == "1"
+            ceil = ceiling(paths, REPO_ROOT / ONNX_RELATIVE, ceiling_size, gpu=gpu)
+            print(f"ceiling: decode + ONNX Runtime{' (CUDA)' if gpu else ''} in one process at "
+                  f"{ceiling_size} px: "
                   f"{ceil:.1f} images/s", flush=True)  # fmt: skip
         cv = None if "cleanvision" in skip else cleanvision(paths, root)
         if cv is not None and "error" not in cv:
