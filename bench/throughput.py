@@ -20,7 +20,8 @@ the same files, back to back:
   this tree, ``--rounds`` times; printed with the ratio current / baseline.
 
 Run: ``.venv/bin/python -m bench.throughput [--items 20000] [--baseline-ref 2f00034]``
-(``--items 2000`` for a quick look; ``--skip cleanvision,ceiling,embedding`` leaves parts out).
+(``--items 2000`` for a quick look; ``--skip cleanvision,ceiling,embedding,baseline-embedding``
+leaves parts out).
 
 ``python bench/throughput.py --serve ...`` is the runner each service measurement starts (it
 imports only ``service`` and ``tests.live_server``, which both versions have).
@@ -240,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-ref", default=None, help="git ref of the previous service")
     parser.add_argument("--baseline-model", type=Path, default=None)
     parser.add_argument("--rounds", type=int, default=1, help="baseline/current alternations")
-    parser.add_argument("--skip", default="", help="comma list: cleanvision,ceiling,embedding")
+    parser.add_argument(
+        "--skip", default="", help="comma list: cleanvision,ceiling,embedding,baseline-embedding"
+    )
     parser.add_argument("--ceiling-size", type=int, default=None)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--manifest", type=Path, help=argparse.SUPPRESS)
@@ -278,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
 
         emb_now = emb_base = ceil = None
         if "embedding" not in skip:
-            if baseline is not None:
+            if baseline is not None and "baseline-embedding" not in skip:
                 result = run_service(baseline, manifest, root, ["outliers"])
                 emb_base = rate(result, n)
                 print(describe(f"baseline {args.baseline_ref} embedding-only", result, n))
