@@ -48,8 +48,9 @@ def demo_report(api, demo):
 def test_small_images_are_encoded_at_a_lower_resolution(api, demo):
     """28 px images: the report picks 128 px for all of them (service.images.resolution), and
     the real Triton encodes them at that size."""
-    from service.demo import _png, render_digit
     from sklearn.datasets import load_digits
+
+    from service.demo import _png, render_digit
 
     root, _, _ = demo
     folder = root / "small"
