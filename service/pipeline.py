@@ -5,7 +5,8 @@ controller and the gRPC servicer both call it. Stages, in order:
 
 1. ``resolve``: the dataset reference becomes items (``service.datasets``).
 2. ``load`` and ``infer``: the encoder resolution is chosen once from a sample of the images'
-   sizes (``service.images.resolution``: small images below 224); items are loaded in chunks
+   sizes (``service.images.resolution``: small images below 224, except with the duplicates
+   check, which keeps 224); items are loaded in chunks
    (fetch, decode at that resolution in the worker pool) and each chunk is encoded through
    Triton while the next one loads. Only the per-item vectors the
    checks need are kept (embedding, duplicate descriptor, caller-classifier logits); pixels are
@@ -199,7 +200,9 @@ async def load_and_encode(
     classifier = options.mislabels.classifier_model if "mislabels" in checks else None
     collected = Collected()
     with timer.stage("resolution"):
-        collected.resolution = await choose_resolution(dataset, deps, seed=options.seed)
+        collected.resolution = await choose_resolution(
+            dataset, deps, seed=options.seed, duplicates=want_descriptors
+        )
     queue: asyncio.Queue[list | None] = asyncio.Queue(maxsize=1)
 
     async def produce() -> None:
@@ -274,15 +277,20 @@ async def load_and_encode(
     return collected
 
 
-async def choose_resolution(dataset: ResolvedDataset, deps: Dependencies, *, seed: int) -> int:
-    """The encoder resolution of this report: ``IMAGELINT_ENCODER_RESOLUTION`` when set, else
-    from the sizes of a seeded sample of its images (``service.images.resolution``; their files
-    are read twice, a few dozen out of the whole dataset)."""
-    from service.images.resolution import encoder_resolution, sample_rows
+async def choose_resolution(
+    dataset: ResolvedDataset, deps: Dependencies, *, seed: int, duplicates: bool = False
+) -> int:
+    """The encoder resolution of this report: ``IMAGELINT_ENCODER_RESOLUTION`` when set; 224
+    when the duplicates check runs (its calibrated near-copy recall dropped at 128 px:
+    ``service.images.resolution``); else from the sizes of a seeded sample of its images (their
+    files are read twice, a few dozen out of the whole dataset)."""
+    from service.images.resolution import TRAINED_RESOLUTION, encoder_resolution, sample_rows
 
     fixed = deps.settings.encoder_resolution
     if fixed:
         return encoder_resolution([], fixed=fixed)
+    if duplicates:
+        return TRAINED_RESOLUTION
     sample = [dataset.items[i] for i in sample_rows(len(dataset.items), seed)]
     results = await load_images(
         sample,
