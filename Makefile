@@ -152,10 +152,10 @@ $(FASHION_MNIST)/t10k-images-idx3-ubyte.gz:
 
 fashion-mnist: $(FASHION_MNIST)/t10k-images-idx3-ubyte.gz
 
-# Comparison tools for the benches only (cleanlab is AGPL: never a product dependency), in their
-# own environment.
-compare-venv: .venv-compare/.installed
-.venv-compare/.installed:
+# Comparison tools for the benches only (cleanlab and CleanVision are AGPL: never product
+# dependencies), in their own environment.
+compare-venv: .venv-compare/.installed-cleanvision
+.venv-compare/.installed-cleanvision:
 	$(PY) -m venv .venv-compare
-	.venv-compare/bin/pip install -q --disable-pip-version-check "cleanlab>=2.6,<3" "scikit-learn>=1.5" numpy
+	.venv-compare/bin/pip install -q --disable-pip-version-check "cleanlab>=2.6,<3" "cleanvision==0.3.6" "scikit-learn>=1.5" numpy
 	touch $@

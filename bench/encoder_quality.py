@@ -20,7 +20,8 @@ stages 3-7, 744-d, and the head, each L2-normalised, concatenated: 2024-d — th
 ``embedding``; the head is its last 1280 columns).
 
 Run: ``.venv/bin/python -m bench.encoder_quality`` (encodes ~8.4k images per variant once;
-cached under ``.cache/``).
+cached under ``.cache/``). ``--sizes 224,128,96`` compares the served graph at encoder
+resolutions instead (``bench.resolution_quality``).
 """
 
 from __future__ import annotations
@@ -173,7 +174,12 @@ def top5(logits: np.ndarray, names: list[str]) -> list[str]:
     return [names[i] for i in np.argsort(-logits)[:5]]
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0].startswith("--sizes"):  # one encoder resolution against another
+        from bench.resolution_quality import main as resolution_main
+
+        return resolution_main(argv)
     print(machine_line())
     names = LABELS_PATH.read_text().splitlines()
     t0 = time.perf_counter()

@@ -15,6 +15,12 @@ Usage::
 
 ``--model`` may be repeated; without it every model directory (one holding ``config.pbtxt``) is
 rewritten. A model whose ``config.pbtxt`` has no ``instance_group`` gets one appended.
+
+GPU tuning (the chart passes these with ``triton.gpu.enabled``; each replaces the block of the
+same name, or appends it)::
+
+    --max-batch-size 128 --preferred-batch-sizes 64,128 --max-queue-delay-us 5000 \
+        --parameter gpu_execution_provider=tensorrt
 """
 
 from __future__ import annotations
@@ -86,6 +92,52 @@ def set_instance_group(config_text: str, block: str) -> str:
     return config_text[:start] + block + config_text[end:]
 
 
+_MAX_BATCH = re.compile(r"^max_batch_size\s*:\s*\d+[ \t]*$", re.MULTILINE)
+_DYNAMIC_BATCHING = re.compile(r"^[ \t]*dynamic_batching\s*\{", re.MULTILINE)
+_PARAMETERS = re.compile(r"^[ \t]*parameters\s*:?\s*\{", re.MULTILINE)
+_PARAMETER_KEY = re.compile(r'key\s*:\s*"(?P<key>[^"]*)"')
+
+
+def set_max_batch_size(config_text: str, size: int) -> str:
+    """``max_batch_size`` set to ``size`` (which must be >= 1)."""
+    if size < 1:
+        raise ValueError(f"max batch size must be at least 1, not {size}")
+    line = f"max_batch_size: {size}"
+    if not _MAX_BATCH.search(config_text):
+        return config_text.rstrip("\n") + "\n" + line + "\n"
+    return _MAX_BATCH.sub(line, config_text, count=1)
+
+
+def set_dynamic_batching(config_text: str, preferred: tuple[int, ...], delay_us: int) -> str:
+    """The ``dynamic_batching`` block replaced by one with these preferred sizes and delay."""
+    if not preferred or min(preferred) < 1 or delay_us < 0:
+        raise ValueError("preferred batch sizes must be >= 1 and the queue delay >= 0")
+    block = (
+        "dynamic_batching {\n"
+        f"  preferred_batch_size: [ {', '.join(str(p) for p in preferred)} ]\n"
+        f"  max_queue_delay_microseconds: {delay_us}\n"
+        "}"
+    )
+    match = _DYNAMIC_BATCHING.search(config_text)
+    if match is None:
+        return config_text.rstrip("\n") + "\n\n" + block + "\n"
+    end = _block_end(config_text, match.end() - 1)
+    return config_text[: match.start()] + block + config_text[end:]
+
+
+def set_parameter(config_text: str, key: str, value: str) -> str:
+    """The ``parameters`` entry ``key`` set to the string ``value`` (replaced or appended)."""
+    if not re.fullmatch(r"[A-Za-z0-9_.\-]+", key) or '"' in value or "\\" in value:
+        raise ValueError(f"bad parameter {key}={value}")
+    block = f'parameters: {{\n  key: "{key}"\n  value: {{ string_value: "{value}" }}\n}}'
+    for match in _PARAMETERS.finditer(config_text):
+        end = _block_end(config_text, match.end() - 1)
+        found = _PARAMETER_KEY.search(config_text, match.end(), end)
+        if found and found.group("key") == key:
+            return config_text[: match.start()] + block + config_text[end:]
+    return config_text.rstrip("\n") + "\n" + block + "\n"
+
+
 def prepare(
     source: Path,
     target: Path,
@@ -94,6 +146,10 @@ def prepare(
     count: int,
     gpus: tuple[int, ...] = (),
     models: tuple[str, ...] = (),
+    max_batch_size: int | None = None,
+    preferred_batch_sizes: tuple[int, ...] = (),
+    max_queue_delay_us: int | None = None,
+    parameters: tuple[tuple[str, str], ...] = (),
 ) -> list[Path]:
     """Copy ``source`` to ``target`` and rewrite the configs; returns the configs written."""
     if not source.is_dir():
@@ -112,7 +168,21 @@ def prepare(
         config = target / name / "config.pbtxt"
         if not config.is_file():
             raise FileNotFoundError(f"model {name!r} has no config.pbtxt in {source}")
-        config.write_text(set_instance_group(config.read_text(), block))
+        text = set_instance_group(config.read_text(), block)
+        if max_batch_size is not None:
+            text = set_max_batch_size(text, max_batch_size)
+        if preferred_batch_sizes or max_queue_delay_us is not None:
+            current = re.search(r"max_queue_delay_microseconds\s*:\s*(\d+)", text)
+            text = set_dynamic_batching(
+                text,
+                preferred_batch_sizes or (max_batch_size or 32,),
+                max_queue_delay_us
+                if max_queue_delay_us is not None
+                else int(current.group(1) if current else 0),
+            )
+        for key, value in parameters:
+            text = set_parameter(text, key, value)
+        config.write_text(text)
         written.append(config)
     return written
 
@@ -125,9 +195,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=1, help="instances (per GPU on GPU)")
     parser.add_argument("--gpus", default="", help="comma-separated GPU ids (KIND_GPU only)")
     parser.add_argument("--model", action="append", default=[], help="model to rewrite")
+    parser.add_argument("--max-batch-size", type=int, default=None)
+    parser.add_argument("--preferred-batch-sizes", default="", help="comma-separated, e.g. 64,128")
+    parser.add_argument("--max-queue-delay-us", type=int, default=None)
+    parser.add_argument(
+        "--parameter", action="append", default=[], help="KEY=VALUE for the model's parameters"
+    )
     args = parser.parse_args(argv)
-    gpus = tuple(int(g) for g in args.gpus.split(",") if g.strip())
     try:
+        gpus = tuple(int(g) for g in args.gpus.split(",") if g.strip())
+        preferred = tuple(int(p) for p in args.preferred_batch_sizes.split(",") if p.strip())
+        parameters = []
+        for item in args.parameter:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ValueError(f"--parameter needs KEY=VALUE, got {item!r}")
+            parameters.append((key.strip(), value.strip()))
         written = prepare(
             args.source,
             args.target,
@@ -135,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
             count=args.count,
             gpus=gpus,
             models=tuple(args.model),
+            max_batch_size=args.max_batch_size,
+            preferred_batch_sizes=preferred,
+            max_queue_delay_us=args.max_queue_delay_us,
+            parameters=tuple(parameters),
         )
     except (OSError, ValueError) as exc:
         print(f"prepare_model_repository: {exc}", file=sys.stderr)

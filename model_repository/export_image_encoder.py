@@ -3,7 +3,8 @@ to ONNX with the outputs the service needs.
 
 Build step only: it needs the ``export`` extra (torch). Nothing at run time imports this file.
 
-Graph (input ``images``: uint8 N x 224 x 224 x 3, RGB, NHWC):
+Graph (input ``images``: uint8 N x H x W x 3, RGB, NHWC; trained at 224 x 224, and any H, W >= 32
+work — the report encodes small images at a lower resolution, see ``service.images.resolution``):
 
 - the network as trained: ReLU6 activations (round 1 replaced them with Swish by calling
   ``set_swish`` and served a different network; ``--activation swish`` rebuilds that one only
@@ -14,8 +15,9 @@ Graph (input ``images``: uint8 N x 224 x 224 x 3, RGB, NHWC):
   and scaled by 1/sqrt 2 (unit length). Early stages keep texture and shape that the head's
   ImageNet semantics discard; same cost as the head alone;
 - ``logits``: the 1000 ImageNet logits, float32 N x 1000;
-- ``feature_grid``: the last feature map (N x 1280 x 7 x 7) average-pooled with a 3x3 window,
-  stride 2, to a 3 x 3 grid, float32 N x 1280 x 3 x 3. It keeps the image's layout, which the
+- ``feature_grid``: the last feature map (N x 1280 x 7 x 7 at 224 px; bilinearly resized to 7 x 7
+  at other input sizes, the identity at 224) average-pooled with a 3x3 window, stride 2, to a
+  3 x 3 grid, float32 N x 1280 x 3 x 3. It keeps the image's layout, which the
   duplicate descriptor needs (the pooled embedding alone is too semantic).
 
 Choices measured by ``python -m bench.encoder_quality`` (real data; see the README's table):
@@ -99,7 +101,9 @@ def build_torch_encoder(
             fmap = net._swish(net._bn1(net._conv_head(x)))  # N x 1280 x 7 x 7
             head = fmap.mean(dim=(2, 3))
             logits = net._fc(head)
-            grid = F.avg_pool2d(fmap, kernel_size=3, stride=2)  # N x 1280 x 3 x 3
+            # 7 x 7 at any input size (identity at 224), then N x 1280 x 3 x 3
+            fmap7 = F.interpolate(fmap, size=(7, 7), mode="bilinear", align_corners=False)
+            grid = F.avg_pool2d(fmap7, kernel_size=3, stride=2)
             stages = torch.cat(pooled_stages, dim=1)  # N x 744
             # multi-stage readout: each part unit length, the whole unit length
             embedding = torch.cat([F.normalize(stages, dim=1), F.normalize(head, dim=1)], dim=1)
@@ -129,7 +133,10 @@ def export(
             str(tmp),
             input_names=["images"],
             output_names=list(OUTPUT_NAMES),
-            dynamic_axes={name: {0: "batch"} for name in ("images", *OUTPUT_NAMES)},
+            dynamic_axes={
+                "images": {0: "batch", 1: "height", 2: "width"},
+                **{name: {0: "batch"} for name in OUTPUT_NAMES},
+            },
             opset_version=17,
             dynamo=False,
         )
@@ -137,14 +144,16 @@ def export(
     return output
 
 
-def max_abs_difference_vs_torch(onnx_path: Path, batch: int = 4, seed: int = 0) -> dict[str, float]:
+def max_abs_difference_vs_torch(
+    onnx_path: Path, batch: int = 4, seed: int = 0, size: int = INPUT_SIZE
+) -> dict[str, float]:
     """Run torch and ONNX Runtime on the same random uint8 batch; largest |difference| per output."""
     import numpy as np
     import onnxruntime as ort
     import torch
 
     rng = np.random.default_rng(seed)
-    images = rng.integers(0, 256, size=(batch, INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8)
+    images = rng.integers(0, 256, size=(batch, size, size, 3), dtype=np.uint8)
     with torch.no_grad():
         expected = [t.numpy() for t in build_torch_encoder()(torch.from_numpy(images))]
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
@@ -170,10 +179,11 @@ def main(argv: list[str] | None = None) -> int:
         export(args.output, activation=args.activation, normalisation=args.normalisation)
         print(f"exported {args.output} ({args.output.stat().st_size / 1e6:.1f} MB)")
     if args.check:
-        diffs = max_abs_difference_vs_torch(args.output)
-        print("max |onnx - torch|:", diffs)
-        if max(diffs.values()) > 1e-4:
-            return 1
+        for size in (INPUT_SIZE, 112):
+            diffs = max_abs_difference_vs_torch(args.output, size=size)
+            print(f"max |onnx - torch| at {size} px:", diffs)
+            if max(diffs.values()) > 1e-4:
+                return 1
     return 0
 
 

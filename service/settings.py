@@ -41,6 +41,13 @@ class Settings:
     triton_timeout_s: float = field(default=60.0, metadata={"doc": "deadline of one Triton call"})
     triton_retries: int = field(default=3, metadata={"doc": "retries on UNAVAILABLE (jittered)"})
     triton_batch_size: int = field(default=32, metadata={"doc": "images per Triton request"})
+    encoder_resolution: int = field(
+        default=0,
+        metadata={
+            "doc": "pixels per side the report encodes at; 0 = chosen per dataset from its image "
+            "sizes (small images below 224), else a multiple of 32 up to 224"
+        },
+    )
     triton_max_inflight: int = field(
         default=2, metadata={"doc": "Triton requests in flight per encode call"}
     )

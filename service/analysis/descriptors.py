@@ -61,7 +61,7 @@ THUMBNAIL_SIZE = 32
 DCT_BLOCK = 6
 GRID_PROJECTION_DIM = 64
 GRID_CHANNELS = 1280
-IMAGE_SIZE = 224
+IMAGE_SIZE = 224  # the encoder's trained resolution; pixels may be any multiple of 32 >= 32
 PIXEL_CODE_DIM = DCT_BLOCK * DCT_BLOCK - 1
 FINE_DCT_BLOCK = 12
 FINE_PIXEL_CODE_DIM = FINE_DCT_BLOCK * FINE_DCT_BLOCK - 1
@@ -97,9 +97,16 @@ def _l2(rows: np.ndarray, axis: int = -1) -> np.ndarray:
 def _validate_pixels(pixels: np.ndarray, n: int | None) -> np.ndarray:
     if not isinstance(pixels, np.ndarray) or pixels.dtype != np.uint8:
         raise InvalidInput("pixels must be a uint8 numpy array", field="pixels")
-    if pixels.ndim != 4 or pixels.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 3):
+    side = pixels.shape[1] if pixels.ndim == 4 else 0
+    if (
+        pixels.ndim != 4
+        or pixels.shape[1:] != (side, side, 3)
+        or side < THUMBNAIL_SIZE
+        or side % THUMBNAIL_SIZE
+    ):
         raise InvalidInput(
-            f"pixels must be N x {IMAGE_SIZE} x {IMAGE_SIZE} x 3, got {pixels.shape}",
+            f"pixels must be N x S x S x 3 with S a multiple of {THUMBNAIL_SIZE} (e.g. "
+            f"{IMAGE_SIZE}), got {pixels.shape}",
             field="pixels",
         )
     if n is not None and pixels.shape[0] != n:
@@ -128,8 +135,9 @@ def low_frequency_dct(pixels: np.ndarray, *, block: int = DCT_BLOCK) -> np.ndarr
 
     Parameters
     ----------
-    pixels : ndarray of uint8, shape (N, 224, 224, 3)
-        RGB images as fed to the encoder.
+    pixels : ndarray of uint8, shape (N, S, S, 3)
+        RGB images as fed to the encoder (S a multiple of 32: 224, or the report's lower
+        resolution for small images).
     block : int, keyword-only
         Frequencies kept per axis (the DC coefficient is included at ``[:, 0, 0]``).
 
@@ -146,13 +154,15 @@ def low_frequency_dct(pixels: np.ndarray, *, block: int = DCT_BLOCK) -> np.ndarr
     if not 1 <= block <= THUMBNAIL_SIZE:
         raise InvalidInput(f"block must be in 1..{THUMBNAIL_SIZE}, got {block}", field="block")
     n = pixels.shape[0]
-    step = IMAGE_SIZE // THUMBNAIL_SIZE
+    side = pixels.shape[1]
+    step = side // THUMBNAIL_SIZE
     out = np.empty((n, block, block), np.float32)
     basis = _dct_basis(THUMBNAIL_SIZE, block)
     for start in range(0, n, 256):  # bounded memory: 256 images of float32 at a time
         part = pixels[start : start + 256]
-        # box filter 224 -> 32 (the mean of each 7 x 7 block), then grey (linear: commutes)
-        rows = part.reshape(-1, THUMBNAIL_SIZE, step, IMAGE_SIZE * 3).sum(axis=2, dtype=np.float32)
+        # box filter S -> 32 (the mean of each step x step block, 7 x 7 at 224), then grey
+        # (linear: commutes)
+        rows = part.reshape(-1, THUMBNAIL_SIZE, step, side * 3).sum(axis=2, dtype=np.float32)
         boxed = rows.reshape(-1, THUMBNAIL_SIZE, THUMBNAIL_SIZE, step, 3).sum(axis=3)
         thumb = (boxed @ _LUMA) / (step * step)  # N x 32 x 32
         # 2-D DCT-II of the thumbnail, low block only: C T C^T

@@ -242,7 +242,7 @@ def _fact_detail(flag: str, share: float, facts: Sequence[ImageFactsLike]) -> st
         "too_dark": "are darker than the dark threshold",
         "too_bright": "are brighter than the bright threshold",
         "low_information": "have a low-entropy histogram",
-        "blurry": "score as blurry at the encoder's 224 x 224 (e.g. small images upscaled)",
+        "blurry": "score as blurry at the resolution they were encoded at (e.g. upscaled small images)",
         "grayscale": "are grayscale",
     }
     return f"{amount} images {words[flag]}"

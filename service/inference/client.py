@@ -1,6 +1,7 @@
 """Async Triton client for the image encoder (``tritonclient.grpc.aio``).
 
-``TritonEncoder.encode(images)`` turns a uint8 N x 224 x 224 x 3 array into L2-normalised
+``TritonEncoder.encode(images)`` turns a uint8 N x S x S x 3 array (S = 224, the trained
+resolution, or a lower multiple of 32 for small images — ``service.images.resolution``) into L2-normalised
 embeddings (N x 2024), ImageNet logits (N x 1000) and, when asked, the 3 x 3 feature grid the
 duplicate descriptor is built from. It splits the batch into Triton requests of
 ``batch_size``, keeps at most ``max_inflight`` of them in flight, gives each call a deadline,
@@ -157,14 +158,22 @@ def channel_options() -> list[tuple[str, int]]:
 
 
 def validate_image_batch(images: np.ndarray) -> np.ndarray:
-    """Check the encoder's input contract: uint8 N x 224 x 224 x 3, C-contiguous."""
+    """Check the encoder's input contract: uint8 N x S x S x 3, C-contiguous, S a multiple of
+    32 in 32..224 (224 = the trained resolution)."""
     if not isinstance(images, np.ndarray):
         raise InvalidInput("images must be a numpy array")
     if images.dtype != np.uint8:
         raise InvalidInput(f"images must be uint8, got {images.dtype}")
-    if images.ndim != 4 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 3):
+    side = images.shape[1] if images.ndim == 4 else 0
+    if (
+        images.ndim != 4
+        or images.shape[1:] != (side, side, 3)
+        or not 32 <= side <= IMAGE_SIZE
+        or side % 32
+    ):
         raise InvalidInput(
-            f"images must be N x {IMAGE_SIZE} x {IMAGE_SIZE} x 3, got {images.shape}"
+            f"images must be N x S x S x 3 with S a multiple of 32 up to {IMAGE_SIZE}, "
+            f"got {images.shape}"
         )
     return np.ascontiguousarray(images)
 
@@ -315,7 +324,7 @@ class TritonEncoder:
         return self._class_names
 
     async def encode(self, images: np.ndarray, *, with_grid: bool = False) -> EncodeResult:
-        """Encode uint8 N x 224 x 224 x 3 images; rows of the result follow the input order."""
+        """Encode uint8 N x S x S x 3 images; rows of the result follow the input order."""
         images = validate_image_batch(images)
         n = images.shape[0]
         names = ["embedding", "logits"] + (["feature_grid"] if with_grid else [])

@@ -217,6 +217,8 @@ class LocalTriton:
     metrics_port: int = 0
     log_path: Path | None = None
     intra_op_threads: int = 0
+    # True on a GPU machine (bench/device_check.sh): keep Triton's pinned and CUDA memory pools
+    gpu: bool = False
     process: subprocess.Popen | None = field(default=None, init=False)
     _work_dir: Path | None = field(default=None, init=False)
 
@@ -229,28 +231,35 @@ class LocalTriton:
         return f"http://{self.host}:{self.http_port}"
 
     def command(self, binary: Path, backends: Path) -> list[str]:
-        return [
-            str(binary),
-            f"--model-repository={self.model_repository}",
-            f"--backend-directory={backends}",
-            f"--grpc-address={self.host}",
-            f"--grpc-port={self.grpc_port}",
-            f"--http-address={self.host}",
-            f"--http-port={self.http_port}",
-            f"--metrics-address={self.host}",
-            f"--metrics-port={self.metrics_port}",
-            "--allow-metrics=true",
-            "--allow-gpu-metrics=false",
-            "--model-control-mode=none",
-            "--exit-on-error=true",
-            "--strict-readiness=true",
-            # CPU only: no pinned host memory, no CUDA pool.
-            "--pinned-memory-pool-byte-size=0",
-            "--cuda-memory-pool-byte-size=0:0",
-            "--backend-config=python,shm-default-byte-size=16777216",
-            "--backend-config=python,shm-growth-byte-size=16777216",
-            "--log-verbose=0",
-        ]
+        return (
+            [
+                str(binary),
+                f"--model-repository={self.model_repository}",
+                f"--backend-directory={backends}",
+                f"--grpc-address={self.host}",
+                f"--grpc-port={self.grpc_port}",
+                f"--http-address={self.host}",
+                f"--http-port={self.http_port}",
+                f"--metrics-address={self.host}",
+                f"--metrics-port={self.metrics_port}",
+                "--allow-metrics=true",
+                f"--allow-gpu-metrics={str(self.gpu).lower()}",
+                "--model-control-mode=none",
+                "--exit-on-error=true",
+                "--strict-readiness=true",
+            ]
+            + (
+                []
+                if self.gpu
+                # CPU only: no pinned host memory, no CUDA pool.
+                else ["--pinned-memory-pool-byte-size=0", "--cuda-memory-pool-byte-size=0:0"]
+            )
+            + [
+                "--backend-config=python,shm-default-byte-size=16777216",
+                "--backend-config=python,shm-growth-byte-size=16777216",
+                "--log-verbose=0",
+            ]
+        )
 
     def environment(self, libs: Path) -> dict[str, str]:
         env = dict(os.environ)

@@ -32,6 +32,8 @@ class Collected:
     # descriptors (``len(COPY_KINDS)`` per row, in order)
     planted_rows: list[int] = field(default_factory=list)
     planted_descriptors: list[np.ndarray] = field(default_factory=list)
+    # pixels per side every image was decoded and encoded at (``service.images.resolution``)
+    resolution: int = 224
 
     def array(self, name: str) -> np.ndarray | None:
         parts = getattr(self, name)

@@ -254,6 +254,12 @@ class ModelInfo(msgspec.Struct):
 
     name: Annotated[str, Meta(description="Triton model name")]
     version: Annotated[str, Meta(description="Triton model version")]
+    input_size: Annotated[
+        int,
+        Meta(
+            description="pixels per side the images were encoded at (224, or lower for small images)"
+        ),
+    ] = 224
 
 
 class CheckError(msgspec.Struct, omit_defaults=True):

@@ -4,8 +4,11 @@
 controller and the gRPC servicer both call it. Stages, in order:
 
 1. ``resolve``: the dataset reference becomes items (``service.datasets``).
-2. ``load`` and ``infer``: items are loaded in chunks (fetch, decode in the worker pool) and
-   each chunk is encoded through Triton while the next one loads. Only the per-item vectors the
+2. ``load`` and ``infer``: the encoder resolution is chosen once from a sample of the images'
+   sizes (``service.images.resolution``: small images below 224, except with the duplicates
+   check, which keeps 224); items are loaded in chunks
+   (fetch, decode at that resolution in the worker pool) and each chunk is encoded through
+   Triton while the next one loads. Only the per-item vectors the
    checks need are kept (embedding, duplicate descriptor, caller-classifier logits); pixels are
    dropped after each chunk, so memory stays bounded by the item limit times a few KB.
 3. each requested check, in a worker thread (CPU-bound numpy / scikit-learn).
@@ -158,6 +161,10 @@ async def load_and_encode(
     calibrate = want_descriptors and options.duplicates.threshold is None
     classifier = options.mislabels.classifier_model if "mislabels" in checks else None
     collected = Collected()
+    with timer.stage("resolution"):
+        collected.resolution = await choose_resolution(
+            dataset, deps, seed=options.seed, duplicates=want_descriptors
+        )
     queue: asyncio.Queue[list | None] = asyncio.Queue(maxsize=1)
 
     async def produce() -> None:
@@ -176,6 +183,7 @@ async def load_and_encode(
                     on_progress=on_chunk_progress,
                     local_files=dataset.local_files,
                     budget=deps.budget,
+                    size=collected.resolution,
                 )
             await queue.put(results)
         await queue.put(None)
@@ -194,7 +202,7 @@ async def load_and_encode(
             if ok:
                 pixels = np.stack([r.pixels for r in ok])
                 embeddings, descriptors = await encode_chunk(
-                    deps, ok, pixels, want_descriptors, timer
+                    deps, ok, pixels, want_descriptors, timer, resolution=collected.resolution
                 )
                 with timer.stage("infer"):
                     if classifier:
@@ -231,24 +239,57 @@ async def load_and_encode(
     return collected
 
 
+async def choose_resolution(
+    dataset: ResolvedDataset, deps: Dependencies, *, seed: int, duplicates: bool = False
+) -> int:
+    """The encoder resolution of this report: ``IMAGELINT_ENCODER_RESOLUTION`` when set; 224
+    when the duplicates check runs (its calibrated near-copy recall dropped at 128 px:
+    ``service.images.resolution``); else from the sizes of a seeded sample of its images (their
+    files are read twice, a few dozen out of the whole dataset)."""
+    from service.images.resolution import TRAINED_RESOLUTION, encoder_resolution, sample_rows
+
+    fixed = deps.settings.encoder_resolution
+    if fixed:
+        return encoder_resolution([], fixed=fixed)
+    if duplicates:
+        return TRAINED_RESOLUTION
+    sample = [dataset.items[i] for i in sample_rows(len(dataset.items), seed)]
+    results = await load_images(
+        sample,
+        fetcher=deps.fetcher,
+        pool=deps.pool,
+        settings=deps.settings,
+        local_files=dataset.local_files,
+        budget=deps.budget,
+        size=32,
+    )
+    sides = [max(r.facts.width, r.facts.height) for r in results if isinstance(r, LoadedItem)]
+    return encoder_resolution(sides)
+
+
 async def encode_chunk(
     deps: Dependencies,
     ok: list[LoadedItem],
     pixels: np.ndarray,
     want_descriptors: bool,
     timer: StageTimer,
+    *,
+    resolution: int = 224,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Embeddings (and, for duplicates, descriptor parts) of one loaded chunk.
 
     With an embedding cache (``service.store.embedding_cache``) the rows it holds — looked up by
-    the SHA-256 of each file's bytes — skip Triton; only the others are encoded, then stored.
+    the SHA-256 of each file's bytes and the ``resolution`` — skip Triton; only the others are
+    encoded, then stored.
     """
     cache = deps.embedding_cache
     keys = [r.facts.sha256 for r in ok]
     found: dict = {}
     if cache is not None:
         with timer.stage("cache"):
-            found = await cache.get_many(keys, need_descriptor=want_descriptors)
+            found = await cache.get_many(
+                keys, need_descriptor=want_descriptors, resolution=resolution
+            )
     miss = [i for i, key in enumerate(keys) if key not in found]
     fresh_embeddings = fresh_descriptors = grid = None
     to_encode = pixels
@@ -264,7 +305,9 @@ async def encode_chunk(
             )
     if cache is not None and miss:
         with timer.stage("cache"):
-            await cache.put_many([keys[i] for i in miss], fresh_embeddings, fresh_descriptors)
+            await cache.put_many(
+                [keys[i] for i in miss], fresh_embeddings, fresh_descriptors, resolution=resolution
+            )
     if not found and fresh_embeddings is not None:  # nothing cached: every row was encoded
         return fresh_embeddings, fresh_descriptors
     rows = [found[key] for key in keys if key in found]
@@ -459,7 +502,9 @@ async def run_report(
         schema_version=REPORT_SCHEMA_VERSION,
         request_id=request_id,
         model=ModelInfo(
-            name=deps.settings.triton_model, version=deps.settings.triton_model_version or "1"
+            name=deps.settings.triton_model,
+            version=deps.settings.triton_model_version or "1",
+            input_size=collected.resolution,
         ),
         dataset=dataset_summary,
         checks_run=checks,

@@ -4,7 +4,8 @@ and duplicate descriptor parts.
 A re-audit of an unchanged or extended dataset finds most of its images here and sends only the
 new ones to Triton. The key names the model (``name:version`` plus ``embedding_cache_namespace``
 — bump it when a model is replaced under the same version) and ``PREPROCESSING_VERSION`` (the
-decode size and the descriptor layout: change it when either changes).
+decode size and the descriptor layout: change it when either changes), plus the report's encoder
+resolution when it is not 224 (``service.images.resolution``).
 """
 
 from __future__ import annotations
@@ -50,8 +51,12 @@ class EmbeddingCache:
         self.hits = 0
         self.misses = 0
 
+    def preprocessing_at(self, resolution: int) -> str:
+        """The key's preprocessing part for images encoded at ``resolution`` px (224: as before)."""
+        return self.preprocessing if resolution == 224 else f"{self.preprocessing}-at{resolution}"
+
     async def get_many(
-        self, sha256s: list[str], *, need_descriptor: bool
+        self, sha256s: list[str], *, need_descriptor: bool, resolution: int = 224
     ) -> dict[str, CachedVectors]:
         """The entries found for these hashes (with a descriptor when ``need_descriptor``).
 
@@ -60,20 +65,21 @@ class EmbeddingCache:
         if not sha256s:
             return {}
         wanted = sorted(set(sha256s))
+        preprocessing = self.preprocessing_at(resolution)
         try:
             rows = await self.pool.fetch(
                 "SELECT sha256, embedding, descriptor, used_at < now() - interval '1 hour' AS old"
                 " FROM embedding_cache WHERE model = $1 AND preprocessing = $2"
                 " AND sha256 = ANY($3::text[])"
                 + (" AND descriptor IS NOT NULL" if need_descriptor else ""),
-                self.model, self.preprocessing, wanted,
+                self.model, preprocessing, wanted,
             )  # fmt: skip
             stale = sorted(r["sha256"] for r in rows if r["old"])
             if stale:  # retention counts from the last use; refreshed at most hourly
                 await self.pool.execute(
                     "UPDATE embedding_cache SET used_at = now()"
                     " WHERE model = $1 AND preprocessing = $2 AND sha256 = ANY($3::text[])",
-                    self.model, self.preprocessing, stale,
+                    self.model, preprocessing, stale,
                 )  # fmt: skip
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             log.exception("embedding cache lookup failed; encoding instead")
@@ -93,7 +99,12 @@ class EmbeddingCache:
         return found
 
     async def put_many(
-        self, sha256s: list[str], embeddings: np.ndarray, descriptors: np.ndarray | None
+        self,
+        sha256s: list[str],
+        embeddings: np.ndarray,
+        descriptors: np.ndarray | None,
+        *,
+        resolution: int = 224,
     ) -> None:
         """Store (or complete) entries; an existing descriptor is kept when none is given.
 
@@ -109,7 +120,7 @@ class EmbeddingCache:
             (
                 h,
                 self.model,
-                self.preprocessing,
+                self.preprocessing_at(resolution),
                 emb[i].tobytes(),
                 None if desc is None else desc[i].tobytes(),
             )

@@ -48,7 +48,12 @@ SCENARIOS: dict[str, dict] = {
             ],
         },
         "triton": {
-            "gpu": {"enabled": True, "nodeSelector": {"nvidia.com/gpu.present": "true"}},
+            "gpu": {
+                "enabled": True,
+                "nodeSelector": {"nvidia.com/gpu.present": "true"},
+                "runtimeClassName": "nvidia",
+                "executionProvider": "tensorrt",
+            },
             "instanceCount": 2,
             "env": {"IMAGELINT_ORT_INTRA_OP_THREADS": "4"},
         },

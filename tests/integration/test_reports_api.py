@@ -45,12 +45,47 @@ def demo_report(api, demo):
     return response.json()
 
 
+def test_small_images_are_encoded_at_a_lower_resolution(api, demo):
+    """28 px images: without the duplicates check the report picks 128 px for all of them
+    (service.images.resolution) and the real Triton encodes them at that size."""
+    from sklearn.datasets import load_digits
+
+    from service.demo import _png, render_digit
+
+    root, _, _ = demo
+    folder = root / "small"
+    folder.mkdir(exist_ok=True)
+    digits = load_digits()
+    rows = []
+    for i in range(60):
+        path = folder / f"s{i}.png"
+        path.write_bytes(_png(render_digit(digits.images[i], 28)))
+        rows.append({"id": f"s{i}", "uri": path.as_uri(), "label": str(digits.target[i])})
+    manifest = folder / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    sizes = {}
+    for checks in (["outliers", "image_quality"], ["duplicates"]):
+        body = {"dataset": {"manifest_uri": manifest.as_uri()}, "checks": checks}
+        # a fixed threshold: on these 60 look-alike digits the calibration (not under test here)
+        # proposes a cut above 1 and the check refuses it
+        body["options"] = {"duplicates": {"threshold": 0.95}}
+        response = httpx.post(f"{api}/v1/reports", json=body, timeout=600)
+        assert response.status_code == 200, response.text
+        report = response.json()
+        assert report["dataset"]["loaded"] == 60 and report["check_errors"] == {}
+        sizes[checks[0]] = report["model"]["input_size"]
+    # the duplicates check keeps 224 (its calibrated recall dropped at 128 px)
+    assert sizes == {"outliers": 128, "duplicates": 224}
+
+
 def test_report_envelope(demo_report, demo):
     _, _, planted = demo
     report = demo_report
     assert report["schema_version"] == "1.1"
     assert len(report["request_id"]) == 32
     assert report["model"]["name"] == "image_encoder"
+    # 96 px digits: four times their side is above 224, so the trained resolution
+    assert report["model"]["input_size"] == 224
     ds = report["dataset"]
     assert ds["items"] == ds["loaded"] + ds["failed"]
     assert ds["failed"] == 2

@@ -254,6 +254,8 @@ def test_triton_on_cpu_by_default():
     assert "nvidia.com/gpu" not in triton["resources"].get("limits", {})
     assert "--pinned-memory-pool-byte-size=0" in triton["args"]
     assert "nodeSelector" not in pod and "tolerations" not in pod
+    assert "runtimeClassName" not in pod
+    assert not any(a.startswith("--max-batch-size") for a in pod["initContainers"][0]["command"])
 
 
 def test_triton_on_gpu_by_values():
@@ -261,6 +263,15 @@ def test_triton_on_gpu_by_values():
     pod = deployment["spec"]["template"]["spec"]
     init = pod["initContainers"][0]
     assert "--kind=KIND_GPU" in init["command"] and "--count=2" in init["command"]
+    # GPU tuning: larger batches, the batcher's delay, TensorRT as asked; the runtime class
+    for arg in (
+        "--max-batch-size=128",
+        "--preferred-batch-sizes=64,128",
+        "--max-queue-delay-us=5000",
+        "--parameter=gpu_execution_provider=tensorrt",
+    ):
+        assert arg in init["command"]
+    assert pod["runtimeClassName"] == "nvidia"
     triton = container(deployment, "triton")
     assert triton["resources"]["limits"]["nvidia.com/gpu"] == 1
     assert "--allow-gpu-metrics=true" in triton["args"]

@@ -73,6 +73,28 @@ def test_rejects_bad_arguments(kind, count, gpus):
         prep.render_instance_group(kind, count, gpus)
 
 
+def test_gpu_tuning_rewrites_batching_and_parameters_of_the_real_config():
+    text = CONFIG.read_text()
+    tuned = prep.set_max_batch_size(text, 128)
+    tuned = prep.set_dynamic_batching(tuned, (64, 128), 5000)
+    tuned = prep.set_parameter(tuned, "gpu_execution_provider", "tensorrt")
+    tuned = prep.set_parameter(tuned, "intra_op_num_threads", "4")
+    assert re.findall(r"^max_batch_size: (\d+)$", tuned, flags=re.M) == ["128"]
+    assert tuned.count("dynamic_batching {") == 1
+    assert "preferred_batch_size: [ 64, 128 ]" in tuned
+    assert "max_queue_delay_microseconds: 5000" in tuned
+    assert tuned.count('key: "intra_op_num_threads"') == 1
+    assert 'key: "intra_op_num_threads"\n  value: { string_value: "4" }' in tuned
+    assert 'key: "gpu_execution_provider"\n  value: { string_value: "tensorrt" }' in tuned
+    # everything else (inputs, outputs, labels, instance group) is untouched
+    for block in ("input [", "output [", "label_filename", "instance_group ["):
+        assert tuned.count(block) == text.count(block)
+    with pytest.raises(ValueError):
+        prep.set_dynamic_batching(text, (), 10)
+    with pytest.raises(ValueError):
+        prep.set_parameter(text, "bad key", "x")
+
+
 def test_rejects_two_instance_groups():
     block = prep.render_instance_group("KIND_CPU", 1)
     with pytest.raises(ValueError, match="more than one"):
@@ -117,7 +139,13 @@ def test_the_chart_init_command_prepares_a_servable_repository(tmp_path, scenari
     want = "KIND_GPU" if scenario == "production" else "KIND_CPU"
     (group,) = instance_groups(config)
     assert f"kind: {want}" in group
-    assert without_instance_group(config) == without_instance_group(CONFIG.read_text())
+    if scenario == "production":  # GPU: batching and the execution provider from values
+        assert "max_batch_size: 128" in config
+        assert "preferred_batch_size: [ 64, 128 ]" in config
+        assert "max_queue_delay_microseconds: 5000" in config
+        assert 'key: "gpu_execution_provider"\n  value: { string_value: "tensorrt" }' in config
+    else:
+        assert without_instance_group(config) == without_instance_group(CONFIG.read_text())
     # The image's own copy is untouched.
     assert (root / "models" / "image_encoder" / "config.pbtxt").read_text() == CONFIG.read_text()
 

@@ -187,12 +187,14 @@ class Report(_message.Message):
     def __init__(self, schema_version: _Optional[str] = ..., request_id: _Optional[str] = ..., model: _Optional[_Union[ModelInfo, _Mapping]] = ..., dataset: _Optional[_Union[DatasetSummary, _Mapping]] = ..., checks_run: _Optional[_Iterable[str]] = ..., failed_items: _Optional[_Iterable[_Union[FailedItemOut, _Mapping]]] = ..., checks: _Optional[_Union[Checks, _Mapping]] = ..., check_errors: _Optional[_Mapping[str, CheckError]] = ..., timings_s: _Optional[_Mapping[str, float]] = ..., summary: _Optional[_Union[ReportSummary, _Mapping]] = ..., verdict: _Optional[_Union[Verdict, _Mapping]] = ...) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("name", "version")
+    __slots__ = ("name", "version", "input_size")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    INPUT_SIZE_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
+    input_size: int
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., input_size: _Optional[int] = ...) -> None: ...
 
 class DatasetSummary(_message.Message):
     __slots__ = ("items", "loaded", "failed", "labelled", "classes", "splits")
