@@ -105,7 +105,8 @@ class Collected:
     facts: list[Any] = field(default_factory=list)
     failed: list[FailedItem] = field(default_factory=list)
     embeddings: list[np.ndarray] = field(default_factory=list)
-    # duplicate descriptor parts, unweighted: pixel code | grid code (``stacked_descriptor_parts``)
+    # duplicate descriptor parts, unweighted: pixel codes | grid code | thumbnail
+    # (``stacked_descriptor_parts``)
     descriptors: list[np.ndarray] = field(default_factory=list)
     classifier_logits: list[np.ndarray] = field(default_factory=list)
     # near-duplicate calibration: rows (into ``loaded``) whose copies were planted, the copies'
@@ -318,11 +319,12 @@ async def encode_chunk(
 
 
 def stacked_descriptor_parts(feature_grid: np.ndarray, pixels: np.ndarray) -> np.ndarray:
-    """Pixel code | grid code (``descriptor_parts``, unweighted) side by side: the duplicates
-    check chooses their weight per dataset."""
+    """Pixel codes | grid code (``descriptor_parts``, unweighted) | verification thumbnail side
+    by side: the duplicates check chooses their weight per dataset and verifies candidates."""
+    from service.analysis.copy_verification import verification_thumbnails
     from service.analysis.descriptors import descriptor_parts
 
-    return np.hstack(descriptor_parts(feature_grid, pixels))
+    return np.hstack([*descriptor_parts(feature_grid, pixels), verification_thumbnails(pixels)])
 
 
 def calibration_rows(chunk_size: int, loaded_before: int, total: int, seed: int) -> np.ndarray:

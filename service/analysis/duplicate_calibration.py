@@ -72,6 +72,22 @@ class CandidateCut(msgspec.Struct):
     estimated_precision: float
 
 
+class CopyVerification(msgspec.Struct, omit_defaults=True):
+    """The second stage of near-duplicate search: candidate pairs verified on their pixels."""
+
+    threshold: (
+        float  # copy score (best NCC over the copy hypotheses) at or above which a pair is kept
+    )
+    candidate_pairs: int  # pairs scored (nearest neighbours in the aligned and descriptor codes)
+    verified_pairs: int  # candidate pairs at or above the threshold
+    estimated_recall: float  # planted copies whose score reaches the threshold
+    estimated_precision: float
+    estimated_false_match_rate: float
+    recall_by_copy: dict[str, float] = {}
+    seconds: float = 0.0
+    note: str | None = None
+
+
 class ThresholdCalibration(msgspec.Struct, omit_defaults=True):
     """How the near-duplicate threshold was chosen for this dataset."""
 
@@ -89,6 +105,8 @@ class ThresholdCalibration(msgspec.Struct, omit_defaults=True):
     recall_by_copy: dict[str, float] = {}
     note: str | None = None
     candidates: list[CandidateCut] = []  # every descriptor tried (the chosen one included)
+    # the second stage: candidate pairs verified on their pixels (``copy_verification``)
+    verification: CopyVerification | None = None
 
 
 def plant_copies(pixels: np.ndarray, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
