@@ -7,6 +7,8 @@ Evidence, reported separately:
   has the same pixels but other bytes; same bytes imply same pixels);
 - **near**: cosine similarity >= ``threshold`` between descriptors (``duplicate_descriptors``
   for images, or any embedding a caller sends), found by ``find_similar_pairs``.
+  A report adds the pairs its second stage verified on their pixels (``extra_pairs``, from
+  ``copy_verification``), which may lie below the threshold.
 
 **Groups are copies, not chains.** Exact copies (same bytes or pixels) form their groups whole.
 Near pairs then group by *star linkage*: the item with the most near copies (ties: the most
