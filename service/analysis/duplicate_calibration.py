@@ -186,6 +186,7 @@ def calibrate_threshold(
     copy_kinds: Sequence[str] | None = None,
     max_false_rate: float = DEFAULT_MAX_FALSE_RATE,
     min_threshold: float = MIN_THRESHOLD,
+    gap_quantile: float | None = GAP_QUANTILE,
 ) -> ThresholdCalibration:
     """The near-duplicate cut for one dataset (see the module docstring).
 
@@ -199,6 +200,10 @@ def calibrate_threshold(
         The kind of each planted copy (for ``recall_by_copy``).
     max_false_rate : float in (0, 1)
         Largest share of items a look-alike may match at the cut.
+    gap_quantile : float or None
+        The look-alike is the second neighbour shifted up by this quantile of the gap between
+        first and second neighbours; None: the second neighbour as it is (for scores crowded
+        near 1, where the shift alone passes 1 — the copy verification's).
     """
     positives = np.asarray(positives, np.float64).ravel()
     nearest = np.asarray(nearest, np.float64).ravel()
@@ -212,7 +217,9 @@ def calibrate_threshold(
     m = second.size
     # an item's nearest look-alike scores a little above its second one: shift by the gap's
     # upper quartile (a minority, under a quarter, of items with a true copy does not move it)
-    gap = max(0.0, float(np.quantile(nearest - second, GAP_QUANTILE)))
+    gap = 0.0
+    if gap_quantile is not None:
+        gap = max(0.0, float(np.quantile(nearest - second, gap_quantile)))
     look_alike = second + gap
     allowed = int(np.floor(max_false_rate * m))  # look-alikes allowed at or above the cut
     ranked = np.sort(look_alike)[::-1]
