@@ -28,7 +28,6 @@ Barz, B., Denzler, J. (2020). Do we train on test data? Purging CIFAR of near-du
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -366,7 +365,6 @@ def verified_copy_pairs(
     -------
     (first, second, verification): the verified pairs (first < second) and how they were found.
     """
-    started = time.perf_counter()
     n = thumbs.shape[0]
     first, second = candidate_pairs([aligned_codes(thumbs), descriptors], content=content)
     scores = copy_scores(thumbs, first, second)
@@ -399,7 +397,6 @@ def verified_copy_pairs(
         estimated_precision=cut.estimated_precision or 0.0,
         estimated_false_match_rate=cut.estimated_false_match_rate or 0.0,
         recall_by_copy=cut.recall_by_copy,
-        seconds=round(time.perf_counter() - started, 3),
         note=cut.note,
     )
     return first[keep], second[keep], verification

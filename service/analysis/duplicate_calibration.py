@@ -84,7 +84,6 @@ class CopyVerification(msgspec.Struct, omit_defaults=True):
     estimated_precision: float
     estimated_false_match_rate: float
     recall_by_copy: dict[str, float] = {}
-    seconds: float = 0.0
     note: str | None = None
 
 

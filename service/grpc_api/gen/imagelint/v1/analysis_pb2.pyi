@@ -214,7 +214,7 @@ class CandidateCut(_message.Message):
     def __init__(self, pixel_code: _Optional[str] = ..., pixel_weight: _Optional[float] = ..., threshold: _Optional[float] = ..., estimated_recall: _Optional[float] = ..., estimated_precision: _Optional[float] = ...) -> None: ...
 
 class CopyVerification(_message.Message):
-    __slots__ = ("threshold", "candidate_pairs", "verified_pairs", "estimated_recall", "estimated_precision", "estimated_false_match_rate", "recall_by_copy", "seconds", "note")
+    __slots__ = ("threshold", "candidate_pairs", "verified_pairs", "estimated_recall", "estimated_precision", "estimated_false_match_rate", "recall_by_copy", "note")
     class RecallByCopyEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -229,7 +229,6 @@ class CopyVerification(_message.Message):
     ESTIMATED_PRECISION_FIELD_NUMBER: _ClassVar[int]
     ESTIMATED_FALSE_MATCH_RATE_FIELD_NUMBER: _ClassVar[int]
     RECALL_BY_COPY_FIELD_NUMBER: _ClassVar[int]
-    SECONDS_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
     threshold: float
     candidate_pairs: int
@@ -238,9 +237,8 @@ class CopyVerification(_message.Message):
     estimated_precision: float
     estimated_false_match_rate: float
     recall_by_copy: _containers.ScalarMap[str, float]
-    seconds: float
     note: str
-    def __init__(self, threshold: _Optional[float] = ..., candidate_pairs: _Optional[int] = ..., verified_pairs: _Optional[int] = ..., estimated_recall: _Optional[float] = ..., estimated_precision: _Optional[float] = ..., estimated_false_match_rate: _Optional[float] = ..., recall_by_copy: _Optional[_Mapping[str, float]] = ..., seconds: _Optional[float] = ..., note: _Optional[str] = ...) -> None: ...
+    def __init__(self, threshold: _Optional[float] = ..., candidate_pairs: _Optional[int] = ..., verified_pairs: _Optional[int] = ..., estimated_recall: _Optional[float] = ..., estimated_precision: _Optional[float] = ..., estimated_false_match_rate: _Optional[float] = ..., recall_by_copy: _Optional[_Mapping[str, float]] = ..., note: _Optional[str] = ...) -> None: ...
 
 class MislabelsResult(_message.Message):
     __slots__ = ("n_items", "n_judged", "rank_by", "top_fraction", "label_health", "issue_count", "candidates", "classes", "confusable_pairs", "learnability", "too_small_classes", "k_neighbours", "label_issues", "noise_note")
