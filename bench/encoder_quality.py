@@ -19,6 +19,10 @@ Readouts: ``head`` (the 1280-d pooled last feature map), ``stages+head`` (pooled
 stages 3-7, 744-d, and the head, each L2-normalised, concatenated: 2024-d — the exported
 ``embedding``; the head is its last 1280 columns).
 
+The duplicates check's second stage (``copy_verification``: a copy score on 32 x 32 pixel
+thumbnails) is measured on the same copies and negatives; ``--verification-only`` prints just
+that line (no encoder needed).
+
 Run: ``.venv/bin/python -m bench.encoder_quality`` (encodes ~8.4k images per variant once;
 cached under ``.cache/``). ``--sizes 224,128,96`` compares the served graph at encoder
 resolutions instead (``bench.resolution_quality``).
@@ -170,6 +174,38 @@ def copy_descriptors(enc: dict[str, np.ndarray], pixels: np.ndarray, weight: flo
     return duplicate_descriptors(enc["feature_grid"], pixels=pixels, pixel_weight=weight)
 
 
+def verification_recall() -> dict[str, float]:
+    """Near-copy recall at FPR 1e-3 of the duplicates check's second stage (the copy score of
+    ``service.analysis.copy_verification``, pixels only), on the same copies and negatives as
+    ``near_copy_recall``: every (base, same-class other) pair is scored, not only candidates."""
+    from service.analysis.copy_verification import copy_scores, verification_thumbnails
+
+    rng = np.random.default_rng(0)
+    test, y_test = fashion_mnist("test", 2400)
+    bases = test[2000:2400]
+    copies = [c for image in bases for c in copy_variants(image, rng)]
+    pool = np.stack([decode_for_encoder(to_png(x)) for x in test[:2000]])
+    base_px = np.stack([decode_for_encoder(to_png(x)) for x in bases])
+    copy_px = np.stack([decode_for_encoder(c) for c in copies])
+    thumbs = verification_thumbnails(np.concatenate([pool, base_px, copy_px]))
+    n_pool, n_base = len(pool), len(bases)
+    base_rows = n_pool + np.arange(n_base)
+    positives = copy_scores(
+        thumbs, np.repeat(base_rows, 3), n_pool + n_base + np.arange(3 * n_base)
+    ).reshape(n_base, 3)
+    y_pool, y_bases = y_test[:2000], y_test[2000:2400]
+    firsts, seconds = [], []
+    for b, y in zip(base_rows, y_bases, strict=True):
+        same = np.flatnonzero(y_pool == y)
+        firsts.append(np.full(same.size, b))
+        seconds.append(same)
+    negatives = copy_scores(thumbs, np.concatenate(firsts), np.concatenate(seconds))
+    threshold = np.quantile(negatives, 1.0 - FPR)
+    out = {"all": float((positives > threshold).mean())}
+    out.update({k: float((positives[:, j] > threshold).mean()) for j, k in enumerate(COPY_KINDS)})
+    return out
+
+
 def top5(logits: np.ndarray, names: list[str]) -> list[str]:
     return [names[i] for i in np.argsort(-logits)[:5]]
 
@@ -181,6 +217,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return resolution_main(argv)
     print(machine_line())
+    if "--verification-only" in sys.argv:
+        rec = verification_recall()
+        print("duplicates second stage (copy score): near-copy recall@FPR1e-3 "
+              + " ".join(f"{k} {v:.3f}" for k, v in rec.items()))  # fmt: skip
+        return 0
     names = LABELS_PATH.read_text().splitlines()
     t0 = time.perf_counter()
     sets = image_sets()
@@ -233,6 +274,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {readout:>12}: FM probe {fm:.3f}  digits probe {dg:.3f}  "
                   "near-copy recall@FPR1e-3 "
                   + " ".join(f"{k} {v:.3f}" for k, v in rec.items()))  # fmt: skip
+    rec = verification_recall()
+    rows.append(
+        ("duplicates second stage (pixels, any export)", "copy score", None, None, rec["all"])
+    )
+    print("\nduplicates second stage (copy score): near-copy recall@FPR1e-3 "
+          + " ".join(f"{k} {v:.3f}" for k, v in rec.items()))  # fmt: skip
     print("\n| export | readout | Fashion-MNIST probe (3k -> 2k) | digits probe (60/40) "
           "| near-copy recall @ FPR 1e-3 |")  # fmt: skip
     print("|---|---|---|---|---|")

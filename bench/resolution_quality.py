@@ -84,8 +84,8 @@ def cached_encode(session, key: str, size: int, images: np.ndarray) -> dict[str,
 def calibrated_recall(session, pixels: np.ndarray, grid: np.ndarray, seed: int = 0) -> dict:
     """The report's duplicate calibration on these images with planted copies."""
     from service.analysis.duplicate_calibration import plant_copies
-    from service.check_runners import calibrated_descriptors
-    from service.pipeline import stacked_descriptor_parts
+    from service.report.check_runners import calibrated_descriptors
+    from service.report.pipeline import stacked_descriptor_parts
 
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(len(pixels), size=PLANTED_SOURCES, replace=False))

@@ -72,6 +72,21 @@ class CandidateCut(msgspec.Struct):
     estimated_precision: float
 
 
+class CopyVerification(msgspec.Struct, omit_defaults=True):
+    """The second stage of near-duplicate search: candidate pairs verified on their pixels."""
+
+    threshold: (
+        float  # copy score (best NCC over the copy hypotheses) at or above which a pair is kept
+    )
+    candidate_pairs: int  # pairs scored (nearest neighbours in the aligned and descriptor codes)
+    verified_pairs: int  # candidate pairs at or above the threshold
+    estimated_recall: float  # planted copies whose score reaches the threshold
+    estimated_precision: float
+    estimated_false_match_rate: float
+    recall_by_copy: dict[str, float] = {}
+    note: str | None = None
+
+
 class ThresholdCalibration(msgspec.Struct, omit_defaults=True):
     """How the near-duplicate threshold was chosen for this dataset."""
 
@@ -89,6 +104,8 @@ class ThresholdCalibration(msgspec.Struct, omit_defaults=True):
     recall_by_copy: dict[str, float] = {}
     note: str | None = None
     candidates: list[CandidateCut] = []  # every descriptor tried (the chosen one included)
+    # the second stage: candidate pairs verified on their pixels (``copy_verification``)
+    verification: CopyVerification | None = None
 
 
 def plant_copies(pixels: np.ndarray, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -168,6 +185,7 @@ def calibrate_threshold(
     copy_kinds: Sequence[str] | None = None,
     max_false_rate: float = DEFAULT_MAX_FALSE_RATE,
     min_threshold: float = MIN_THRESHOLD,
+    gap_quantile: float | None = GAP_QUANTILE,
 ) -> ThresholdCalibration:
     """The near-duplicate cut for one dataset (see the module docstring).
 
@@ -181,6 +199,10 @@ def calibrate_threshold(
         The kind of each planted copy (for ``recall_by_copy``).
     max_false_rate : float in (0, 1)
         Largest share of items a look-alike may match at the cut.
+    gap_quantile : float or None
+        The look-alike is the second neighbour shifted up by this quantile of the gap between
+        first and second neighbours; None: the second neighbour as it is (for scores crowded
+        near 1, where the shift alone passes 1 — the copy verification's).
     """
     positives = np.asarray(positives, np.float64).ravel()
     nearest = np.asarray(nearest, np.float64).ravel()
@@ -194,7 +216,9 @@ def calibrate_threshold(
     m = second.size
     # an item's nearest look-alike scores a little above its second one: shift by the gap's
     # upper quartile (a minority, under a quarter, of items with a true copy does not move it)
-    gap = max(0.0, float(np.quantile(nearest - second, GAP_QUANTILE)))
+    gap = 0.0
+    if gap_quantile is not None:
+        gap = max(0.0, float(np.quantile(nearest - second, gap_quantile)))
     look_alike = second + gap
     allowed = int(np.floor(max_false_rate * m))  # look-alikes allowed at or above the cut
     ranked = np.sort(look_alike)[::-1]

@@ -7,6 +7,8 @@ Evidence, reported separately:
   has the same pixels but other bytes; same bytes imply same pixels);
 - **near**: cosine similarity >= ``threshold`` between descriptors (``duplicate_descriptors``
   for images, or any embedding a caller sends), found by ``find_similar_pairs``.
+  A report adds the pairs its second stage verified on their pixels (``extra_pairs``, from
+  ``copy_verification``), which may lie below the threshold.
 
 **Groups are copies, not chains.** Exact copies (same bytes or pixels) form their groups whole.
 Near pairs then group by *star linkage*: the item with the most near copies (ties: the most
@@ -268,6 +270,7 @@ def find_duplicates(
     max_pairs: int = DEFAULT_MAX_PAIRS,
     max_listed_pairs: int = DEFAULT_MAX_LISTED_PAIRS,
     seed: int = 0,
+    extra_pairs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> DuplicatesResult:
     """Exact and near duplicates, their groups with keep/drop suggestions, leakage, conflicts.
 
@@ -289,6 +292,9 @@ def find_duplicates(
     max_listed_pairs : int, keyword-only
         At most this many near pairs are listed (most similar first); all are counted and used
         for grouping.
+    extra_pairs : (first, second, similarity), optional, keyword-only
+        Near pairs found otherwise (``copy_verification``: candidates below the threshold whose
+        pixels match), added to those reaching the threshold.
 
     Returns
     -------
@@ -322,6 +328,10 @@ def find_duplicates(
         pairs_first, pairs_second, pairs_sim, method = (
             pairs.first, pairs.second, pairs.similarity, pairs.method
         )  # fmt: skip
+    if extra_pairs is not None:
+        pairs_first, pairs_second, pairs_sim = merge_pairs(
+            (pairs_first, pairs_second, pairs_sim), extra_pairs
+        )
     byte_groups, pixel_groups = exact_groups(byte_col), exact_groups(pixel_col)
     evidence_nodes: dict[str, set[int]] = {
         "same_bytes": {i for g in byte_groups for i in g},
@@ -373,6 +383,22 @@ def find_duplicates(
         label_conflicts=conflicts,
         note=note,
     )
+
+
+def merge_pairs(*pair_sets) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The union of several (first, second, similarity) pair sets, each pair once (first <
+    second, the larger similarity kept)."""
+    first = np.concatenate([np.asarray(p[0], np.int64) for p in pair_sets])
+    second = np.concatenate([np.asarray(p[1], np.int64) for p in pair_sets])
+    sim = np.concatenate([np.asarray(p[2], np.float32) for p in pair_sets])
+    lo, hi = np.minimum(first, second), np.maximum(first, second)
+    keep = lo != hi
+    lo, hi, sim = lo[keep], hi[keep], sim[keep]
+    order = np.lexsort((-sim, hi, lo))
+    lo, hi, sim = lo[order], hi[order], sim[order]
+    unique = np.ones(lo.size, bool)
+    unique[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+    return lo[unique], hi[unique], sim[unique]
 
 
 def _pairs_within_limit(descriptors: np.ndarray, *, threshold: float, max_pairs: int, **search):

@@ -18,7 +18,7 @@ against 224 px: probe accuracy 0.890 vs 0.893 (-0.3 point) and digits 0.968 vs 0
 accepted (within 1 point); the duplicate calibration's near-copy recall 0.638 vs 0.732 (-0.094,
 while the descriptor's recall of file-level copies at FPR 1e-3 held: 0.661 vs 0.659): rejected
 (the bar is 0.02). So the report lowers the resolution only when the duplicates check does not
-run (``service.pipeline.choose_resolution``); with duplicates every image is encoded at 224.
+run (``service.report.pipeline.choose_resolution``); with duplicates every image is encoded at 224.
 """
 
 from __future__ import annotations

@@ -104,15 +104,55 @@ def evaluation_split_mask(splits: list[str | None], labels: list[Any]) -> np.nda
 
 def split_descriptor_parts(parts: np.ndarray) -> dict[str, np.ndarray]:
     """The stacked parts (``pipeline.stacked_descriptor_parts``) by name: pixel codes (6 x 6 and
-    12 x 12 DCT blocks) and the grid code."""
-    from service.analysis.descriptors import FINE_PIXEL_CODE_DIM, PIXEL_CODE_DIM
+    12 x 12 DCT blocks), the grid code and the verification thumbnail."""
+    from service.analysis.descriptors import FINE_PIXEL_CODE_DIM, GRID_CODE_DIM, PIXEL_CODE_DIM
 
     fine_end = PIXEL_CODE_DIM + FINE_PIXEL_CODE_DIM
+    grid_end = fine_end + GRID_CODE_DIM
     return {
         "dct6": parts[:, :PIXEL_CODE_DIM],
         "dct12": parts[:, PIXEL_CODE_DIM:fine_end],
-        "grid": parts[:, fine_end:],
+        "grid": parts[:, fine_end:grid_end],
+        "thumb": parts[:, grid_end:],
     }
+
+
+def calibration_sample(ctx: CheckContext, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(content ids: equal ids are exact copies, -1 none; the items sampled as look-alikes)."""
+    from service.analysis.duplicate_calibration import DEFAULT_NEIGHBOUR_SAMPLE
+    from service.analysis.duplicates import exact_groups, exact_units
+
+    facts = ctx.collected.facts
+    exact = exact_groups([f.sha256 for f in facts]) + exact_groups([f.pixel_hash for f in facts])
+    units = exact_units(n, exact)
+    content = np.where(np.bincount(units, minlength=n)[units] > 1, units, -1)
+    rng = np.random.default_rng(ctx.options.seed)
+    sample = np.sort(rng.choice(n, size=min(n, DEFAULT_NEIGHBOUR_SAMPLE), replace=False))
+    return content, sample
+
+
+def verified_pairs(ctx: CheckContext, descriptors: np.ndarray, calibration: Any):
+    """The second stage of a calibrated search (``copy_verification``): candidate pairs checked
+    on their pixels; (extra pairs or None, the calibration with its ``verification``)."""
+    from service.analysis.copy_verification import verified_copy_pairs
+    from service.analysis.duplicate_calibration import COPY_KINDS
+
+    thumbs = split_descriptor_parts(ctx.descriptors)["thumb"]
+    planted = ctx.collected.planted_rows
+    if calibration.method != "calibrated" or thumbs.shape[1] == 0 or not planted:
+        return None, calibration
+    content, sample = calibration_sample(ctx, thumbs.shape[0])
+    copies = split_descriptor_parts(np.concatenate(ctx.collected.planted_descriptors, axis=0))
+    first, second, verification = verified_copy_pairs(
+        thumbs, descriptors,
+        planted_sources=np.repeat(np.asarray(planted, np.int64), len(COPY_KINDS)),
+        planted_thumbs=copies["thumb"], sample=sample, content=content,
+        copy_kinds=list(COPY_KINDS) * len(planted),
+    )  # fmt: skip
+    similarity = np.einsum("ij,ij->i", descriptors[first], descriptors[second])
+    return (first, second, similarity), msgspec.structs.replace(
+        calibration, verification=verification
+    )
 
 
 def calibrated_descriptors(ctx: CheckContext) -> tuple[np.ndarray, Any]:
@@ -128,14 +168,12 @@ def calibrated_descriptors(ctx: CheckContext) -> tuple[np.ndarray, Any]:
     from service.analysis.duplicate_calibration import (
         CANDIDATE_DESCRIPTORS,
         COPY_KINDS,
-        DEFAULT_NEIGHBOUR_SAMPLE,
         MIN_CALIBRATION_ITEMS,
         CandidateCut,
         ThresholdCalibration,
         calibrate_threshold,
         nearest_distinct_similarity,
     )
-    from service.analysis.duplicates import exact_groups, exact_units
 
     if ctx.descriptors is None:
         raise InvalidInput("duplicates needs at least one loaded image")
@@ -159,12 +197,7 @@ def calibrated_descriptors(ctx: CheckContext) -> tuple[np.ndarray, Any]:
             pixel_weight=PIXEL_WEIGHT,
             note=f"fewer than {MIN_CALIBRATION_ITEMS} images: the photo-tuned default is used",
         )
-    facts = ctx.collected.facts
-    exact = exact_groups([f.sha256 for f in facts]) + exact_groups([f.pixel_hash for f in facts])
-    units = exact_units(n, exact)
-    content = np.where(np.bincount(units, minlength=n)[units] > 1, units, -1)
-    rng = np.random.default_rng(ctx.options.seed)
-    sample = np.sort(rng.choice(n, size=min(n, DEFAULT_NEIGHBOUR_SAMPLE), replace=False))
+    content, sample = calibration_sample(ctx, n)
     copy_parts = split_descriptor_parts(np.concatenate(ctx.collected.planted_descriptors, axis=0))
     sources = np.repeat(np.asarray(planted, np.int64), len(COPY_KINDS))
     best = None
@@ -201,6 +234,7 @@ def run_duplicates(ctx: CheckContext) -> Any:
     if ctx.descriptors is None or not loaded:
         raise InvalidInput("duplicates needs at least one loaded image")
     descriptors, calibration = calibrated_descriptors(ctx)
+    extra, calibration = verified_pairs(ctx, descriptors, calibration)
     result = find_duplicates(
         descriptors,
         ids=ctx.ids,
@@ -210,6 +244,7 @@ def run_duplicates(ctx: CheckContext) -> Any:
         pixel_hashes=[facts.pixel_hash for facts in ctx.collected.facts],
         threshold=calibration.threshold,
         seed=ctx.options.seed,
+        extra_pairs=extra,
     )
     return msgspec.structs.replace(result, calibration=calibration)
 

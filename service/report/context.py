@@ -25,7 +25,8 @@ class Collected:
     facts: list[Any] = field(default_factory=list)
     failed: list[FailedItem] = field(default_factory=list)
     embeddings: list[np.ndarray] = field(default_factory=list)
-    # duplicate descriptor parts, unweighted: pixel code | grid code (``stacked_descriptor_parts``)
+    # duplicate descriptor parts, unweighted: pixel codes | grid code | thumbnail
+    # (``stacked_descriptor_parts``)
     descriptors: list[np.ndarray] = field(default_factory=list)
     classifier_logits: list[np.ndarray] = field(default_factory=list)
     # near-duplicate calibration: rows (into ``loaded``) whose copies were planted, the copies'

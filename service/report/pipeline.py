@@ -326,11 +326,12 @@ async def encode_chunk(
 
 
 def stacked_descriptor_parts(feature_grid: np.ndarray, pixels: np.ndarray) -> np.ndarray:
-    """Pixel code | grid code (``descriptor_parts``, unweighted) side by side: the duplicates
-    check chooses their weight per dataset."""
+    """Pixel codes | grid code (``descriptor_parts``, unweighted) | verification thumbnail side
+    by side: the duplicates check chooses their weight per dataset and verifies candidates."""
+    from service.analysis.copy_verification import verification_thumbnails
     from service.analysis.descriptors import descriptor_parts
 
-    return np.hstack(descriptor_parts(feature_grid, pixels))
+    return np.hstack([*descriptor_parts(feature_grid, pixels), verification_thumbnails(pixels)])
 
 
 def calibration_rows(chunk_size: int, loaded_before: int, total: int, seed: int) -> np.ndarray:

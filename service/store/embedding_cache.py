@@ -19,8 +19,9 @@ import numpy as np
 log = logging.getLogger("imagelint.cache")
 
 # decode to 224 x 224 RGB; descriptor parts = 6x6 pixel code | 12x12 pixel code | grid code
-# (service.analysis.descriptors.descriptor_parts); the multi-stage 2024-d embedding
-PREPROCESSING_VERSION = "decode224-parts3-emb2024"
+# (service.analysis.descriptors.descriptor_parts) | 32x32 verification thumbnail; the
+# multi-stage 2024-d embedding
+PREPROCESSING_VERSION = "decode224-parts4-emb2024"
 
 
 @dataclass(frozen=True)

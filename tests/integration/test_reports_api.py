@@ -50,7 +50,7 @@ def test_small_images_are_encoded_at_a_lower_resolution(api, demo):
     (service.images.resolution) and the real Triton encodes them at that size."""
     from sklearn.datasets import load_digits
 
-    from service.demo import _png, render_digit
+    from devtools.demo import _png, render_digit
 
     root, _, _ = demo
     folder = root / "small"

@@ -159,7 +159,7 @@ class Outlier(_message.Message):
     def __init__(self, id: _Optional[str] = ..., score: _Optional[float] = ..., rank: _Optional[int] = ..., nearest: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ThresholdCalibration(_message.Message):
-    __slots__ = ("method", "threshold", "pixel_code", "pixel_weight", "max_false_rate", "estimated_precision", "estimated_recall", "estimated_false_match_rate", "matched_rate", "planted_copies", "neighbour_sample", "recall_by_copy", "note", "candidates")
+    __slots__ = ("method", "threshold", "pixel_code", "pixel_weight", "max_false_rate", "estimated_precision", "estimated_recall", "estimated_false_match_rate", "matched_rate", "planted_copies", "neighbour_sample", "recall_by_copy", "note", "candidates", "verification")
     class RecallByCopyEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -181,6 +181,7 @@ class ThresholdCalibration(_message.Message):
     RECALL_BY_COPY_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    VERIFICATION_FIELD_NUMBER: _ClassVar[int]
     method: str
     threshold: float
     pixel_code: str
@@ -195,7 +196,8 @@ class ThresholdCalibration(_message.Message):
     recall_by_copy: _containers.ScalarMap[str, float]
     note: str
     candidates: _containers.RepeatedCompositeFieldContainer[CandidateCut]
-    def __init__(self, method: _Optional[str] = ..., threshold: _Optional[float] = ..., pixel_code: _Optional[str] = ..., pixel_weight: _Optional[float] = ..., max_false_rate: _Optional[float] = ..., estimated_precision: _Optional[float] = ..., estimated_recall: _Optional[float] = ..., estimated_false_match_rate: _Optional[float] = ..., matched_rate: _Optional[float] = ..., planted_copies: _Optional[int] = ..., neighbour_sample: _Optional[int] = ..., recall_by_copy: _Optional[_Mapping[str, float]] = ..., note: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[CandidateCut, _Mapping]]] = ...) -> None: ...
+    verification: CopyVerification
+    def __init__(self, method: _Optional[str] = ..., threshold: _Optional[float] = ..., pixel_code: _Optional[str] = ..., pixel_weight: _Optional[float] = ..., max_false_rate: _Optional[float] = ..., estimated_precision: _Optional[float] = ..., estimated_recall: _Optional[float] = ..., estimated_false_match_rate: _Optional[float] = ..., matched_rate: _Optional[float] = ..., planted_copies: _Optional[int] = ..., neighbour_sample: _Optional[int] = ..., recall_by_copy: _Optional[_Mapping[str, float]] = ..., note: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[CandidateCut, _Mapping]]] = ..., verification: _Optional[_Union[CopyVerification, _Mapping]] = ...) -> None: ...
 
 class CandidateCut(_message.Message):
     __slots__ = ("pixel_code", "pixel_weight", "threshold", "estimated_recall", "estimated_precision")
@@ -210,6 +212,33 @@ class CandidateCut(_message.Message):
     estimated_recall: float
     estimated_precision: float
     def __init__(self, pixel_code: _Optional[str] = ..., pixel_weight: _Optional[float] = ..., threshold: _Optional[float] = ..., estimated_recall: _Optional[float] = ..., estimated_precision: _Optional[float] = ...) -> None: ...
+
+class CopyVerification(_message.Message):
+    __slots__ = ("threshold", "candidate_pairs", "verified_pairs", "estimated_recall", "estimated_precision", "estimated_false_match_rate", "recall_by_copy", "note")
+    class RecallByCopyEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_PAIRS_FIELD_NUMBER: _ClassVar[int]
+    VERIFIED_PAIRS_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_RECALL_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_PRECISION_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_FALSE_MATCH_RATE_FIELD_NUMBER: _ClassVar[int]
+    RECALL_BY_COPY_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    threshold: float
+    candidate_pairs: int
+    verified_pairs: int
+    estimated_recall: float
+    estimated_precision: float
+    estimated_false_match_rate: float
+    recall_by_copy: _containers.ScalarMap[str, float]
+    note: str
+    def __init__(self, threshold: _Optional[float] = ..., candidate_pairs: _Optional[int] = ..., verified_pairs: _Optional[int] = ..., estimated_recall: _Optional[float] = ..., estimated_precision: _Optional[float] = ..., estimated_false_match_rate: _Optional[float] = ..., recall_by_copy: _Optional[_Mapping[str, float]] = ..., note: _Optional[str] = ...) -> None: ...
 
 class MislabelsResult(_message.Message):
     __slots__ = ("n_items", "n_judged", "rank_by", "top_fraction", "label_health", "issue_count", "candidates", "classes", "confusable_pairs", "learnability", "too_small_classes", "k_neighbours", "label_issues", "noise_note")

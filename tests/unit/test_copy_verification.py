@@ -1,0 +1,155 @@
+"""Near-copy verification: copy hypotheses, candidate pairs and the calibrated second stage."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance
+from scipy.ndimage import gaussian_filter
+
+from service.analysis.copy_verification import (
+    THUMB,
+    aligned_codes,
+    candidate_pairs,
+    canonical_orientation,
+    copy_scores,
+    crop_matrices,
+    crop_matrix,
+    verification_thumbnails,
+    verified_copy_pairs,
+)
+from service.analysis.duplicate_calibration import COPY_KINDS, plant_copies
+from service.analysis.duplicates import find_duplicates, merge_pairs
+from service.errors import InvalidInput
+
+
+def scenes(n: int, seed: int = 0) -> np.ndarray:
+    """Smooth random grey scenes with detail at several scales, 224 x 224 x 3 uint8."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        field = gaussian_filter(rng.standard_normal((224, 224)), 12) * 6
+        field += gaussian_filter(rng.standard_normal((224, 224)), 4) * 2
+        grey = np.clip(128 + 60 * field / field.std(), 0, 255).astype(np.uint8)
+        out.append(np.repeat(grey[:, :, None], 3, axis=2))
+    return np.stack(out)
+
+
+def crop_copy(image: np.ndarray, side: float, left: int, top: int) -> np.ndarray:
+    pil = Image.fromarray(image)
+    w = pil.size[0]
+    c = round(w * side)
+    return np.asarray(pil.crop((left, top, left + c, top + c)).resize((w, w), Image.BILINEAR))
+
+
+def test_crop_matrix_side_one_is_identity_and_rows_sum_to_one():
+    assert np.allclose(crop_matrix(THUMB, 1.0, 0.0), np.eye(THUMB))
+    m = crop_matrix(THUMB, 0.9, 1.3)
+    assert np.allclose(m.sum(axis=1), 1.0)
+    many = crop_matrices(THUMB, np.array([1.0, 0.9]), np.array([0.0, 1.3]))
+    assert np.allclose(many[0], np.eye(THUMB)) and np.allclose(many[1], m)
+
+
+def test_canonical_orientation_makes_a_mirror_equal():
+    t = verification_thumbnails(scenes(1)).reshape(1, THUMB, THUMB)
+    both = canonical_orientation(np.concatenate([t, t[:, :, ::-1]]))
+    assert np.allclose(both[0], both[1])
+
+
+def test_thumbnails_validate_their_input():
+    with pytest.raises(InvalidInput):
+        verification_thumbnails(np.zeros((1, 32, 32, 3), np.uint8))
+
+
+def test_copies_score_above_different_scenes():
+    images = scenes(6, seed=1)
+    base = images[0]
+    pil = Image.fromarray(base)
+    buffer = io.BytesIO()
+    pil.save(buffer, format="JPEG", quality=60)
+    copies = [
+        crop_copy(base, 0.92, 9, 4),
+        crop_copy(base, 0.95, 0, 11),
+        np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")),
+        np.asarray(ImageEnhance.Brightness(pil).enhance(1.2)),
+        base[:, ::-1].copy(),
+        np.asarray(pil.resize((112, 112), Image.BILINEAR).resize((224, 224), Image.BILINEAR)),
+    ]
+    thumbs = verification_thumbnails(np.concatenate([images, np.stack(copies)]))
+    n_copies = len(copies)
+    copy_rows = 6 + np.arange(n_copies)
+    own = copy_scores(thumbs, np.zeros(n_copies, np.int64), copy_rows)
+    others = copy_scores(thumbs, np.repeat(np.arange(1, 6), n_copies), np.tile(copy_rows, 5))
+    assert own.min() > 0.97
+    assert own.min() > others.max()
+    # nearly symmetric (the refinement is a local search from the coarse best): either order
+    # separates the copies
+    again = copy_scores(thumbs, copy_rows, np.zeros(n_copies, np.int64))
+    assert np.allclose(own, again, atol=0.01)
+    assert again.min() > others.max()
+
+
+def test_aligned_codes_keep_a_crop_near_its_source():
+    images = scenes(20, seed=2)
+    crop = crop_copy(images[3], 0.9, 12, 6)
+    thumbs = verification_thumbnails(np.concatenate([images, crop[None]]))
+    codes = aligned_codes(thumbs)
+    assert np.allclose(np.linalg.norm(codes, axis=1), 1.0, atol=1e-4)
+    assert int(np.argmax(codes[:20] @ codes[20])) == 3
+
+
+def test_candidate_pairs_are_unique_and_skip_exact_copies():
+    rng = np.random.default_rng(0)
+    codes = rng.standard_normal((30, 8)).astype(np.float32)
+    codes[5] = codes[4]
+    codes /= np.linalg.norm(codes, axis=1, keepdims=True)
+    first, second = candidate_pairs([codes, codes[:, ::-1].copy()], k=2)
+    keys = set(zip(first.tolist(), second.tolist(), strict=True))
+    assert len(keys) == first.size and all(a < b for a, b in keys)
+    assert (4, 5) in keys
+    content = np.full(30, -1)
+    content[[4, 5]] = 4
+    first, second = candidate_pairs([codes], k=2, content=content)
+    assert (4, 5) not in set(zip(first.tolist(), second.tolist(), strict=True))
+
+
+def test_verified_copy_pairs_find_planted_copies_and_no_distinct_scenes():
+    images = scenes(120, seed=3)
+    hidden = np.stack([crop_copy(images[i], 0.93, 5, 8) for i in (10, 20, 30)])
+    data = np.concatenate([images, hidden])
+    thumbs = verification_thumbnails(data)
+    descriptors = aligned_codes(thumbs)  # any unit code serves as the first-stage descriptor
+    rows = np.arange(0, 120, 6)
+    copies, _ = plant_copies(data[rows], seed=0)
+    first, second, verification = verified_copy_pairs(
+        thumbs, descriptors,
+        planted_sources=np.repeat(rows, len(COPY_KINDS)),
+        planted_thumbs=verification_thumbnails(copies),
+        sample=np.arange(len(data)), copy_kinds=list(COPY_KINDS) * len(rows),
+    )  # fmt: skip
+    found = set(zip(first.tolist(), second.tolist(), strict=True))
+    assert found == {(10, 120), (20, 121), (30, 122)}
+    assert verification.verified_pairs == 3
+    assert verification.estimated_recall >= 0.9
+    assert set(verification.recall_by_copy) == set(COPY_KINDS)
+
+
+def test_merge_pairs_keeps_each_pair_once_with_its_best_similarity():
+    lo, hi, sim = merge_pairs(
+        (np.array([0, 1]), np.array([1, 2]), np.array([0.9, 0.8])),
+        (np.array([1, 3]), np.array([0, 3]), np.array([0.95, 1.0])),
+    )
+    assert list(zip(lo.tolist(), hi.tolist(), strict=True)) == [(0, 1), (1, 2)]
+    assert np.allclose(sim, [0.95, 0.8])
+
+
+def test_find_duplicates_adds_extra_pairs_below_the_threshold():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 16)).astype(np.float32)
+    result = find_duplicates(
+        x, threshold=0.999, extra_pairs=(np.array([2]), np.array([4]), np.array([0.3]))
+    )
+    assert result.near_pair_count == 1
+    assert [g.members for g in result.groups] == [["2", "4"]]
