@@ -19,8 +19,14 @@ Readouts: ``head`` (the 1280-d pooled last feature map), ``stages+head`` (pooled
 stages 3-7, 744-d, and the head, each L2-normalised, concatenated: 2024-d — the exported
 ``embedding``; the head is its last 1280 columns).
 
-Run: ``.venv/bin/python -m bench.encoder_quality`` (encodes ~8.4k images per variant once;
-cached under ``.cache/``).
+**Models** (``--part models``): EfficientNet-Lite0, Lite1 and Lite2 (``--variant`` of the
+exporter; ReLU6, (x-127)/128, stages+head; Lite1/2 resize the 224 wire input to 240/260 inside the
+graph), side by side: golden top-5 on the photos, the same two probes, and speed — images/s of
+in-process ONNX Runtime with 2 intra-op threads on the same 64 Fashion-MNIST images, batch 32,
+rounds alternating between the models in one run (best of 3 per model; ratios to Lite0).
+
+Run: ``.venv/bin/python -m bench.encoder_quality [--part variants|models|all]`` (encodes ~8.4k
+images per variant and ~6.8k per model once; cached under ``.cache/``).
 """
 
 from __future__ import annotations
@@ -48,12 +54,21 @@ FPR = 1e-3
 GOLDEN_PHOTOS = ("coffee", "chelsea", "astronaut", "rocket", "china", "flower")
 
 
-def variant_path(activation: str, normalisation: str) -> Path:
-    path = CACHE_DIR / "variants" / f"{activation}-{normalisation}.onnx"
+MODELS = ("lite0", "lite1", "lite2")
+MODEL_SETS = ("fm_train", "fm_test", "digits")  # what the model comparison encodes
+SPEED_IMAGES = 64
+SPEED_ROUNDS = 3
+SPEED_THREADS = 2
+
+
+def variant_path(activation: str, normalisation: str, model: str = "lite0") -> Path:
+    suffix = "" if model == "lite0" else f"-{model}"  # Lite0's files keep their round-2 names
+    path = CACHE_DIR / "variants" / f"{activation}-{normalisation}{suffix}.onnx"
     if not path.exists():
         subprocess.run(
             [sys.executable, str(REPO_ROOT / "model_repository" / "export_image_encoder.py"),
-             "--output", str(path), "--activation", activation, "--normalisation", normalisation],
+             "--output", str(path), "--activation", activation, "--normalisation", normalisation,
+             "--variant", model],
             check=True,
         )  # fmt: skip
     return path
@@ -173,7 +188,79 @@ def top5(logits: np.ndarray, names: list[str]) -> list[str]:
     return [names[i] for i in np.argsort(-logits)[:5]]
 
 
-def main() -> int:
+def images_per_second(paths: dict[str, Path], images: np.ndarray) -> dict[str, float]:
+    """Best-of-rounds images/s per model, 2 intra-op threads, rounds alternating between models."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = SPEED_THREADS
+    options.inter_op_num_threads = 1
+    sessions = {
+        m: ort.InferenceSession(str(p), options, providers=["CPUExecutionProvider"])
+        for m, p in paths.items()
+    }
+    for session in sessions.values():  # warm-up
+        session.run(["embedding"], {"images": images[:32]})
+    best = dict.fromkeys(sessions, 0.0)
+    for _ in range(SPEED_ROUNDS):
+        for model, session in sessions.items():
+            t0 = time.perf_counter()
+            for start in range(0, len(images), 32):
+                session.run(list(OUTPUTS), {"images": images[start : start + 32]})
+            best[model] = max(best[model], len(images) / (time.perf_counter() - t0))
+    return best
+
+
+OUTPUTS = ("embedding", "logits", "feature_grid")
+
+
+def compare_models(sets: dict[str, np.ndarray], photo_arrays: dict[str, np.ndarray]) -> None:
+    """Lite0 vs Lite1 vs Lite2: golden top-5, probe accuracy, images/s, in one run."""
+    from sklearn.model_selection import train_test_split
+
+    from tests.golden_photos import golden_failures, golden_images, top5_names
+
+    names = LABELS_PATH.read_text().splitlines()
+    paths = {m: variant_path("relu6", "tflite", m) for m in MODELS}
+    speed = images_per_second(paths, sets["fm_test"][:SPEED_IMAGES])
+    golden_names, golden = golden_images()
+    y_d = sets["y_digits"]
+    idx_tr, idx_te = train_test_split(
+        np.arange(len(y_d)), test_size=0.4, stratify=y_d, random_state=0
+    )
+    rows = []
+    for model, path in paths.items():
+        logits = encode(path, golden)["logits"]
+        failures = golden_failures(golden_names, top5_names(logits, names))
+        shown = encode(path, np.stack([photo_arrays[n] for n in GOLDEN_PHOTOS]))["logits"]
+        print(f"\n== {model}: golden failures {failures or 'none'}")
+        for photo, row in zip(GOLDEN_PHOTOS, shown, strict=True):
+            print(f"  {photo:>10}: {', '.join(top5(row, names))}")
+        enc = {k: cached_encode(path, k, sets[k]) for k in MODEL_SETS}
+        feats = {k: l2(v["embedding"]) for k, v in enc.items()}
+        fm = probe_accuracy(
+            feats["fm_train"], sets["y_fm_train"], feats["fm_test"], sets["y_fm_test"]
+        )
+        dg = probe_accuracy(
+            feats["digits"][idx_tr], y_d[idx_tr], feats["digits"][idx_te], y_d[idx_te]
+        )
+        dim = feats["fm_train"].shape[1]
+        print(f"  FM probe {fm:.3f}  digits probe {dg:.3f}  {speed[model]:.1f} img/s  dim {dim}")
+        rows.append((model, len(failures), fm, dg, speed[model], dim))
+    print("\n| model | golden photos failed | Fashion-MNIST probe (3k -> 2k) | digits probe (60/40) "
+          "| images/s (ORT, 2 threads) | vs Lite0 | embedding dim |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for model, failed, fm, dg, ips, dim in rows:
+        print(f"| {model} | {failed} | {fm:.3f} | {dg:.3f} | {ips:.1f} | "
+              f"{ips / speed['lite0']:.2f}x | {dim} |")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("variants", "models", "all"), default="all")
+    args = parser.parse_args(argv)
     print(machine_line())
     names = LABELS_PATH.read_text().splitlines()
     t0 = time.perf_counter()
@@ -181,6 +268,10 @@ def main() -> int:
     photo_arrays = {n: decode_for_encoder(to_png(p)) for n, p in photos().items()}
     print(f"decoded {sum(len(v) for k, v in sets.items() if not k.startswith('y_'))} images "
           f"in {time.perf_counter() - t0:.1f} s")  # fmt: skip
+    if args.part in ("models", "all"):
+        compare_models(sets, photo_arrays)
+    if args.part == "models":
+        return 0
     rows = []
     for variant, (activation, normalisation) in VARIANTS.items():
         path = variant_path(activation, normalisation)
