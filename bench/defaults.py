@@ -53,7 +53,7 @@ from bench.real_data import decode_for_encoder, digits, fashion_mnist, to_png
 
 def served_embeddings() -> dict[str, np.ndarray]:
     """Embeddings (unit rows) and labels of FM train[:3000], test[:2000], digits, and photos."""
-    from bench.encoder_quality import cached_encode, encode, variant_path
+    from bench.encoder_quality import LazyImages, cached_encode, encode, variant_path
 
     path = variant_path("relu6", "tflite")
     train, y_train = fashion_mnist("train", 3000)
@@ -63,28 +63,14 @@ def served_embeddings() -> dict[str, np.ndarray]:
     photo_names = sorted(library)
     out: dict[str, np.ndarray] = {}
     for key, images in (("fm_train", train), ("fm_test", test), ("digits", digit_images)):
-        # cached_encode only needs the decoded images when the cache misses
-        stack = _LazyStack(images)
-        out[key] = cached_encode(path, key, stack)["embedding"]
+        # decoded only when the cache misses
+        out[key] = cached_encode(path, key, LazyImages(images))["embedding"]
     photo_arrays = np.stack(
         [decode_for_encoder(to_png(np.asarray(library[n]))) for n in photo_names]
     )
     out["photos"] = encode(path, photo_arrays)["embedding"]
     out.update(y_fm_train=y_train, y_fm_test=y_test, y_digits=y_digits)
     return out
-
-
-class _LazyStack:
-    """Looks like the decoded image stack to ``cached_encode``; decodes only when encoded."""
-
-    def __init__(self, raw: np.ndarray) -> None:
-        self.raw = raw
-
-    def __len__(self) -> int:
-        return len(self.raw)
-
-    def __getitem__(self, item):
-        return np.stack([decode_for_encoder(to_png(x)) for x in self.raw[item]])
 
 
 # --------------------------------------------------------------------------------------------
