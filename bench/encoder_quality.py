@@ -248,7 +248,9 @@ def subset_encode(path: Path, key: str, images: np.ndarray, n: int) -> dict[str,
     if n < len(images) and whole.exists():
         with np.load(whole) as cached:
             return {k: cached[k][:n] for k in cached.files}
-    return cached_encode(path, key, images[:n])
+    if n < len(images):  # stay lazy: decode only on a cache miss
+        images = LazyImages(images.raw[:n]) if isinstance(images, LazyImages) else images[:n]
+    return cached_encode(path, key, images)
 
 
 def compare_models(
