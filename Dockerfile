@@ -65,7 +65,9 @@ RUN python deploy/extra_requirements.py export --only torch > /tmp/torch.txt \
     && pip install --no-cache-dir -r /tmp/export.txt
 COPY model_repository/export_image_encoder.py ./model_repository/
 # --check compares ONNX Runtime with torch on a random batch and fails the build on a mismatch.
-RUN python model_repository/export_image_encoder.py --output /out/model.onnx --check
+# ENCODER: lite0 (default), lite1 or lite2 (`docker build --build-arg ENCODER=lite1 ...`).
+ARG ENCODER=lite0
+RUN python model_repository/export_image_encoder.py --output /out/model.onnx --check --variant "${ENCODER}"
 
 # --- triton: the official server with the model repository -----------------------------------
 FROM nvcr.io/nvidia/tritonserver:25.06-py3 AS triton

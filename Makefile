@@ -14,7 +14,7 @@ TRITON_HTTP_PORT ?= 8002
 TRITON_METRICS_PORT ?= 8003
 export TRITON_GRPC_PORT TRITON_HTTP_PORT TRITON_METRICS_PORT
 
-.PHONY: setup run test unit integration lint bench demo model proto proto-breaking proto-snapshot clean fashion-mnist openapi-assets chromium compare-venv postgres
+.PHONY: FORCE setup run test unit integration lint bench demo model proto proto-breaking proto-snapshot clean fashion-mnist openapi-assets chromium compare-venv postgres
 
 # --- environments --------------------------------------------------------------------------
 $(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
@@ -30,9 +30,20 @@ $(TVENV)/.installed: model_repository/requirements-triton.txt
 	$(TVENV)/bin/pip install -q -r model_repository/requirements-triton.txt
 	touch $@
 
-# --- model (a build output: rebuilt when missing or when the export script changes) ----------
-$(MODEL): model_repository/export_image_encoder.py | $(VENV)/.installed
-	$(BIN)/python model_repository/export_image_encoder.py --force
+# --- model (a build output: rebuilt when missing, when the export script changes or when ENCODER
+# names another variant) ----------------------------------------------------------------------
+# ENCODER: the EfficientNet-Lite variant Triton serves as `image_encoder` — lite0 (default),
+# lite1 or lite2 (measured in README "The encoder"). A non-default variant also gets its own
+# embedding-cache namespace, so vectors of another network are never reused.
+ENCODER ?= lite0
+ENCODER_STAMP := model_repository/image_encoder/1/.encoder
+IMAGELINT_EMBEDDING_CACHE_NAMESPACE ?= $(filter-out lite0,$(ENCODER))
+export IMAGELINT_EMBEDDING_CACHE_NAMESPACE
+$(ENCODER_STAMP): FORCE
+	@mkdir -p $(@D); [ "$$(cat $@ 2>/dev/null)" = "$(ENCODER)" ] || echo "$(ENCODER)" > $@
+
+$(MODEL): model_repository/export_image_encoder.py $(ENCODER_STAMP) | $(VENV)/.installed
+	$(BIN)/python model_repository/export_image_encoder.py --force --variant $(ENCODER)
 
 model: $(MODEL)
 
@@ -138,7 +149,7 @@ demo: $(VENV)/.installed
 	$(BIN)/python -m devtools.demo --url http://127.0.0.1:$(PORT) $(if $(POLICY),--policy $(POLICY))
 
 clean:
-	rm -rf $(VENV) $(TVENV) $(MODEL) .cache .tools
+	rm -rf $(VENV) $(TVENV) $(MODEL) $(ENCODER_STAMP) .cache .tools
 
 # Fashion-MNIST (real data for benches and tests) from Debian's dataset-fashion-mnist package,
 # unpacked without a system install.

@@ -26,6 +26,17 @@ that line (no encoder needed).
 Run: ``.venv/bin/python -m bench.encoder_quality`` (encodes ~8.4k images per variant once;
 cached under ``.cache/``). ``--sizes 224,128,96`` compares the served graph at encoder
 resolutions instead (``bench.resolution_quality``).
+
+**Models** (``--part models``): EfficientNet-Lite0, Lite1 and Lite2 (``--variant`` of the
+exporter; ReLU6, (x-127)/128, stages+head; Lite1/2 resize the 224 wire input to 240/260 inside the
+graph), side by side: golden top-5 on the photos, the same two probes, and speed — images/s of
+in-process ONNX Runtime with 2 intra-op threads on the same 64 Fashion-MNIST images, batch 32,
+rounds alternating between the models in one run (best of 3 per model; ratios to Lite0).
+
+Run: ``.venv/bin/python -m bench.encoder_quality [--part variants|models|all]`` (encodes ~8.4k
+images per variant and ~6.8k per model once; cached under ``.cache/``). On a loaded machine the
+models part can run on fewer images: ``--fm-train 1000 --fm-test 1000 --skip-digits`` (Lite0's
+figures are then taken from the same subset).
 """
 
 from __future__ import annotations
@@ -53,12 +64,21 @@ FPR = 1e-3
 GOLDEN_PHOTOS = ("coffee", "chelsea", "astronaut", "rocket", "china", "flower")
 
 
-def variant_path(activation: str, normalisation: str) -> Path:
-    path = CACHE_DIR / "variants" / f"{activation}-{normalisation}.onnx"
+MODELS = ("lite0", "lite1", "lite2")
+MODEL_SETS = ("fm_train", "fm_test", "digits")  # what the model comparison encodes
+SPEED_IMAGES = 64
+SPEED_ROUNDS = 3
+SPEED_THREADS = 2
+
+
+def variant_path(activation: str, normalisation: str, model: str = "lite0") -> Path:
+    suffix = "" if model == "lite0" else f"-{model}"  # Lite0's files keep their round-2 names
+    path = CACHE_DIR / "variants" / f"{activation}-{normalisation}{suffix}.onnx"
     if not path.exists():
         subprocess.run(
             [sys.executable, str(REPO_ROOT / "model_repository" / "export_image_encoder.py"),
-             "--output", str(path), "--activation", activation, "--normalisation", normalisation],
+             "--output", str(path), "--activation", activation, "--normalisation", normalisation,
+             "--variant", model],
             check=True,
         )  # fmt: skip
     return path
@@ -75,6 +95,31 @@ def copy_variants(image: np.ndarray, rng: np.random.Generator) -> list[bytes]:
     pil.save(jpeg, format="JPEG", quality=75)
     bright = ImageEnhance.Brightness(pil).enhance(1.2)
     return [to_png(np.asarray(crop)), jpeg.getvalue(), to_png(np.asarray(bright))]
+
+
+class LazyImages:
+    """Raw images that look like the decoded 224 x 224 stack: decoded only when sliced."""
+
+    def __init__(self, raw: np.ndarray) -> None:
+        self.raw = raw
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def __getitem__(self, item) -> np.ndarray:
+        return np.stack([decode_for_encoder(to_png(x)) for x in self.raw[item]])
+
+
+def model_sets() -> dict:
+    """The model comparison's images (decoded lazily: cached sets are never decoded)."""
+    train, y_train = fashion_mnist("train", 3000)
+    test, y_test = fashion_mnist("test", 2000)
+    digit_images, y_digits = digits()
+    return {
+        "fm_train": LazyImages(train), "fm_test": LazyImages(test),
+        "digits": LazyImages(digit_images),
+        "y_fm_train": y_train, "y_fm_test": y_test, "y_digits": y_digits,
+    }  # fmt: skip
 
 
 def image_sets() -> dict[str, np.ndarray]:
@@ -210,22 +255,133 @@ def top5(logits: np.ndarray, names: list[str]) -> list[str]:
     return [names[i] for i in np.argsort(-logits)[:5]]
 
 
+def images_per_second(paths: dict[str, Path], images: np.ndarray) -> dict[str, float]:
+    """Best-of-rounds images/s per model, 2 intra-op threads, rounds alternating between models."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = SPEED_THREADS
+    options.inter_op_num_threads = 1
+    sessions = {
+        m: ort.InferenceSession(str(p), options, providers=["CPUExecutionProvider"])
+        for m, p in paths.items()
+    }
+    for session in sessions.values():  # warm-up
+        session.run(["embedding"], {"images": images[:32]})
+    best = dict.fromkeys(sessions, 0.0)
+    for _ in range(SPEED_ROUNDS):
+        for model, session in sessions.items():
+            t0 = time.perf_counter()
+            for start in range(0, len(images), 32):
+                session.run(list(OUTPUTS), {"images": images[start : start + 32]})
+            best[model] = max(best[model], len(images) / (time.perf_counter() - t0))
+    return best
+
+
+OUTPUTS = ("embedding", "logits", "feature_grid")
+
+
+def subset_encode(path: Path, key: str, images: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """The first ``n`` images encoded: sliced from the whole set's cache when there is one."""
+    folder = CACHE_DIR / "encoder_quality"
+    whole = folder / f"{path.stem}-{key}-{path.stat().st_mtime_ns}-{len(images)}.npz"
+    if n < len(images) and whole.exists():
+        with np.load(whole) as cached:
+            return {k: cached[k][:n] for k in cached.files}
+    if n < len(images):  # stay lazy: decode only on a cache miss
+        images = LazyImages(images.raw[:n]) if isinstance(images, LazyImages) else images[:n]
+    return cached_encode(path, key, images)
+
+
+def compare_models(
+    sets: dict, photo_arrays: dict[str, np.ndarray], fm_train: int, fm_test: int, *, digits=True
+) -> None:
+    """Lite0 vs Lite1 vs Lite2: golden top-5, probe accuracy, images/s, in one run.
+
+    ``fm_train``/``fm_test``: the Fashion-MNIST sizes (3000/2000 for the published protocol;
+    fewer when the machine cannot encode 6.8k images per model in time — the table says which).
+    """
+    sizes = {"fm_train": fm_train, "fm_test": fm_test, "digits": len(sets["digits"])}
+    sets = dict(
+        sets, y_fm_train=sets["y_fm_train"][:fm_train], y_fm_test=sets["y_fm_test"][:fm_test]
+    )
+    from sklearn.model_selection import train_test_split
+
+    from tests.golden_photos import golden_failures, golden_images, top5_names
+
+    names = LABELS_PATH.read_text().splitlines()
+    paths = {m: variant_path("relu6", "tflite", m) for m in MODELS}
+    speed = images_per_second(paths, sets["fm_test"][:SPEED_IMAGES])
+    golden_names, golden = golden_images()
+    y_d = sets["y_digits"]
+    idx_tr, idx_te = train_test_split(
+        np.arange(len(y_d)), test_size=0.4, stratify=y_d, random_state=0
+    )
+    rows = []
+    for model, path in paths.items():
+        logits = encode(path, golden)["logits"]
+        failures = golden_failures(golden_names, top5_names(logits, names))
+        shown = encode(path, np.stack([photo_arrays[n] for n in GOLDEN_PHOTOS]))["logits"]
+        print(f"\n== {model}: golden failures {failures or 'none'}")
+        for photo, row in zip(GOLDEN_PHOTOS, shown, strict=True):
+            print(f"  {photo:>10}: {', '.join(top5(row, names))}")
+        keys = MODEL_SETS if digits else MODEL_SETS[:2]
+        enc = {k: subset_encode(path, k, sets[k], sizes[k]) for k in keys}
+        feats = {k: l2(v["embedding"]) for k, v in enc.items()}
+        fm = probe_accuracy(
+            feats["fm_train"], sets["y_fm_train"], feats["fm_test"], sets["y_fm_test"]
+        )
+        dg = float("nan")
+        if digits:
+            dg = probe_accuracy(
+                feats["digits"][idx_tr], y_d[idx_tr], feats["digits"][idx_te], y_d[idx_te]
+            )
+        dim = feats["fm_train"].shape[1]
+        print(f"  FM probe {fm:.3f}  digits probe {dg:.3f}  {speed[model]:.1f} img/s  dim {dim}")
+        rows.append((model, len(failures), fm, dg, speed[model], dim))
+    print(f"\n| model | golden photos failed | Fashion-MNIST probe ({fm_train} -> {fm_test}) "
+          "| digits probe (60/40) "
+          "| images/s (ORT, 2 threads) | vs Lite0 | embedding dim |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for model, failed, fm, dg, ips, dim in rows:
+        print(f"| {model} | {failed} | {fm:.3f} | {dg:.3f} | {ips:.1f} | "
+              f"{ips / speed['lite0']:.2f}x | {dim} |")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
+    import argparse
+
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0].startswith("--sizes"):  # one encoder resolution against another
         from bench.resolution_quality import main as resolution_main
 
         return resolution_main(argv)
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("variants", "models", "all"), default="all")
+    parser.add_argument("--fm-train", type=int, default=3000, help="models part: FM train size")
+    parser.add_argument("--fm-test", type=int, default=2000, help="models part: FM test size")
+    parser.add_argument("--skip-digits", action="store_true", help="models part: FM only")
+    parser.add_argument(
+        "--verification-only", action="store_true", help="only the duplicates' second stage"
+    )
+    args = parser.parse_args(argv)
     print(machine_line())
-    if "--verification-only" in sys.argv:
+    if args.verification_only:
         rec = verification_recall()
         print("duplicates second stage (copy score): near-copy recall@FPR1e-3 "
               + " ".join(f"{k} {v:.3f}" for k, v in rec.items()))  # fmt: skip
         return 0
     names = LABELS_PATH.read_text().splitlines()
+    photo_arrays = {n: decode_for_encoder(to_png(p)) for n, p in photos().items()}
+    if args.part in ("models", "all"):
+        compare_models(
+            model_sets(), photo_arrays, args.fm_train, args.fm_test, digits=not args.skip_digits
+        )
+    if args.part == "models":
+        return 0
     t0 = time.perf_counter()
     sets = image_sets()
-    photo_arrays = {n: decode_for_encoder(to_png(p)) for n, p in photos().items()}
     print(f"decoded {sum(len(v) for k, v in sets.items() if not k.startswith('y_'))} images "
           f"in {time.perf_counter() - t0:.1f} s")  # fmt: skip
     rows = []

@@ -48,6 +48,28 @@ def test_round_one_export_fails_the_golden_check(tmp_path):
     assert any(f.startswith("coffee") for f in failures), failures
 
 
+@pytest.mark.parametrize(
+    ("variant", "expected_failures"),
+    # Lite2 misses the daisy at its native 260 x 260 too (honeycomb, stinkhorn, ...): measured
+    # and recorded in the README; any other miss would be a new failure.
+    [("lite1", set()), ("lite2", {"flower"})],
+)
+def test_other_lite_variants_export_and_pass_the_golden_check(tmp_path, variant, expected_failures):
+    """``--variant lite1/lite2``: the same exporter, the same 224 wire input, judged the same way."""
+    import onnxruntime as ort
+
+    sys.path.insert(0, str(MODEL_DIR))
+    import export_image_encoder
+
+    path = export_image_encoder.export(tmp_path / f"{variant}.onnx", variant=variant)
+    names, images = golden_images()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    embedding, logits = session.run(["embedding", "logits"], {"images": images})
+    failures = golden_failures(names, top5_names(logits, LABELS))
+    assert {f.split(":")[0] for f in failures} == expected_failures, failures
+    assert np.allclose(np.linalg.norm(embedding, axis=1), 1.0, atol=1e-4)
+
+
 @pytest.mark.integration
 async def test_live_triton_gives_acceptable_top5_with_class_names(triton_url):
     from service.inference import TritonEncoder
