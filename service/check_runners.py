@@ -205,7 +205,13 @@ def run_duplicates(ctx: CheckContext) -> Any:
         threshold=calibration.threshold,
         seed=ctx.options.seed,
     )
-    return msgspec.structs.replace(result, calibration=calibration)
+    result = msgspec.structs.replace(result, calibration=calibration)
+    if ctx.reference is not None:
+        from service.reference_audit import match_against_reference
+
+        reference = match_against_reference(ctx, descriptors, calibration)
+        result = msgspec.structs.replace(result, reference=reference)
+    return result
 
 
 def run_outliers(ctx: CheckContext) -> Any:

@@ -82,6 +82,8 @@ class Dependencies:
     budget: MemoryBudget | None = None
     # service.store.embedding_cache.EmbeddingCache, when a database is configured
     embedding_cache: Any = None
+    # service.store.references.ReferenceStore, when a database is configured
+    references: Any = None
 
     @classmethod
     def from_state(cls, state: Any) -> Dependencies:
@@ -94,6 +96,7 @@ class Dependencies:
             metrics=state.metrics,
             budget=getattr(state, "memory_budget", None),
             embedding_cache=getattr(state, "embedding_cache", None),
+            references=getattr(state, "references", None),
         )
 
 
@@ -129,6 +132,8 @@ class CheckContext:
     descriptors: np.ndarray | None
     classifier_logits: np.ndarray | None
     results: dict[str, Any] = field(default_factory=dict)
+    # service.store.references.LoadedReference the request named (duplicates match against it)
+    reference: Any = None
 
     @property
     def ids(self) -> list[str]:
@@ -438,14 +443,25 @@ async def run_report(
     request_id: str | None = None,
     resolved: ResolvedDataset | None = None,
     review: ReviewMaterial | None = None,
+    keep_material: Callable[[Any], None] | None = None,
 ) -> Report:
     """Run one report end to end (see the module docstring). ``resolved``: the dataset already
     resolved (an upload); the report closes it. With ``review``, the dataset's items and the
-    thumbnails of the items the findings mention are left there for the review page."""
+    thumbnails of the items the findings mention are left there for the review page. With
+    ``keep_material``, it is called with the loaded items' reference material (when the
+    duplicates check made descriptors) for a later reference audit."""
     progress: Progress = on_progress or (lambda _stage, _done, _total: None)
     request_id = request_id or uuid.uuid4().hex
     timer = StageTimer(deps.metrics)
     started = time.perf_counter()
+    reference = None
+    if request.reference is not None:
+        from service.reference_audit import find_reference
+
+        with timer.stage("reference"):
+            reference = await find_reference(
+                request.reference, deps.references, checks=request.checks
+            )
     with timer.stage("resolve"):
         progress("resolve", 0, 1)
         if resolved is None:
@@ -470,6 +486,10 @@ async def run_report(
             )
         else:
             collected = Collected(loaded=list(items))
+    if keep_material is not None:
+        from service.reference_audit import reference_material
+
+        keep_material(reference_material(collected))
     ctx = CheckContext(
         items=items,
         collected=collected,
@@ -477,6 +497,7 @@ async def run_report(
         embeddings=collected.array("embeddings"),
         descriptors=collected.array("descriptors"),
         classifier_logits=collected.array("classifier_logits"),
+        reference=reference,
     )
     check_errors = await run_checks(checks, ctx, timer, progress, request_id=request_id)
     timer.timings["total"] = round(time.perf_counter() - started, 4)
