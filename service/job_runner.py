@@ -228,12 +228,17 @@ class JobRunner:
             await asyncio.sleep(max(s.job_poll_s, 1.0))
 
     async def cleanup(self) -> dict[str, int]:
-        """Remove expired jobs and cache entries unused for ``embedding_cache_ttl_s``."""
-        from service.store.embedding_cache import delete_unused
+        """Remove expired jobs, cache entries unused for ``embedding_cache_ttl_s``, then the least
+        recently used entries over ``embedding_cache_max_rows`` / ``embedding_cache_max_bytes``."""
+        from service.store.embedding_cache import delete_unused, evict_over_caps
 
+        s = self.settings
         removed = {"jobs": await self.store.delete_expired()}
-        removed["cache_entries"] = await delete_unused(
-            self.store.pool, self.settings.embedding_cache_ttl_s
+        removed["cache_entries"] = await delete_unused(self.store.pool, s.embedding_cache_ttl_s)
+        removed["cache_over_caps"] = await evict_over_caps(
+            self.store.pool,
+            max_rows=s.embedding_cache_max_rows,
+            max_bytes=s.embedding_cache_max_bytes,
         )
         if any(removed.values()):
             log.info("retention removed %s", removed)

@@ -126,6 +126,32 @@ class EmbeddingCache:
             log.exception("embedding cache write failed; the report goes on")
 
 
+async def evict_over_caps(pool: asyncpg.Pool, *, max_rows: int = 0, max_bytes: int = 0) -> int:
+    """Remove the least recently used entries beyond ``max_rows`` entries or ``max_bytes`` bytes
+    of vectors (0: no cap); returns how many.
+
+    Recency is ``used_at``, which a hit refreshes at most hourly, so the order is LRU to the hour
+    (ties broken by key, so the choice is deterministic). The sizes are the stored vectors'
+    (``octet_length``), not PostgreSQL's on-disk pages.
+    """
+    if max_rows <= 0 and max_bytes <= 0:
+        return 0
+    result = await pool.execute(
+        "WITH ranked AS ("
+        " SELECT sha256, model, preprocessing,"
+        "  row_number() OVER newest AS n,"
+        "  sum(octet_length(embedding) + coalesce(octet_length(descriptor), 0)) OVER newest AS bytes"
+        " FROM embedding_cache"
+        " WINDOW newest AS (ORDER BY used_at DESC, sha256, model, preprocessing"
+        "  ROWS UNBOUNDED PRECEDING))"
+        " DELETE FROM embedding_cache e USING ranked r"
+        " WHERE e.sha256 = r.sha256 AND e.model = r.model AND e.preprocessing = r.preprocessing"
+        " AND (($1 > 0 AND r.n > $1) OR ($2 > 0 AND r.bytes > $2))",
+        max_rows, max_bytes,
+    )  # fmt: skip
+    return int(result.split()[-1])
+
+
 async def delete_unused(pool: asyncpg.Pool, ttl_s: float) -> int:
     """Remove entries not used for ``ttl_s`` seconds; returns how many."""
     result = await pool.execute(
