@@ -188,7 +188,11 @@ async def start_jobs(app: Litestar, settings: Settings, metrics: Metrics):
     from service.job_runner import JobRunner
     from service.pipeline import Dependencies
     from service.store.database import open_pool
-    from service.store.embedding_cache import PREPROCESSING_VERSION, EmbeddingCache
+    from service.store.embedding_cache import (
+        PREPROCESSING_VERSION,
+        CalibrationCache,
+        EmbeddingCache,
+    )
     from service.store.jobs import JobStore
     from service.store.references import ReferenceStore
 
@@ -196,6 +200,9 @@ async def start_jobs(app: Litestar, settings: Settings, metrics: Metrics):
     app.state.job_store = JobStore(pool)
     if settings.embedding_cache:
         app.state.embedding_cache = EmbeddingCache(pool, cache_model(settings), metrics=metrics)
+        app.state.calibration_cache = CalibrationCache(
+            pool, cache_model(settings), PREPROCESSING_VERSION
+        )
     app.state.references = ReferenceStore(pool, cache_model(settings), PREPROCESSING_VERSION)
     runner = JobRunner(app.state.job_store, settings, Dependencies.from_state(app.state), metrics)
     app.state.job_runner = runner
@@ -217,5 +224,6 @@ def _initial_state(settings: Settings, metrics: Metrics):
             "job_runner": None,
             "embedding_cache": None,
             "references": None,
+            "calibration_cache": None,
         }
     )

@@ -1,0 +1,77 @@
+"""The cache's warm path over real HTTP, the real Triton and the real PostgreSQL: a second report of
+an unchanged dataset decodes no image and sends none to Triton, and gives the same findings as
+the first; broken files stay broken; the review page's thumbnails come from the cache too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+import service.cached_load as cached_load
+from service.app import create_app
+from tests.integration.test_jobs_api import settings_for, write_digits
+from tests.live_server import serve
+
+pytestmark = pytest.mark.integration
+CHECKS = ["duplicates", "image_quality", "imbalance", "outliers", "mislabels"]
+
+
+@pytest.fixture
+def decodes(monkeypatch) -> list[int]:
+    """Counts decodes on the cached path (the server runs in this process)."""
+    calls: list[int] = []
+    real = cached_load._decode
+
+    async def counting(data, deps):
+        calls.append(len(data))
+        return await real(data, deps)
+
+    monkeypatch.setattr(cached_load, "_decode", counting)
+    return calls
+
+
+def test_a_warm_report_decodes_nothing_and_equals_the_cold_one(
+    triton_url, database_url, tmp_path: Path, decodes
+):
+    items = write_digits(tmp_path, 64, seed=5)
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    items.append({"id": "broken", "uri": (tmp_path / "broken.png").as_uri(), "label": "1"})
+    items.append({"id": "gone", "uri": (tmp_path / "gone.png").as_uri(), "label": "1"})
+    items.append({**items[0], "id": "dup-of-0"})  # the same file twice
+    body = {"dataset": {"items": items}, "checks": CHECKS}
+    with serve(create_app(settings_for(database_url, triton_url, tmp_path))) as url:
+        cold = httpx.post(f"{url}/v1/reports", json=body, timeout=600)
+        assert cold.status_code == 200, cold.text
+        cold_decodes = len(decodes)
+        # every fetched file decoded once (the duplicate too; the missing one is never fetched)
+        assert cold_decodes == 64 + 1 + 1
+        warm = httpx.post(f"{url}/v1/reports", json=body, timeout=600)
+        assert warm.status_code == 200, warm.text
+        # only the broken file is decoded again: it never made it into the cache
+        assert len(decodes) - cold_decodes == 1
+        cold, warm = cold.json(), warm.json()
+        assert "infer" not in warm["timings_s"] and "descriptors" not in warm["timings_s"]
+        assert warm["checks"] == cold["checks"]
+        assert warm["failed_items"] == cold["failed_items"]
+        assert {f["id"] for f in warm["failed_items"]} == {"broken", "gone"}
+        assert warm["checks"]["duplicates"]["calibration"]["method"] == "calibrated"
+        byte_groups = warm["checks"]["duplicates"]["exact_byte_groups"]
+        assert sorted([items[0]["id"], "dup-of-0"]) in [sorted(g) for g in byte_groups]
+
+        # the review page: the first view decodes for its thumbnails, the second does not
+        view = {"dataset": {"items": items}, "checks": ["duplicates", "image_quality"]}
+        before = len(decodes)
+        first = httpx.post(f"{url}/v1/reports/view", json=view, timeout=600)
+        assert first.status_code == 200, first.text
+        assert len(decodes) - before == 64 + 1 + 1
+        before = len(decodes)
+        second = httpx.post(f"{url}/v1/reports/view", json=view, timeout=600)
+        assert second.status_code == 200
+        assert len(decodes) - before == 1  # the broken file
+        assert (
+            second.text.count("data:image/jpeg;base64,")
+            == first.text.count("data:image/jpeg;base64,")
+            > 0
+        )
