@@ -84,6 +84,8 @@ class Dependencies:
     embedding_cache: Any = None
     # service.store.references.ReferenceStore, when a database is configured
     references: Any = None
+    # service.store.embedding_cache.CalibrationCache, with the embedding cache
+    calibration_cache: Any = None
 
     @classmethod
     def from_state(cls, state: Any) -> Dependencies:
@@ -97,6 +99,7 @@ class Dependencies:
             budget=getattr(state, "memory_budget", None),
             embedding_cache=getattr(state, "embedding_cache", None),
             references=getattr(state, "references", None),
+            calibration_cache=getattr(state, "calibration_cache", None),
         )
 
 
@@ -193,11 +196,17 @@ async def load_and_encode(
 ) -> Collected:
     """Load items chunk by chunk and encode each chunk while the next one loads; with
     ``thumbnails`` (a dict to fill), also a small JPEG per loaded item for the review page."""
+    classifier = options.mislabels.classifier_model if "mislabels" in checks else None
+    if deps.embedding_cache is not None and deps.calibration_cache is not None and not classifier:
+        from service.cached_load import load_and_encode_cached  # decodes only cache misses
+
+        return await load_and_encode_cached(
+            dataset, checks, options, deps, timer, progress, thumbnails
+        )
     items = dataset.items
     total = len(items)
     want_descriptors = "duplicates" in checks
     calibrate = want_descriptors and options.duplicates.threshold is None
-    classifier = options.mislabels.classifier_model if "mislabels" in checks else None
     collected = Collected()
     queue: asyncio.Queue[list | None] = asyncio.Queue(maxsize=1)
 
