@@ -60,11 +60,16 @@ class Chunk:
     planted_descriptors: np.ndarray | None  # from the calibration cache, when all were there
 
 
+# Bump when ``duplicate_calibration.plant_copies`` makes different copies of the same image (the
+# copy kinds are in the key already): cached copies' descriptors would no longer match.
+PLANT_COPIES_VERSION = 1
+
+
 def calibration_recipe(seed: int, position: int) -> str:
-    """The calibration cache's key part: copy kinds, seed, position in the chunk's sample."""
+    """The calibration cache's key part: copy recipe, seed, position in the chunk's sample."""
     from service.analysis.duplicate_calibration import COPY_KINDS
 
-    return f"{','.join(COPY_KINDS)}:seed={seed}:pos={position}"
+    return f"v{PLANT_COPIES_VERSION}:{','.join(COPY_KINDS)}:seed={seed}:pos={position}"
 
 
 def complete(entry: Any, *, descriptor: bool, thumbnail: bool) -> bool:
