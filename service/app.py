@@ -203,6 +203,11 @@ async def start_jobs(app: Litestar, settings: Settings, metrics: Metrics):
         app.state.calibration_cache = CalibrationCache(
             pool, cache_model(settings), PREPROCESSING_VERSION
         )
+    if settings.report_cache:
+        from service.store.report_cache import ReportCache, source_fingerprint
+
+        fingerprint = f"{source_fingerprint()}:{cache_model(settings)}:{PREPROCESSING_VERSION}"
+        app.state.report_cache = ReportCache(pool, fingerprint)
     app.state.references = ReferenceStore(pool, cache_model(settings), PREPROCESSING_VERSION)
     runner = JobRunner(app.state.job_store, settings, Dependencies.from_state(app.state), metrics)
     app.state.job_runner = runner
@@ -225,5 +230,6 @@ def _initial_state(settings: Settings, metrics: Metrics):
             "embedding_cache": None,
             "references": None,
             "calibration_cache": None,
+            "report_cache": None,
         }
     )

@@ -231,10 +231,14 @@ class JobRunner:
         """Remove expired jobs, cache entries unused for ``embedding_cache_ttl_s``, then the least
         recently used entries over ``embedding_cache_max_rows`` / ``embedding_cache_max_bytes``."""
         from service.store.embedding_cache import delete_unused, evict_over_caps
+        from service.store.report_cache import delete_unused_reports
 
         s = self.settings
         removed = {"jobs": await self.store.delete_expired()}
         removed["cache_entries"] = await delete_unused(self.store.pool, s.embedding_cache_ttl_s)
+        removed["cached_reports"] = await delete_unused_reports(
+            self.store.pool, s.embedding_cache_ttl_s
+        )
         removed["cache_over_caps"] = await evict_over_caps(
             self.store.pool,
             max_rows=s.embedding_cache_max_rows,

@@ -1,6 +1,8 @@
 """The cache's warm path over real HTTP, the real Triton and the real PostgreSQL: a second report of
 an unchanged dataset decodes no image and sends none to Triton, and gives the same findings as
-the first; broken files stay broken; the review page's thumbnails come from the cache too."""
+the first; broken files stay broken; the review page's thumbnails come from the cache too. With
+the report cache, the same request on unchanged content skips the checks; any change to the
+request or to an item's label or bytes runs them again."""
 
 from __future__ import annotations
 
@@ -41,7 +43,8 @@ def test_a_warm_report_decodes_nothing_and_equals_the_cold_one(
     items.append({"id": "gone", "uri": (tmp_path / "gone.png").as_uri(), "label": "1"})
     items.append({**items[0], "id": "dup-of-0"})  # the same file twice
     body = {"dataset": {"items": items}, "checks": CHECKS}
-    with serve(create_app(settings_for(database_url, triton_url, tmp_path))) as url:
+    settings = settings_for(database_url, triton_url, tmp_path, report_cache=False)
+    with serve(create_app(settings)) as url:
         cold = httpx.post(f"{url}/v1/reports", json=body, timeout=600)
         assert cold.status_code == 200, cold.text
         cold_decodes = len(decodes)
@@ -75,3 +78,39 @@ def test_a_warm_report_decodes_nothing_and_equals_the_cold_one(
             == first.text.count("data:image/jpeg;base64,")
             > 0
         )
+
+
+def test_the_report_cache_returns_stored_findings_only_for_the_same_request_and_content(
+    triton_url, database_url, tmp_path: Path, decodes
+):
+    items = write_digits(tmp_path, 40, seed=6)
+    body = {"dataset": {"items": items}, "checks": ["duplicates", "imbalance", "image_quality"]}
+    with serve(create_app(settings_for(database_url, triton_url, tmp_path))) as url:
+
+        def report(b: dict) -> dict:
+            response = httpx.post(f"{url}/v1/reports", json=b, timeout=600)
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        first = report(body)
+        assert "duplicates" in first["timings_s"] and "report_cache" in first["timings_s"]
+        second = report(body)
+        assert "duplicates" not in second["timings_s"]  # no check ran
+        assert second["checks"] == first["checks"] and second["summary"] == first["summary"]
+        assert second["request_id"] != first["request_id"]
+        # another option: computed again
+        seeded = report({**body, "options": {"seed": 1}})
+        assert "duplicates" in seeded["timings_s"]
+        # a relabelled item: computed again, and the change shows
+        relabelled = [dict(i) for i in items]
+        relabelled[0]["label"] = "relabelled"
+        changed = report({**body, "dataset": {"items": relabelled}})
+        assert "duplicates" in changed["timings_s"]
+        assert changed["checks"]["imbalance"] != first["checks"]["imbalance"]
+        # other bytes behind the same URI: computed again (the images are hashed every time)
+        path = Path(items[1]["uri"].removeprefix("file://"))
+        path.write_bytes(Path(items[2]["uri"].removeprefix("file://")).read_bytes())
+        rewritten = report(body)
+        assert "duplicates" in rewritten["timings_s"]
+        groups = [sorted(g) for g in rewritten["checks"]["duplicates"]["exact_byte_groups"]]
+        assert sorted([items[1]["id"], items[2]["id"]]) in groups
