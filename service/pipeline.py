@@ -86,6 +86,8 @@ class Dependencies:
     references: Any = None
     # service.store.embedding_cache.CalibrationCache, with the embedding cache
     calibration_cache: Any = None
+    # service.store.report_cache.ReportCache, when a database is configured
+    report_cache: Any = None
 
     @classmethod
     def from_state(cls, state: Any) -> Dependencies:
@@ -100,6 +102,7 @@ class Dependencies:
             embedding_cache=getattr(state, "embedding_cache", None),
             references=getattr(state, "references", None),
             calibration_cache=getattr(state, "calibration_cache", None),
+            report_cache=getattr(state, "report_cache", None),
         )
 
 
@@ -444,6 +447,64 @@ def findings(results: dict[str, Any]) -> dict[str, int]:
     return counts
 
 
+async def compute_report(
+    request: ReportRequest,
+    deps: Dependencies,
+    items: list[Item],
+    collected: Collected,
+    checks: list[str],
+    reference: Any,
+    timer: StageTimer,
+    progress: Progress,
+    *,
+    request_id: str,
+    started: float,
+) -> Report:
+    """The checks on what loading collected, and the report around their results."""
+    ctx = CheckContext(
+        items=items,
+        collected=collected,
+        options=request.options,
+        embeddings=collected.array("embeddings"),
+        descriptors=collected.array("descriptors"),
+        classifier_logits=collected.array("classifier_logits"),
+        reference=reference,
+    )
+    check_errors = await run_checks(checks, ctx, timer, progress, request_id=request_id)
+    timer.timings["total"] = round(time.perf_counter() - started, 4)
+    if deps.metrics is not None:
+        for kind, count in findings(ctx.results).items():
+            deps.metrics.findings.labels(kind).inc(count)
+    dataset_summary = summarise_dataset(items, len(collected.loaded), len(collected.failed))
+    checks_out = Checks(**ctx.results)
+    summary = summarise_report(dataset_summary, checks_out, check_errors)
+    verdict = None
+    if request.policy is not None:
+        verdict = evaluate_policy(
+            request.policy, summary, checks_out, checks_run=checks, check_errors=check_errors
+        )
+        summary.verdict = verdict.outcome
+    report = Report(
+        schema_version=REPORT_SCHEMA_VERSION,
+        request_id=request_id,
+        model=ModelInfo(
+            name=deps.settings.triton_model, version=deps.settings.triton_model_version or "1"
+        ),
+        dataset=dataset_summary,
+        checks_run=checks,
+        failed_items=[
+            FailedItemOut(id=f.item.id, uri=redact_uri(f.item.uri), code=f.code, detail=f.detail)
+            for f in collected.failed
+        ],
+        checks=checks_out,
+        check_errors=check_errors,
+        timings_s=timer.timings,
+        summary=summary,
+        verdict=verdict,
+    )
+    return report
+
+
 async def run_report(
     request: ReportRequest,
     deps: Dependencies,
@@ -499,47 +560,24 @@ async def run_report(
         from service.reference_audit import reference_material
 
         keep_material(reference_material(collected))
-    ctx = CheckContext(
-        items=items,
-        collected=collected,
-        options=request.options,
-        embeddings=collected.array("embeddings"),
-        descriptors=collected.array("descriptors"),
-        classifier_logits=collected.array("classifier_logits"),
-        reference=reference,
-    )
-    check_errors = await run_checks(checks, ctx, timer, progress, request_id=request_id)
-    timer.timings["total"] = round(time.perf_counter() - started, 4)
-    if deps.metrics is not None:
-        for kind, count in findings(ctx.results).items():
-            deps.metrics.findings.labels(kind).inc(count)
-    dataset_summary = summarise_dataset(items, len(collected.loaded), len(collected.failed))
-    checks_out = Checks(**ctx.results)
-    summary = summarise_report(dataset_summary, checks_out, check_errors)
-    verdict = None
-    if request.policy is not None:
-        verdict = evaluate_policy(
-            request.policy, summary, checks_out, checks_run=checks, check_errors=check_errors
-        )
-        summary.verdict = verdict.outcome
-    report = Report(
-        schema_version=REPORT_SCHEMA_VERSION,
-        request_id=request_id,
-        model=ModelInfo(
-            name=deps.settings.triton_model, version=deps.settings.triton_model_version or "1"
-        ),
-        dataset=dataset_summary,
-        checks_run=checks,
-        failed_items=[
-            FailedItemOut(id=f.item.id, uri=redact_uri(f.item.uri), code=f.code, detail=f.detail)
-            for f in collected.failed
-        ],
-        checks=checks_out,
-        check_errors=check_errors,
-        timings_s=timer.timings,
-        summary=summary,
-        verdict=verdict,
-    )
+    report = None
+    cache_key = None
+    if deps.report_cache is not None and request.reference is None:
+        from service.store.report_cache import report_key
+
+        cache_key = report_key(request, items, collected, deps.report_cache.fingerprint)
+        with timer.stage("report_cache"):
+            report = await deps.report_cache.get(cache_key)
+        if report is not None:  # the same request on the same content: the stored findings
+            timer.timings["total"] = round(time.perf_counter() - started, 4)
+            report.request_id, report.timings_s = request_id, timer.timings
+    if report is None:
+        report = await compute_report(
+            request, deps, items, collected, checks, reference, timer, progress,
+            request_id=request_id, started=started,
+        )  # fmt: skip
+        if cache_key is not None:
+            await deps.report_cache.put(cache_key, report)
     if review is not None:
         from service.review.findings import finding_ids
 
