@@ -250,9 +250,10 @@ def test_in_chart_postgresql_for_trials():
     assert policy["ingress"][0]["from"] == [{"podSelector": api_selector}]
     api_policy = one("in-chart-postgresql", "NetworkPolicy", "-api")["spec"]
     assert any(
-        rule["to"][0].get("podSelector", {}).get("matchLabels", {}).get(
-            "app.kubernetes.io/component"
-        )
+        rule["to"][0]
+        .get("podSelector", {})
+        .get("matchLabels", {})
+        .get("app.kubernetes.io/component")
         == "postgresql"
         and rule["ports"] == [{"port": 5432, "protocol": "TCP"}]
         for rule in api_policy["egress"]
