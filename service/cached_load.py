@@ -81,36 +81,48 @@ def complete(entry: Any, *, descriptor: bool, thumbnail: bool) -> bool:
     return not (thumbnail and entry.thumbnail is None)
 
 
+HELD_BYTES = 128 * 1024 * 1024  # raw file bytes one loading chunk keeps between fetch and decode
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+async def _fetch_one(item: Item, deps: Dependencies, dataset: ResolvedDataset) -> bytes:
+    local = dataset.local_files or {}
+    return await fetch_item_bytes(item, deps.fetcher, deps.pool, deps.settings, local)
+
+
 async def _fetch(
     items: list[Item], deps: Dependencies, dataset: ResolvedDataset, on_done
-) -> list[bytes | FailedItem]:
+) -> list[tuple[bytes | None, str] | FailedItem]:
+    """(bytes, SHA-256) per item, or its ``FailedItem``. Bytes are kept while the chunk holds
+    less than ``HELD_BYTES`` of them; past that they are dropped after hashing (a miss is then
+    fetched again to be decoded), so memory stays bounded whatever the files weigh."""
     loop = asyncio.get_running_loop()
-    local = dataset.local_files or {}
     gate = asyncio.Semaphore(max(1, deps.settings.fetch_concurrency))
+    held = 0
 
-    async def one(item: Item) -> bytes | FailedItem:
+    async def one(item: Item) -> tuple[bytes | None, str] | FailedItem:
+        nonlocal held
         async with gate:
             try:
-                data = await fetch_item_bytes(item, deps.fetcher, deps.pool, deps.settings, local)
+                data = await _fetch_one(item, deps, dataset)
+                key = await loop.run_in_executor(deps.pool, _sha256, data)
             except ItemError as exc:
-                result: bytes | FailedItem = FailedItem(item, exc.code, exc.detail)
+                result: tuple[bytes | None, str] | FailedItem = FailedItem(
+                    item, exc.code, exc.detail
+                )
             except Exception as exc:  # noqa: BLE001 - one item never breaks the report
                 result = FailedItem(item, "fetch_failed", f"unexpected {type(exc).__name__}")
             else:
-                result = data
+                keep = held + len(data) <= HELD_BYTES
+                held += len(data) if keep else 0
+                result = (data if keep else None, key)
         on_done()
         return result
 
-    fetched = await asyncio.gather(*(one(item) for item in items))
-    hashes = await asyncio.gather(
-        *(loop.run_in_executor(deps.pool, _sha256, d) for d in fetched if isinstance(d, bytes))
-    )
-    it = iter(hashes)
-    return [(d, next(it)) if isinstance(d, bytes) else d for d in fetched]  # type: ignore[misc]
+    return await asyncio.gather(*(one(item) for item in items))
 
 
 async def _decode(data: bytes, deps: Dependencies):
@@ -142,7 +154,7 @@ async def load_chunk(
     fetched = await _fetch(items, deps, dataset, on_done)
     keys = [f[1] for f in fetched if not isinstance(f, FailedItem)]
     found = await deps.embedding_cache.get_many(keys, need_descriptor=False)
-    datas: dict[int, bytes] = {}
+    datas: dict[int, bytes | None] = {}
     rows_or_failed: list[Row | FailedItem] = []
     to_decode: list[int] = []
     for index, (item, got) in enumerate(zip(items, fetched, strict=True)):
@@ -158,12 +170,14 @@ async def load_chunk(
         rows_or_failed.append(Row(item, key, facts, None, entry))  # type: ignore[arg-type]
         if usable is None:
             to_decode.append(index)
-        datas[index] = data
+            datas[index] = data  # a hit's bytes are dropped now (fetched again if ever needed)
 
     async def decode_into(index: int) -> None:
         row = rows_or_failed[index]
         try:
-            decoded = await _decode(datas[index], deps)
+            data = datas.pop(index, None) or await _fetch_one(row.item, deps, dataset)
+            decoded = await _decode(data, deps)
+            del data
         except ItemError as exc:
             rows_or_failed[index] = FailedItem(row.item, exc.code, exc.detail)
         except Exception as exc:  # noqa: BLE001
@@ -189,8 +203,8 @@ async def load_chunk(
             missing = [rows[r] for r in planted if rows[r].pixels is None]
             await asyncio.gather(*(decode_into(position[id(r)]) for r in missing))
             if any(isinstance(rows_or_failed[position[id(r)]], FailedItem) for r in missing):
-                # the same bytes decoded when they were cached: a decoder change, not data
-                raise RuntimeError("a cached image no longer decodes; bump the cache namespace")
+                # it loaded moments ago: the file changed since, or the decoder did
+                raise RuntimeError("a cached image could not be loaded again")
     return Chunk(rows, failed, planted, planted_descriptors)
 
 

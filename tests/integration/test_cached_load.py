@@ -13,6 +13,7 @@ import pytest
 
 import service.cached_load as cached_load
 from service.app import create_app
+from tests.conftest import new_database
 from tests.integration.test_jobs_api import settings_for, write_digits
 from tests.live_server import serve
 
@@ -114,3 +115,41 @@ def test_the_report_cache_returns_stored_findings_only_for_the_same_request_and_
         assert "duplicates" in rewritten["timings_s"]
         groups = [sorted(g) for g in rewritten["checks"]["duplicates"]["exact_byte_groups"]]
         assert sorted([items[1]["id"], items[2]["id"]]) in groups
+
+
+def test_heavy_chunks_drop_bytes_and_fetch_misses_again(
+    triton_url, database_url, postgres, tmp_path: Path, decodes, monkeypatch
+):
+    """With no byte budget every miss is fetched twice (hash, then decode) and the report is the
+    same; a new seed finds the vectors cached but not its planted copies: only the sample rows
+    are decoded again."""
+    items = write_digits(tmp_path, 60, seed=7)
+    body = {"dataset": {"items": items}, "checks": ["duplicates", "image_quality"]}
+    settings = settings_for(database_url, triton_url, tmp_path, report_cache=False)
+    with serve(create_app(settings)) as url:
+        reference = httpx.post(f"{url}/v1/reports", json=body, timeout=600).json()
+    monkeypatch.setattr(cached_load, "HELD_BYTES", 0)
+    fetches: list[str] = []
+    real_fetch = cached_load._fetch_one
+
+    async def counting_fetch(item, deps, dataset):
+        fetches.append(item.id)
+        return await real_fetch(item, deps, dataset)
+
+    monkeypatch.setattr(cached_load, "_fetch_one", counting_fetch)
+    fresh = settings_for(new_database(postgres.url), triton_url, tmp_path, report_cache=False)
+    with serve(create_app(fresh)) as url:
+        cold = httpx.post(f"{url}/v1/reports", json=body, timeout=600).json()
+        assert len(fetches) == 2 * 60  # hashed, dropped, fetched again to decode
+        assert cold["checks"] == reference["checks"]
+        decodes.clear()
+        fetches.clear()
+        seeded = httpx.post(f"{url}/v1/reports", json={**body, "options": {"seed": 3}}, timeout=600)
+        assert seeded.status_code == 200, seeded.text
+        seeded = seeded.json()
+        # vectors and facts are cached: only the new seed's planted sample is decoded, each
+        # image fetched a second time (no bytes were kept)
+        planted = seeded["checks"]["duplicates"]["calibration"]["planted_copies"] // 5
+        assert 0 < planted < 60 and len(decodes) == planted
+        assert len(fetches) == 60 + planted
+        assert seeded["checks"]["image_quality"] == reference["checks"]["image_quality"]
