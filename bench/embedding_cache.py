@@ -1,11 +1,12 @@
-"""A re-audit of an unchanged dataset with the embedding cache vs the first audit, same run.
+"""A re-audit of an unchanged dataset with the caches vs the first audit, same run.
 
 Starts the real Triton (CPU) and a real PostgreSQL, writes ``--items`` Fashion-MNIST training
-images as PNG files, and runs the same job twice through ``POST /v1/jobs`` on one API: the first
-run encodes everything with Triton and fills the cache, the second finds every image in it. Both
-jobs' wall times (submit to succeeded) and their report stage timings are printed, and the ratio
-second / first — for the whole job and for the encode path (load + infer + cache + descriptors),
-which is the part the cache removes; the checks themselves run again either way.
+images as PNG files, and runs the same job three times through ``POST /v1/jobs``: the first run
+decodes and encodes everything and fills the caches; the second (an API with the report cache
+off, same database) fetches and hashes every file, decodes none and runs the checks on cached
+vectors and facts; the third (report cache on) also skips the checks. Wall times (submit to
+succeeded), stage timings and the ratios to the first run are printed; the encode path is
+load + infer + cache + descriptors + calibration.
 
     .venv/bin/python -m bench.embedding_cache [--items 2000] [--checks duplicates,imbalance,...]
 """
@@ -13,6 +14,7 @@ which is the part the cache removes; the checks themselves run again either way.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import tempfile
 import time
@@ -29,6 +31,7 @@ from service.store.local_postgres import LocalPostgres
 from tests.live_server import serve
 
 ENCODE_STAGES = ("load", "infer", "cache", "descriptors", "calibration")
+CHECK_STAGES = ("duplicates", "mislabels", "sample_size", "imbalance", "image_quality", "outliers")
 
 
 def write_dataset(root: Path, n: int) -> list[dict]:
@@ -83,7 +86,11 @@ def main(argv: list[str] | None = None) -> int:
             )  # fmt: skip
             with serve(create_app(settings)) as url:
                 first_s, first_t = run_job(url, body)
+            per_item = dataclasses.replace(settings, report_cache=False)
+            with serve(create_app(per_item)) as url:
                 second_s, second_t = run_job(url, body)
+            with serve(create_app(settings)) as url:
+                third_s, third_t = run_job(url, body)
         finally:
             postgres.stop()
             triton.stop()
@@ -92,10 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         return sum(timings.get(stage, 0.0) for stage in ENCODE_STAGES)
 
     print(f"items: {args.items} Fashion-MNIST PNGs; checks: {body.get('checks', 'all')}")
-    print(f"first run  (cold cache): {first_s:8.1f} s   stages {first_t}")
-    print(f"second run (warm cache): {second_s:8.1f} s   stages {second_t}")
+    print(f"first run  (cold caches):             {first_s:8.1f} s   stages {first_t}")
+    print(f"second run (per-item caches, checks): {second_s:8.1f} s   stages {second_t}")
+    print(f"third run  (report cache):            {third_s:8.1f} s   stages {third_t}")
     print(
         f"whole job    second/first = {second_s / first_s:.3f}  ({first_s / second_s:.1f}x faster)"
+    )
+    print(f"whole job    third/first  = {third_s / first_s:.3f}  ({first_s / third_s:.1f}x faster)")
+    checks_s = sum(v for k, v in second_t.items() if k in CHECK_STAGES)
+    print(
+        f"checks alone on the second run: {checks_s:.1f} s ({checks_s / first_s:.3f} of the first run)"
     )
     e1, e2 = encode_path(first_t), encode_path(second_t)
     print(f"encode path  second/first = {e2 / e1:.3f}  ({e1:.1f} s -> {e2:.1f} s; "

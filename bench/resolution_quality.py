@@ -85,7 +85,7 @@ def calibrated_recall(session, pixels: np.ndarray, grid: np.ndarray, seed: int =
     """The report's duplicate calibration on these images with planted copies."""
     from service.analysis.duplicate_calibration import plant_copies
     from service.report.check_runners import calibrated_descriptors
-    from service.report.pipeline import stacked_descriptor_parts
+    from service.report.descriptor_parts import stacked_descriptor_parts
 
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(len(pixels), size=PLANTED_SOURCES, replace=False))

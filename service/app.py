@@ -23,6 +23,7 @@ from service.api.checks import (
     MislabelsCheckController,
     SampleSizeCheckController,
 )
+from service.api.collections import CollectionsController
 from service.api.docs import (
     assets_router,
     complete_openapi_on_startup,
@@ -52,6 +53,7 @@ CONTROLLERS: list[type] = [
     ReportsController,
     ReportExportController,
     JobsController,
+    CollectionsController,
     SampleSizeCheckController,
     ImbalanceCheckController,
     MislabelsCheckController,
@@ -175,22 +177,41 @@ def create_app(
     )
 
 
+def cache_model(settings: Settings) -> str:
+    """The model part of the embedding cache's and the reference sets' keys."""
+    model = f"{settings.triton_model}:{settings.triton_model_version or 'latest'}"
+    if settings.embedding_cache_namespace:
+        model += f":{settings.embedding_cache_namespace}"
+    return model
+
+
 async def start_jobs(app: Litestar, settings: Settings, metrics: Metrics):
     """Open the database (migrations applied), the embedding cache and this replica's job
     workers; returns (pool, runner) for the lifespan to close."""
     from service.job_runner import JobRunner
     from service.report.pipeline import Dependencies
     from service.store.database import open_pool
-    from service.store.embedding_cache import EmbeddingCache
+    from service.store.embedding_cache import (
+        PREPROCESSING_VERSION,
+        CalibrationCache,
+        EmbeddingCache,
+    )
     from service.store.jobs import JobStore
+    from service.store.references import ReferenceStore
 
     pool = await open_pool(settings.database_url, max_size=max(4, 2 * settings.job_workers + 4))
     app.state.job_store = JobStore(pool)
     if settings.embedding_cache:
-        model = f"{settings.triton_model}:{settings.triton_model_version or 'latest'}"
-        if settings.embedding_cache_namespace:
-            model += f":{settings.embedding_cache_namespace}"
-        app.state.embedding_cache = EmbeddingCache(pool, model, metrics=metrics)
+        app.state.embedding_cache = EmbeddingCache(pool, cache_model(settings), metrics=metrics)
+        app.state.calibration_cache = CalibrationCache(
+            pool, cache_model(settings), PREPROCESSING_VERSION
+        )
+    if settings.report_cache:
+        from service.store.report_cache import ReportCache, source_fingerprint
+
+        fingerprint = f"{source_fingerprint()}:{cache_model(settings)}:{PREPROCESSING_VERSION}"
+        app.state.report_cache = ReportCache(pool, fingerprint)
+    app.state.references = ReferenceStore(pool, cache_model(settings), PREPROCESSING_VERSION)
     runner = JobRunner(app.state.job_store, settings, Dependencies.from_state(app.state), metrics)
     app.state.job_runner = runner
     runner.start()
@@ -210,5 +231,8 @@ def _initial_state(settings: Settings, metrics: Metrics):
             "job_store": None,  # set by the lifespan when IMAGELINT_DATABASE_URL is given
             "job_runner": None,
             "embedding_cache": None,
+            "references": None,
+            "calibration_cache": None,
+            "report_cache": None,
         }
     )

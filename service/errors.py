@@ -19,7 +19,8 @@
         ├── JobNotFound             no such job, or its result expired (404)
         ├── JobNotReady             the job has no report (yet, or ever: failed/cancelled) (409)
         ├── IdempotencyKeyReused    the key was used before with another request body (422)
-        └── JobsUnavailable         no database configured or reachable (503)
+        ├── JobsUnavailable         no database configured or reachable (503)
+        └── ReferenceNotFound       a named reference (collection, or a job's items) is absent (404)
 
 Foreign errors are mapped at the boundary (``with map_triton_errors(): ...`` in
 ``service.inference``) and raised ``from`` the original. One Litestar handler turns any
@@ -163,3 +164,9 @@ class JobsUnavailable(JobError):
     status = 503
     code = "jobs_unavailable"
     title = "Jobs are unavailable"
+
+
+class ReferenceNotFound(JobError):
+    status = 404
+    code = "reference_not_found"
+    title = "Reference not found"

@@ -117,15 +117,18 @@ class JobRunner:
                 error={"code": "invalid_request", "detail": f"stored request no longer valid: {exc}"},
             )  # fmt: skip
             return "failed"
+        kept: list[Any] = []
         work = asyncio.create_task(
-            run_report(request, self.deps, on_progress, request_id=job.id.hex)
+            run_report(
+                request, self.deps, on_progress, request_id=job.id.hex, keep_material=kept.append
+            )
         )
         self._running[job.id] = work
         if self.metrics is not None:
             self.metrics.jobs_running.inc()
         outcome = "released"
         try:
-            outcome = await self._follow(job, work, latest, sent)
+            outcome = await self._follow(job, work, latest, sent, kept)
             return outcome
         finally:
             self._running.pop(job.id, None)
@@ -134,7 +137,12 @@ class JobRunner:
                 self.metrics.job_duration.labels(outcome).observe(time.perf_counter() - started)
 
     async def _follow(
-        self, job: JobRow, work: asyncio.Task, latest: dict[str, Any], sent: dict[str, Any]
+        self,
+        job: JobRow,
+        work: asyncio.Task,
+        latest: dict[str, Any],
+        sent: dict[str, Any],
+        kept: list[Any],
     ) -> str:
         """Check in while ``work`` runs; record how it ended."""
         s = self.settings
@@ -171,6 +179,7 @@ class JobRunner:
                     error=internal_error_body(), progress=final,
                 )  # fmt: skip
                 return "failed" if ok else "lost"
+            await self._keep_reference(job.id, kept)
             ok = await self.store.finish(
                 job.id, self.name, state="succeeded", ttl_s=s.job_ttl_s,
                 report_json=msgspec.json.encode(report), progress=final,
@@ -183,6 +192,18 @@ class JobRunner:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.store.release(job.id, self.name))
             raise
+
+    async def _keep_reference(self, job_id: uuid.UUID, kept: list[Any]) -> None:
+        """Store the job's reference material (before the job is marked succeeded, so a
+        succeeded job can be referenced at once); a failure only costs later reference audits."""
+        references = self.deps.references
+        material = kept[0] if kept else None
+        if references is None or material is None:
+            return
+        try:
+            await references.save_job(job_id, material)
+        except Exception:
+            log.exception("keeping the reference items of job %s failed", job_id)
 
     # --- retention and gauges --------------------------------------------------------------
     async def _housekeeping(self) -> None:
@@ -207,12 +228,21 @@ class JobRunner:
             await asyncio.sleep(max(s.job_poll_s, 1.0))
 
     async def cleanup(self) -> dict[str, int]:
-        """Remove expired jobs and cache entries unused for ``embedding_cache_ttl_s``."""
-        from service.store.embedding_cache import delete_unused
+        """Remove expired jobs, cache entries unused for ``embedding_cache_ttl_s``, then the least
+        recently used entries over ``embedding_cache_max_rows`` / ``embedding_cache_max_bytes``."""
+        from service.store.embedding_cache import delete_unused, evict_over_caps
+        from service.store.report_cache import delete_unused_reports
 
+        s = self.settings
         removed = {"jobs": await self.store.delete_expired()}
-        removed["cache_entries"] = await delete_unused(
-            self.store.pool, self.settings.embedding_cache_ttl_s
+        removed["cache_entries"] = await delete_unused(self.store.pool, s.embedding_cache_ttl_s)
+        removed["cached_reports"] = await delete_unused_reports(
+            self.store.pool, s.embedding_cache_ttl_s
+        )
+        removed["cache_over_caps"] = await evict_over_caps(
+            self.store.pool,
+            max_rows=s.embedding_cache_max_rows,
+            max_bytes=s.embedding_cache_max_bytes,
         )
         if any(removed.values()):
             log.info("retention removed %s", removed)

@@ -141,6 +141,22 @@ class Settings:
     embedding_cache_ttl_s: float = field(
         default=30 * 86400.0, metadata={"doc": "cache entries unused this long are removed"}
     )
+    report_cache: bool = field(
+        default=True,
+        metadata={
+            "doc": "return the stored report for the same request on unchanged content (needs database_url)"
+        },
+    )
+    embedding_cache_max_rows: int = field(
+        default=0,
+        metadata={"doc": "cache entries kept at most (least recently used go first); 0: no cap"},
+    )
+    embedding_cache_max_bytes: int = field(
+        default=0,
+        metadata={
+            "doc": "bytes of cached vectors kept at most (least recently used go first); 0: no cap"
+        },
+    )
     cleanup_interval_s: float = field(
         default=300.0, metadata={"doc": "how often expired rows are removed"}
     )

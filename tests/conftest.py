@@ -45,9 +45,9 @@ def postgres():
         server.stop()
 
 
-@pytest.fixture
-def database_url(postgres) -> str:
-    """A new, empty database on the session's server (migrations are applied by whoever opens it)."""
+def new_database(server_url: str) -> str:
+    """A new, empty database on the server at ``server_url``; returns its URL (migrations are
+    applied by whoever opens it)."""
     import asyncio
     import uuid
 
@@ -56,11 +56,17 @@ def database_url(postgres) -> str:
     name = f"t_{uuid.uuid4().hex[:12]}"
 
     async def create() -> None:
-        conn = await asyncpg.connect(postgres.url)
+        conn = await asyncpg.connect(server_url)
         try:
             await conn.execute(f'CREATE DATABASE "{name}"')
         finally:
             await conn.close()
 
     asyncio.run(create())
-    return postgres.url.rsplit("/", 1)[0] + f"/{name}"
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture
+def database_url(postgres) -> str:
+    """A new, empty database on the session's server."""
+    return new_database(postgres.url)

@@ -60,6 +60,7 @@ from service.analysis.outliers import (
     OutliersResult,
     find_outliers,
 )
+from service.analysis.reference import ReferenceResult
 from service.analysis.similarity_search import (
     DEFAULT_EXACT_LIMIT,
     DEFAULT_MAX_PAIRS,
@@ -124,6 +125,7 @@ class DuplicatesResult(msgspec.Struct, omit_defaults=True):
     outliers: OutliersResult | None = None
     calibration: ThresholdCalibration | None = None
     note: str | None = None
+    reference: ReferenceResult | None = None  # copies of, and leakage into, a reference set
 
 
 def _optional_column(values, n: int, field: str) -> list[str | None]:

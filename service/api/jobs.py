@@ -126,7 +126,7 @@ class JobsController(Controller):
             "With `Idempotency-Key`, a repeated submit (same key, same body) returns the same job."
         ),
         status_code=202,
-        responses=problem_responses(400, 401, 422, 429, 503),
+        responses=problem_responses(400, 401, 404, 422, 429, 503),
     )
     async def submit_job(
         self,
@@ -142,6 +142,12 @@ class JobsController(Controller):
         if idempotency_key is not None and not (1 <= len(idempotency_key) <= 255):
             raise InvalidRequest(
                 "Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key"
+            )
+        if data.reference is not None:  # fail now rather than when the job runs
+            from service.report.reference_audit import find_reference
+
+            await find_reference(
+                data.reference, getattr(state, "references", None), checks=data.checks, load=False
             )
         api_key = presented_key(request)
         body = msgspec.to_builtins(data)

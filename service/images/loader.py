@@ -159,16 +159,9 @@ async def _load_one(
     size: int,
     budget: MemoryBudget | None = None,
 ) -> LoadResult:
-    loop = asyncio.get_running_loop()
     max_pixels = settings.max_image_pixels
     try:
-        source = local.get(item.id)
-        if isinstance(source, ItemError):
-            raise source
-        if isinstance(source, Path):
-            data = await loop.run_in_executor(pool, _read_member, source, settings.fetch_max_bytes)
-        else:
-            data = await fetcher.fetch(item.uri)
+        data = await fetch_item_bytes(item, fetcher, pool, settings, local)
         decoded = await decode_admitted(
             data, pool=pool, budget=budget, max_pixels=max_pixels, size=size
         )
@@ -181,6 +174,24 @@ async def _load_one(
         log.exception("unexpected error loading item %r", item.id)
         return FailedItem(item, "decode_error", f"unexpected {type(exc).__name__}")
     return LoadedItem(item, decoded.pixels, decoded.facts)
+
+
+async def fetch_item_bytes(
+    item: Item,
+    fetcher: Fetcher,
+    pool: Executor,
+    settings: Settings,
+    local: Mapping[str, LocalSource],
+) -> bytes:
+    """The item's file: an extracted archive member (read in ``pool``) or fetched; ``ItemError``
+    when it cannot be had."""
+    source = local.get(item.id)
+    if isinstance(source, ItemError):
+        raise source
+    if isinstance(source, Path):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(pool, _read_member, source, settings.fetch_max_bytes)
+    return await fetcher.fetch(item.uri)
 
 
 async def decode_admitted(

@@ -15,6 +15,7 @@ import numpy as np
 
 from service.errors import InvalidInput
 from service.report.context import CheckContext
+from service.report.descriptor_parts import split_descriptor_parts
 
 
 def labelled_rows(ctx: CheckContext) -> np.ndarray:
@@ -100,21 +101,6 @@ def evaluation_split_mask(splits: list[str | None], labels: list[Any]) -> np.nda
     if set(labels_arr[~mask]) != every or set(labels_arr[mask]) != every:
         return None
     return mask
-
-
-def split_descriptor_parts(parts: np.ndarray) -> dict[str, np.ndarray]:
-    """The stacked parts (``pipeline.stacked_descriptor_parts``) by name: pixel codes (6 x 6 and
-    12 x 12 DCT blocks), the grid code and the verification thumbnail."""
-    from service.analysis.descriptors import FINE_PIXEL_CODE_DIM, GRID_CODE_DIM, PIXEL_CODE_DIM
-
-    fine_end = PIXEL_CODE_DIM + FINE_PIXEL_CODE_DIM
-    grid_end = fine_end + GRID_CODE_DIM
-    return {
-        "dct6": parts[:, :PIXEL_CODE_DIM],
-        "dct12": parts[:, PIXEL_CODE_DIM:fine_end],
-        "grid": parts[:, fine_end:grid_end],
-        "thumb": parts[:, grid_end:],
-    }
 
 
 def calibration_sample(ctx: CheckContext, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -246,7 +232,13 @@ def run_duplicates(ctx: CheckContext) -> Any:
         seed=ctx.options.seed,
         extra_pairs=extra,
     )
-    return msgspec.structs.replace(result, calibration=calibration)
+    result = msgspec.structs.replace(result, calibration=calibration)
+    if ctx.reference is not None:
+        from service.report.reference_audit import match_against_reference
+
+        reference = match_against_reference(ctx, descriptors, calibration)
+        result = msgspec.structs.replace(result, reference=reference)
+    return result
 
 
 def run_outliers(ctx: CheckContext) -> Any:

@@ -16,6 +16,8 @@ from service.datasets import Item
 from service.images.loader import FailedItem
 from service.report.models import ReportOptions
 
+LOAD_CHUNK = 256  # items fetched, decoded and encoded together
+
 
 @dataclass
 class Collected:
@@ -52,6 +54,8 @@ class CheckContext:
     descriptors: np.ndarray | None
     classifier_logits: np.ndarray | None
     results: dict[str, Any] = field(default_factory=dict)
+    # service.store.references.LoadedReference the request named (duplicates match against it)
+    reference: Any = None
 
     @property
     def ids(self) -> list[str]:

@@ -169,6 +169,29 @@ class ReportOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=Tr
     ] = 0
 
 
+class ReferenceRef(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """A reference set to audit the dataset against: exactly one of ``collection`` and ``job``."""
+
+    collection: (
+        Annotated[
+            str,
+            Meta(
+                pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+                description="a named collection (PUT /v1/collections/{name})",
+            ),
+        ]
+        | None
+    ) = None
+    job: (
+        Annotated[str, Meta(description="a succeeded job whose report ran the duplicates check")]
+        | None
+    ) = None
+
+    def __post_init__(self) -> None:
+        if (self.collection is None) == (self.job is None):
+            raise ValueError("reference takes exactly one of collection and job")
+
+
 class ReportRequest(msgspec.Struct, forbid_unknown_fields=True):
     """Body of ``POST /v1/reports``."""
 
@@ -189,6 +212,15 @@ class ReportRequest(msgspec.Struct, forbid_unknown_fields=True):
         Annotated[
             Policy,
             Meta(description="rules the dataset must meet; the report then carries a verdict"),
+        ]
+        | None
+    ) = None
+    reference: (
+        Annotated[
+            ReferenceRef,
+            Meta(
+                description="check new items for copies of, and leakage into, this reference set (needs the duplicates check and a database)"
+            ),
         ]
         | None
     ) = None

@@ -43,7 +43,8 @@ from service.images.loader import FailedItem, LoadedItem, load_images
 from service.inference import TritonEncoder
 from service.metrics import Metrics
 from service.report.check_runners import CHECK_RUNNERS
-from service.report.context import CheckContext, Collected
+from service.report.context import LOAD_CHUNK, CheckContext, Collected
+from service.report.descriptor_parts import calibration_rows, stacked_descriptor_parts
 from service.report.models import (
     CheckError,
     Checks,
@@ -70,7 +71,6 @@ ALL_CHECKS = (
     "agreement",
 )
 IMAGE_FREE_CHECKS = frozenset({"imbalance", "agreement"})
-LOAD_CHUNK = 256
 
 Progress = Callable[[str, int, int], None]
 
@@ -87,6 +87,12 @@ class Dependencies:
     budget: MemoryBudget | None = None
     # service.store.embedding_cache.EmbeddingCache, when a database is configured
     embedding_cache: Any = None
+    # service.store.references.ReferenceStore, when a database is configured
+    references: Any = None
+    # service.store.embedding_cache.CalibrationCache, with the embedding cache
+    calibration_cache: Any = None
+    # service.store.report_cache.ReportCache, when a database is configured
+    report_cache: Any = None
 
     @classmethod
     def from_state(cls, state: Any) -> Dependencies:
@@ -99,6 +105,9 @@ class Dependencies:
             metrics=state.metrics,
             budget=getattr(state, "memory_budget", None),
             embedding_cache=getattr(state, "embedding_cache", None),
+            references=getattr(state, "references", None),
+            calibration_cache=getattr(state, "calibration_cache", None),
+            report_cache=getattr(state, "report_cache", None),
         )
 
 
@@ -155,11 +164,17 @@ async def load_and_encode(
 ) -> Collected:
     """Load items chunk by chunk and encode each chunk while the next one loads; with
     ``thumbnails`` (a dict to fill), also a small JPEG per loaded item for the review page."""
+    classifier = options.mislabels.classifier_model if "mislabels" in checks else None
+    if deps.embedding_cache is not None and deps.calibration_cache is not None and not classifier:
+        from service.report.cached_load import load_and_encode_cached  # decodes only cache misses
+
+        return await load_and_encode_cached(
+            dataset, checks, options, deps, timer, progress, thumbnails
+        )
     items = dataset.items
     total = len(items)
     want_descriptors = "duplicates" in checks
     calibrate = want_descriptors and options.duplicates.threshold is None
-    classifier = options.mislabels.classifier_model if "mislabels" in checks else None
     collected = Collected()
     with timer.stage("resolution"):
         collected.resolution = await choose_resolution(
@@ -325,29 +340,6 @@ async def encode_chunk(
     return embeddings, descriptors
 
 
-def stacked_descriptor_parts(feature_grid: np.ndarray, pixels: np.ndarray) -> np.ndarray:
-    """Pixel codes | grid code (``descriptor_parts``, unweighted) | verification thumbnail side
-    by side: the duplicates check chooses their weight per dataset and verifies candidates."""
-    from service.analysis.copy_verification import verification_thumbnails
-    from service.analysis.descriptors import descriptor_parts
-
-    return np.hstack([*descriptor_parts(feature_grid, pixels), verification_thumbnails(pixels)])
-
-
-def calibration_rows(chunk_size: int, loaded_before: int, total: int, seed: int) -> np.ndarray:
-    """Rows of one chunk whose copies are planted: a share of the sample (``total / 16`` images,
-    between ``MIN_COPY_SAMPLE`` and ``DEFAULT_COPY_SAMPLE``) in proportion to the chunk's size, drawn with a seed that depends only on the chunk's place."""
-    from service.analysis.duplicate_calibration import DEFAULT_COPY_SAMPLE, MIN_COPY_SAMPLE
-
-    sample = min(DEFAULT_COPY_SAMPLE, max(MIN_COPY_SAMPLE, total // 16))
-    want = int(round(sample * chunk_size / max(total, 1)))
-    want = min(chunk_size, max(want, 1 if chunk_size else 0))
-    rng = np.random.default_rng([seed, loaded_before])
-    return (
-        np.sort(rng.choice(chunk_size, size=want, replace=False)) if want else np.zeros(0, np.int64)
-    )
-
-
 async def plant_calibration_copies(
     collected: Collected, pixels: np.ndarray, encoder: TritonEncoder, *, total: int, seed: int
 ) -> None:
@@ -437,46 +429,20 @@ def findings(results: dict[str, Any]) -> dict[str, int]:
     return counts
 
 
-async def run_report(
+async def compute_report(
     request: ReportRequest,
     deps: Dependencies,
-    on_progress: Progress | None = None,
+    items: list[Item],
+    collected: Collected,
+    checks: list[str],
+    reference: Any,
+    timer: StageTimer,
+    progress: Progress,
     *,
-    request_id: str | None = None,
-    resolved: ResolvedDataset | None = None,
-    review: ReviewMaterial | None = None,
+    request_id: str,
+    started: float,
 ) -> Report:
-    """Run one report end to end (see the module docstring). ``resolved``: the dataset already
-    resolved (an upload); the report closes it. With ``review``, the dataset's items and the
-    thumbnails of the items the findings mention are left there for the review page."""
-    progress: Progress = on_progress or (lambda _stage, _done, _total: None)
-    request_id = request_id or uuid.uuid4().hex
-    timer = StageTimer(deps.metrics)
-    started = time.perf_counter()
-    with timer.stage("resolve"):
-        progress("resolve", 0, 1)
-        if resolved is None:
-            dataset = await resolve_dataset(
-                request.dataset, fetcher=deps.fetcher, settings=deps.settings
-            )
-        else:
-            dataset = resolved
-        progress("resolve", 1, 1)
-    with dataset:
-        items = dataset.items
-        checks = requested_checks(request.checks, has_annotations=any(i.annotations for i in items))
-        if any(c not in IMAGE_FREE_CHECKS for c in checks):
-            collected = await load_and_encode(
-                dataset,
-                checks,
-                request.options,
-                deps,
-                timer,
-                progress,
-                thumbnails=review.thumbnails if review is not None else None,
-            )
-        else:
-            collected = Collected(loaded=list(items))
+    """The checks on what loading collected, and the report around their results."""
     ctx = CheckContext(
         items=items,
         collected=collected,
@@ -484,6 +450,7 @@ async def run_report(
         embeddings=collected.array("embeddings"),
         descriptors=collected.array("descriptors"),
         classifier_logits=collected.array("classifier_logits"),
+        reference=reference,
     )
     check_errors = await run_checks(checks, ctx, timer, progress, request_id=request_id)
     timer.timings["total"] = round(time.perf_counter() - started, 4)
@@ -519,6 +486,82 @@ async def run_report(
         summary=summary,
         verdict=verdict,
     )
+    return report
+
+
+async def run_report(
+    request: ReportRequest,
+    deps: Dependencies,
+    on_progress: Progress | None = None,
+    *,
+    request_id: str | None = None,
+    resolved: ResolvedDataset | None = None,
+    review: ReviewMaterial | None = None,
+    keep_material: Callable[[Any], None] | None = None,
+) -> Report:
+    """Run one report end to end (see the module docstring). ``resolved``: the dataset already
+    resolved (an upload); the report closes it. With ``review``, the dataset's items and the
+    thumbnails of the items the findings mention are left there for the review page. With
+    ``keep_material``, it is called with the loaded items' reference material (when the
+    duplicates check made descriptors) for a later reference audit."""
+    progress: Progress = on_progress or (lambda _stage, _done, _total: None)
+    request_id = request_id or uuid.uuid4().hex
+    timer = StageTimer(deps.metrics)
+    started = time.perf_counter()
+    reference = None
+    if request.reference is not None:
+        from service.report.reference_audit import find_reference
+
+        with timer.stage("reference"):
+            reference = await find_reference(
+                request.reference, deps.references, checks=request.checks
+            )
+    with timer.stage("resolve"):
+        progress("resolve", 0, 1)
+        if resolved is None:
+            dataset = await resolve_dataset(
+                request.dataset, fetcher=deps.fetcher, settings=deps.settings
+            )
+        else:
+            dataset = resolved
+        progress("resolve", 1, 1)
+    with dataset:
+        items = dataset.items
+        checks = requested_checks(request.checks, has_annotations=any(i.annotations for i in items))
+        if any(c not in IMAGE_FREE_CHECKS for c in checks):
+            collected = await load_and_encode(
+                dataset,
+                checks,
+                request.options,
+                deps,
+                timer,
+                progress,
+                thumbnails=review.thumbnails if review is not None else None,
+            )
+        else:
+            collected = Collected(loaded=list(items))
+    if keep_material is not None:
+        from service.report.reference_audit import reference_material
+
+        keep_material(reference_material(collected))
+    report = None
+    cache_key = None
+    if deps.report_cache is not None and request.reference is None:
+        from service.store.report_cache import report_key
+
+        cache_key = report_key(request, items, collected, deps.report_cache.fingerprint)
+        with timer.stage("report_cache"):
+            report = await deps.report_cache.get(cache_key, Report)
+        if report is not None:  # the same request on the same content: the stored findings
+            timer.timings["total"] = round(time.perf_counter() - started, 4)
+            report.request_id, report.timings_s = request_id, timer.timings
+    if report is None:
+        report = await compute_report(
+            request, deps, items, collected, checks, reference, timer, progress,
+            request_id=request_id, started=started,
+        )  # fmt: skip
+        if cache_key is not None:
+            await deps.report_cache.put(cache_key, report)
     if review is not None:
         from service.review.findings import finding_ids
 

@@ -28,7 +28,8 @@ NAMESPACE = "imagelint"
 KUBE_VERSIONS = ("1.25.0", kubernetes_validate.latest_version())
 
 # The value sets the chart is rendered with. "production" turns on everything optional: GPU,
-# NetworkPolicies, ServiceMonitors, the gRPC port, the data PVC and chart-managed API keys.
+# NetworkPolicies, ServiceMonitors, the gRPC port, the data PVC and chart-managed API keys;
+# "in-chart-postgresql" the trial database.
 SCENARIOS: dict[str, dict] = {
     "defaults": {},
     "production": {
@@ -83,6 +84,11 @@ SCENARIOS: dict[str, dict] = {
         },
         "networkPolicy": {"enabled": True, "api": {"internetPorts": []}},
         "serviceAccount": {"create": False},
+    },
+    # postgresql.enabled: the in-chart PostgreSQL for trials, behind NetworkPolicies.
+    "in-chart-postgresql": {
+        "postgresql": {"enabled": True, "persistence": {"storageClass": "standard"}},
+        "networkPolicy": {"enabled": True},
     },
 }
 

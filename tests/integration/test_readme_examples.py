@@ -21,6 +21,7 @@ import pytest
 from devtools.demo import build_demo_dataset
 from service.app import create_app
 from service.settings import Settings
+from tests.conftest import new_database
 from tests.live_server import serve
 
 pytestmark = pytest.mark.integration
@@ -84,8 +85,14 @@ def workdir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def api(triton_url, workdir):
-    settings = Settings(triton_url=triton_url, data_root=str(workdir / "demo-data"), grpc_port=0)
+def api(triton_url, workdir, postgres):
+    """The service with a database of its own (the collections example needs one)."""
+    settings = Settings(
+        triton_url=triton_url,
+        data_root=str(workdir / "demo-data"),
+        grpc_port=0,
+        database_url=new_database(postgres.url),
+    )
     with serve(create_app(settings)) as url:
         yield url
 
@@ -163,11 +170,29 @@ def check_policy_example(output: str, _workdir: Path) -> None:
     assert summary["schema"] == "imagelint.summary/1" and summary["leaked_items"] >= 2
 
 
+def check_collection_example(output: str, _workdir: Path) -> None:
+    collection = json.loads(output)
+    assert collection["name"] == "demo-v1" and collection["items"] >= 30
+    assert set(collection["splits"]) >= {"train", "test"}
+
+
+def check_reference_example(output: str, workdir: Path) -> None:
+    result = json.loads(output)
+    planted = json.loads((workdir / "demo-data" / "demo" / "planted.json").read_text())
+    assert result["reference"] == "collection:demo-v1"
+    # every loaded item finds itself in the collection made from the same manifest, and the
+    # planted train/test copy pair leaks into the collection's other split
+    assert len(result["copied"]) == result["reference_items"]
+    assert set(planted["leak"]) <= set(result["leakage"]["items"])
+
+
 CHECKERS = [
     ("/v1/reports", check_report_example),
     ("/v1/reports/view", check_review_page_example),
     ("/v1/checks/imbalance", check_imbalance_example),
     ("/v1/reports", check_policy_example),
+    ("/v1/collections/demo-v1", check_collection_example),
+    ("/v1/reports", check_reference_example),
 ]
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from service.store.database import apply_migrations, migration_files, open_pool
-from service.store.embedding_cache import EmbeddingCache, delete_unused
+from service.store.embedding_cache import EmbeddingCache, delete_unused, evict_over_caps
 from service.store.jobs import JobStore
 
 REQUEST = {"dataset": {"items": [{"uri": "https://example.org/a.png", "label": "a"}]}}
@@ -152,3 +152,35 @@ async def test_embedding_cache_round_trip_is_exact_and_scoped_by_model(pool):
     assert set(await cache.get_many(["h0"], need_descriptor=False)) == {"h0"}  # a use refreshes it
     assert await delete_unused(pool, ttl_s=86400) == 2  # h1 and h2, unused for two days
     assert set(await cache.get_many(["h0", "h1", "h2"], need_descriptor=False)) == {"h0"}
+
+
+async def test_cache_caps_evict_the_least_recently_used_entries(pool):
+    emb = np.ones((6, 8), np.float32)  # 32 bytes an entry
+    desc = np.ones((6, 4), np.float32)  # 16 more when a descriptor is stored
+    cache = EmbeddingCache(pool, "enc:1")
+    keys = [f"h{i}" for i in range(6)]
+    await cache.put_many(keys, emb, None)
+    await cache.put_many(["h5"], emb[:1], desc[:1])  # h5: 48 bytes
+    for i, key in enumerate(keys):  # h0 used longest ago ... h5 most recently
+        await pool.execute(
+            "UPDATE embedding_cache SET used_at = now() - make_interval(hours => $1)"
+            " WHERE sha256 = $2",
+            10 - i, key,
+        )  # fmt: skip
+    assert await evict_over_caps(pool) == 0  # no cap
+    assert await evict_over_caps(pool, max_rows=4) == 2  # h0, h1
+    left = {r["sha256"] for r in await pool.fetch("SELECT sha256 FROM embedding_cache")}
+    assert left == {"h2", "h3", "h4", "h5"}
+    # 48 (h5) + 32 (h4) = 80 bytes fit under 100; h3 would make 112
+    assert await evict_over_caps(pool, max_bytes=100) == 2
+    left = {r["sha256"] for r in await pool.fetch("SELECT sha256 FROM embedding_cache")}
+    assert left == {"h4", "h5"}
+    # a hit on an old entry refreshes it: it then outlives a newer one
+    await pool.execute("UPDATE embedding_cache SET used_at = now() - interval '2 hours'")
+    await pool.execute(
+        "UPDATE embedding_cache SET used_at = now() - interval '3 hours' WHERE sha256 = 'h4'"
+    )
+    assert set(await cache.get_many(["h4"], need_descriptor=False)) == {"h4"}
+    assert await evict_over_caps(pool, max_rows=1) == 1
+    left = {r["sha256"] for r in await pool.fetch("SELECT sha256 FROM embedding_cache")}
+    assert left == {"h4"}

@@ -137,7 +137,7 @@ def test_names_labels_and_selectors():
         for (kind, name), doc in docs.items():
             if kind != "Service":
                 continue
-            deployment = docs[("Deployment", name)]
+            deployment = docs.get(("Deployment", name)) or docs[("StatefulSet", name)]
             pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
             assert doc["spec"]["selector"].items() <= pod_labels.items()
             assert deployment["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
@@ -213,6 +213,59 @@ def test_api_production_values():
     secret_ref = variables["IMAGELINT_API_KEYS"]["secretKeyRef"]
     secret = objects("production")[("Secret", secret_ref["name"])]
     assert base64.b64decode(secret["data"][secret_ref["key"]]).decode() == "key-one,key-two"
+
+
+def test_in_chart_postgresql_for_trials():
+    docs = objects("in-chart-postgresql")
+    assert not [k for k, _ in objects("defaults") if k == "StatefulSet"]  # off by default
+    name = f"{checks.RELEASE}-imagelint-postgresql"
+    statefulset = docs[("StatefulSet", name)]
+    assert statefulset["spec"]["serviceName"] == name and statefulset["spec"]["replicas"] == 1
+    pod = statefulset["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"]
+    pg = container(statefulset, "postgresql")
+    assert pg["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pg["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    mounts = {m["mountPath"] for m in pg["volumeMounts"]}
+    assert {"/var/lib/postgresql/data", "/var/run/postgresql", "/tmp"} <= mounts
+    claim = statefulset["spec"]["volumeClaimTemplates"][0]["spec"]
+    assert claim["storageClassName"] == "standard"
+    assert claim["resources"]["requests"]["storage"] == "8Gi"
+    # the API reads the URL from the chart's Secret; the server reads the same password
+    api_env = env(container(one("in-chart-postgresql", "Deployment", "-api"), "api"))
+    ref = api_env["IMAGELINT_DATABASE_URL"]["secretKeyRef"]
+    assert ref == {"name": name, "key": "database-url"}
+    secret = docs[("Secret", name)]
+    password = base64.b64decode(secret["data"]["password"]).decode()
+    assert re.fullmatch(r"[A-Za-z0-9]{32}", password)
+    url = base64.b64decode(secret["data"]["database-url"]).decode()
+    assert url == f"postgresql://imagelint:{password}@{name}.{checks.NAMESPACE}.svc:5432/imagelint"
+    assert env(pg)["POSTGRES_PASSWORD"] == {"secretKeyRef": {"name": name, "key": "password"}}
+    service = docs[("Service", name)]
+    assert service["spec"]["ports"][0]["port"] == 5432
+    # only the API reaches it, and the API may reach it
+    policy = docs[("NetworkPolicy", name)]["spec"]
+    assert policy["egress"] == []
+    api_selector = one("in-chart-postgresql", "Deployment", "-api")["spec"]["selector"]
+    assert policy["ingress"][0]["from"] == [{"podSelector": api_selector}]
+    api_policy = one("in-chart-postgresql", "NetworkPolicy", "-api")["spec"]
+    assert any(
+        rule["to"][0]
+        .get("podSelector", {})
+        .get("matchLabels", {})
+        .get("app.kubernetes.io/component")
+        == "postgresql"
+        and rule["ports"] == [{"port": 5432, "protocol": "TCP"}]
+        for rule in api_policy["egress"]
+    )
+    # an external database named by the values wins over the in-chart one
+    rendered = checks.manifests(
+        checks.render_chart(
+            {"postgresql": {"enabled": True}, "api": {"database": {"existingSecret": "ext"}}}
+        )
+    )
+    api = next(m.doc for m in rendered if m.kind == "Deployment" and m.name.endswith("-api"))
+    assert env(container(api, "api"))["IMAGELINT_DATABASE_URL"]["secretKeyRef"]["name"] == "ext"
 
 
 def test_api_existing_secret_and_external_triton():

@@ -102,3 +102,12 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "imagelint.triton.instanceKind" -}}
 {{- if .Values.triton.gpu.enabled }}KIND_GPU{{ else }}KIND_CPU{{ end }}
 {{- end }}
+
+{{- define "imagelint.postgresql.fullname" -}}
+{{- printf "%s-postgresql" (include "imagelint.fullname" .) }}
+{{- end }}
+
+{{/* The Secret holding the in-chart PostgreSQL's password and the API's database URL. */}}
+{{- define "imagelint.postgresql.secretName" -}}
+{{- include "imagelint.postgresql.fullname" . }}
+{{- end }}

@@ -32,7 +32,7 @@ class ImageQualityThresholds(_message.Message):
     def __init__(self, min_side: _Optional[int] = ..., max_aspect_ratio: _Optional[float] = ..., dark_brightness: _Optional[float] = ..., bright_brightness: _Optional[float] = ..., min_entropy: _Optional[float] = ..., min_blur: _Optional[float] = ..., flag_grayscale: _Optional[bool] = ..., dataset_fact_share: _Optional[float] = ..., relative_iqr_factor: _Optional[float] = ..., min_items_relative: _Optional[int] = ...) -> None: ...
 
 class DuplicatesResult(_message.Message):
-    __slots__ = ("n_items", "threshold", "method", "exact_byte_groups", "exact_pixel_groups", "near_pair_count", "near_pairs", "groups", "droppable", "leakage", "label_conflicts", "outliers", "calibration", "note")
+    __slots__ = ("n_items", "threshold", "method", "exact_byte_groups", "exact_pixel_groups", "near_pair_count", "near_pairs", "groups", "droppable", "leakage", "label_conflicts", "outliers", "calibration", "note", "reference")
     N_ITEMS_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
@@ -47,6 +47,7 @@ class DuplicatesResult(_message.Message):
     OUTLIERS_FIELD_NUMBER: _ClassVar[int]
     CALIBRATION_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
     n_items: int
     threshold: float
     method: str
@@ -61,7 +62,8 @@ class DuplicatesResult(_message.Message):
     outliers: OutliersResult
     calibration: ThresholdCalibration
     note: str
-    def __init__(self, n_items: _Optional[int] = ..., threshold: _Optional[float] = ..., method: _Optional[str] = ..., exact_byte_groups: _Optional[_Iterable[_Union[_common_pb2.StringList, _Mapping]]] = ..., exact_pixel_groups: _Optional[_Iterable[_Union[_common_pb2.StringList, _Mapping]]] = ..., near_pair_count: _Optional[int] = ..., near_pairs: _Optional[_Iterable[_Union[NearPair, _Mapping]]] = ..., groups: _Optional[_Iterable[_Union[DuplicateGroup, _Mapping]]] = ..., droppable: _Optional[int] = ..., leakage: _Optional[_Union[Leakage, _Mapping]] = ..., label_conflicts: _Optional[_Iterable[_Union[LabelConflict, _Mapping]]] = ..., outliers: _Optional[_Union[OutliersResult, _Mapping]] = ..., calibration: _Optional[_Union[ThresholdCalibration, _Mapping]] = ..., note: _Optional[str] = ...) -> None: ...
+    reference: ReferenceResult
+    def __init__(self, n_items: _Optional[int] = ..., threshold: _Optional[float] = ..., method: _Optional[str] = ..., exact_byte_groups: _Optional[_Iterable[_Union[_common_pb2.StringList, _Mapping]]] = ..., exact_pixel_groups: _Optional[_Iterable[_Union[_common_pb2.StringList, _Mapping]]] = ..., near_pair_count: _Optional[int] = ..., near_pairs: _Optional[_Iterable[_Union[NearPair, _Mapping]]] = ..., groups: _Optional[_Iterable[_Union[DuplicateGroup, _Mapping]]] = ..., droppable: _Optional[int] = ..., leakage: _Optional[_Union[Leakage, _Mapping]] = ..., label_conflicts: _Optional[_Iterable[_Union[LabelConflict, _Mapping]]] = ..., outliers: _Optional[_Union[OutliersResult, _Mapping]] = ..., calibration: _Optional[_Union[ThresholdCalibration, _Mapping]] = ..., note: _Optional[str] = ..., reference: _Optional[_Union[ReferenceResult, _Mapping]] = ...) -> None: ...
 
 class NearPair(_message.Message):
     __slots__ = ("a", "b", "similarity")
@@ -239,6 +241,72 @@ class CopyVerification(_message.Message):
     recall_by_copy: _containers.ScalarMap[str, float]
     note: str
     def __init__(self, threshold: _Optional[float] = ..., candidate_pairs: _Optional[int] = ..., verified_pairs: _Optional[int] = ..., estimated_recall: _Optional[float] = ..., estimated_precision: _Optional[float] = ..., estimated_false_match_rate: _Optional[float] = ..., recall_by_copy: _Optional[_Mapping[str, float]] = ..., note: _Optional[str] = ...) -> None: ...
+
+class ReferenceResult(_message.Message):
+    __slots__ = ("reference", "reference_items", "threshold", "pair_count", "pairs", "copied", "leakage", "label_conflicts", "by_reference_split")
+    class ByReferenceSplitEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    PAIR_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PAIRS_FIELD_NUMBER: _ClassVar[int]
+    COPIED_FIELD_NUMBER: _ClassVar[int]
+    LEAKAGE_FIELD_NUMBER: _ClassVar[int]
+    LABEL_CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    BY_REFERENCE_SPLIT_FIELD_NUMBER: _ClassVar[int]
+    reference: str
+    reference_items: int
+    threshold: float
+    pair_count: int
+    pairs: _containers.RepeatedCompositeFieldContainer[ReferencePair]
+    copied: _containers.RepeatedScalarFieldContainer[str]
+    leakage: ReferenceLeakage
+    label_conflicts: _containers.RepeatedScalarFieldContainer[str]
+    by_reference_split: _containers.ScalarMap[str, int]
+    def __init__(self, reference: _Optional[str] = ..., reference_items: _Optional[int] = ..., threshold: _Optional[float] = ..., pair_count: _Optional[int] = ..., pairs: _Optional[_Iterable[_Union[ReferencePair, _Mapping]]] = ..., copied: _Optional[_Iterable[str]] = ..., leakage: _Optional[_Union[ReferenceLeakage, _Mapping]] = ..., label_conflicts: _Optional[_Iterable[str]] = ..., by_reference_split: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class ReferencePair(_message.Message):
+    __slots__ = ("id", "reference_id", "reference_uri", "similarity", "evidence", "split", "reference_split", "label", "reference_label")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_ID_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_URI_FIELD_NUMBER: _ClassVar[int]
+    SIMILARITY_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_SPLIT_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_LABEL_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    reference_id: str
+    reference_uri: str
+    similarity: float
+    evidence: str
+    split: str
+    reference_split: str
+    label: str
+    reference_label: str
+    def __init__(self, id: _Optional[str] = ..., reference_id: _Optional[str] = ..., reference_uri: _Optional[str] = ..., similarity: _Optional[float] = ..., evidence: _Optional[str] = ..., split: _Optional[str] = ..., reference_split: _Optional[str] = ..., label: _Optional[str] = ..., reference_label: _Optional[str] = ...) -> None: ...
+
+class ReferenceLeakage(_message.Message):
+    __slots__ = ("items", "by_splits")
+    class BySplitsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    BY_SPLITS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedScalarFieldContainer[str]
+    by_splits: _containers.ScalarMap[str, int]
+    def __init__(self, items: _Optional[_Iterable[str]] = ..., by_splits: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class MislabelsResult(_message.Message):
     __slots__ = ("n_items", "n_judged", "rank_by", "top_fraction", "label_health", "issue_count", "candidates", "classes", "confusable_pairs", "learnability", "too_small_classes", "k_neighbours", "label_issues", "noise_note")

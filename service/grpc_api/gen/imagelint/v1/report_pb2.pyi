@@ -9,16 +9,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ReportRequest(_message.Message):
-    __slots__ = ("dataset", "checks", "options", "policy")
+    __slots__ = ("dataset", "checks", "options", "policy", "reference")
     DATASET_FIELD_NUMBER: _ClassVar[int]
     CHECKS_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     POLICY_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
     dataset: _dataset_pb2.DatasetRef
     checks: _containers.RepeatedScalarFieldContainer[str]
     options: ReportOptions
     policy: Policy
-    def __init__(self, dataset: _Optional[_Union[_dataset_pb2.DatasetRef, _Mapping]] = ..., checks: _Optional[_Iterable[str]] = ..., options: _Optional[_Union[ReportOptions, _Mapping]] = ..., policy: _Optional[_Union[Policy, _Mapping]] = ...) -> None: ...
+    reference: ReferenceRef
+    def __init__(self, dataset: _Optional[_Union[_dataset_pb2.DatasetRef, _Mapping]] = ..., checks: _Optional[_Iterable[str]] = ..., options: _Optional[_Union[ReportOptions, _Mapping]] = ..., policy: _Optional[_Union[Policy, _Mapping]] = ..., reference: _Optional[_Union[ReferenceRef, _Mapping]] = ...) -> None: ...
 
 class ReportOptions(_message.Message):
     __slots__ = ("duplicates", "outliers", "mislabels", "sample_size", "imbalance", "image_quality", "seed")
@@ -145,6 +147,14 @@ class AccuracyAtSize(_message.Message):
     fail: float
     warn: float
     def __init__(self, at_images: _Optional[int] = ..., fail: _Optional[float] = ..., warn: _Optional[float] = ...) -> None: ...
+
+class ReferenceRef(_message.Message):
+    __slots__ = ("collection", "job")
+    COLLECTION_FIELD_NUMBER: _ClassVar[int]
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    collection: str
+    job: str
+    def __init__(self, collection: _Optional[str] = ..., job: _Optional[str] = ...) -> None: ...
 
 class Report(_message.Message):
     __slots__ = ("schema_version", "request_id", "model", "dataset", "checks_run", "failed_items", "checks", "check_errors", "timings_s", "summary", "verdict")

@@ -1,0 +1,155 @@
+"""The cache's warm path over real HTTP, the real Triton and the real PostgreSQL: a second report of
+an unchanged dataset decodes no image and sends none to Triton, and gives the same findings as
+the first; broken files stay broken; the review page's thumbnails come from the cache too. With
+the report cache, the same request on unchanged content skips the checks; any change to the
+request or to an item's label or bytes runs them again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+import service.report.cached_load as cached_load
+from service.app import create_app
+from tests.conftest import new_database
+from tests.integration.test_jobs_api import settings_for, write_digits
+from tests.live_server import serve
+
+pytestmark = pytest.mark.integration
+CHECKS = ["duplicates", "image_quality", "imbalance", "outliers", "mislabels"]
+
+
+@pytest.fixture
+def decodes(monkeypatch) -> list[int]:
+    """Counts decodes on the cached path (the server runs in this process)."""
+    calls: list[int] = []
+    real = cached_load._decode
+
+    async def counting(data, deps):
+        calls.append(len(data))
+        return await real(data, deps)
+
+    monkeypatch.setattr(cached_load, "_decode", counting)
+    return calls
+
+
+def test_a_warm_report_decodes_nothing_and_equals_the_cold_one(
+    triton_url, database_url, tmp_path: Path, decodes
+):
+    items = write_digits(tmp_path, 64, seed=5)
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    items.append({"id": "broken", "uri": (tmp_path / "broken.png").as_uri(), "label": "1"})
+    items.append({"id": "gone", "uri": (tmp_path / "gone.png").as_uri(), "label": "1"})
+    items.append({**items[0], "id": "dup-of-0"})  # the same file twice
+    body = {"dataset": {"items": items}, "checks": CHECKS}
+    settings = settings_for(database_url, triton_url, tmp_path, report_cache=False)
+    with serve(create_app(settings)) as url:
+        cold = httpx.post(f"{url}/v1/reports", json=body, timeout=600)
+        assert cold.status_code == 200, cold.text
+        cold_decodes = len(decodes)
+        # every fetched file decoded once (the duplicate too; the missing one is never fetched)
+        assert cold_decodes == 64 + 1 + 1
+        warm = httpx.post(f"{url}/v1/reports", json=body, timeout=600)
+        assert warm.status_code == 200, warm.text
+        # only the broken file is decoded again: it never made it into the cache
+        assert len(decodes) - cold_decodes == 1
+        cold, warm = cold.json(), warm.json()
+        assert "infer" not in warm["timings_s"] and "descriptors" not in warm["timings_s"]
+        assert warm["checks"] == cold["checks"]
+        assert warm["failed_items"] == cold["failed_items"]
+        assert {f["id"] for f in warm["failed_items"]} == {"broken", "gone"}
+        assert warm["checks"]["duplicates"]["calibration"]["method"] == "calibrated"
+        byte_groups = warm["checks"]["duplicates"]["exact_byte_groups"]
+        assert sorted([items[0]["id"], "dup-of-0"]) in [sorted(g) for g in byte_groups]
+
+        # the review page: the first view decodes for its thumbnails, the second does not
+        view = {"dataset": {"items": items}, "checks": ["duplicates", "image_quality"]}
+        before = len(decodes)
+        first = httpx.post(f"{url}/v1/reports/view", json=view, timeout=600)
+        assert first.status_code == 200, first.text
+        assert len(decodes) - before == 64 + 1 + 1
+        before = len(decodes)
+        second = httpx.post(f"{url}/v1/reports/view", json=view, timeout=600)
+        assert second.status_code == 200
+        assert len(decodes) - before == 1  # the broken file
+        assert (
+            second.text.count("data:image/jpeg;base64,")
+            == first.text.count("data:image/jpeg;base64,")
+            > 0
+        )
+
+
+def test_the_report_cache_returns_stored_findings_only_for_the_same_request_and_content(
+    triton_url, database_url, tmp_path: Path, decodes
+):
+    items = write_digits(tmp_path, 40, seed=6)
+    body = {"dataset": {"items": items}, "checks": ["duplicates", "imbalance", "image_quality"]}
+    with serve(create_app(settings_for(database_url, triton_url, tmp_path))) as url:
+
+        def report(b: dict) -> dict:
+            response = httpx.post(f"{url}/v1/reports", json=b, timeout=600)
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        first = report(body)
+        assert "duplicates" in first["timings_s"] and "report_cache" in first["timings_s"]
+        second = report(body)
+        assert "duplicates" not in second["timings_s"]  # no check ran
+        assert second["checks"] == first["checks"] and second["summary"] == first["summary"]
+        assert second["request_id"] != first["request_id"]
+        # another option: computed again
+        seeded = report({**body, "options": {"seed": 1}})
+        assert "duplicates" in seeded["timings_s"]
+        # a relabelled item: computed again, and the change shows
+        relabelled = [dict(i) for i in items]
+        relabelled[0]["label"] = "relabelled"
+        changed = report({**body, "dataset": {"items": relabelled}})
+        assert "duplicates" in changed["timings_s"]
+        assert changed["checks"]["imbalance"] != first["checks"]["imbalance"]
+        # other bytes behind the same URI: computed again (the images are hashed every time)
+        path = Path(items[1]["uri"].removeprefix("file://"))
+        path.write_bytes(Path(items[2]["uri"].removeprefix("file://")).read_bytes())
+        rewritten = report(body)
+        assert "duplicates" in rewritten["timings_s"]
+        groups = [sorted(g) for g in rewritten["checks"]["duplicates"]["exact_byte_groups"]]
+        assert sorted([items[1]["id"], items[2]["id"]]) in groups
+
+
+def test_heavy_chunks_drop_bytes_and_fetch_misses_again(
+    triton_url, database_url, postgres, tmp_path: Path, decodes, monkeypatch
+):
+    """With no byte budget every miss is fetched twice (hash, then decode) and the report is the
+    same; a new seed finds the vectors cached but not its planted copies: only the sample rows
+    are decoded again."""
+    items = write_digits(tmp_path, 60, seed=7)
+    body = {"dataset": {"items": items}, "checks": ["duplicates", "image_quality"]}
+    settings = settings_for(database_url, triton_url, tmp_path, report_cache=False)
+    with serve(create_app(settings)) as url:
+        reference = httpx.post(f"{url}/v1/reports", json=body, timeout=600).json()
+    monkeypatch.setattr(cached_load, "HELD_BYTES", 0)
+    fetches: list[str] = []
+    real_fetch = cached_load._fetch_one
+
+    async def counting_fetch(item, deps, dataset):
+        fetches.append(item.id)
+        return await real_fetch(item, deps, dataset)
+
+    monkeypatch.setattr(cached_load, "_fetch_one", counting_fetch)
+    fresh = settings_for(new_database(postgres.url), triton_url, tmp_path, report_cache=False)
+    with serve(create_app(fresh)) as url:
+        cold = httpx.post(f"{url}/v1/reports", json=body, timeout=600).json()
+        assert len(fetches) == 2 * 60  # hashed, dropped, fetched again to decode
+        assert cold["checks"] == reference["checks"]
+        decodes.clear()
+        fetches.clear()
+        seeded = httpx.post(f"{url}/v1/reports", json={**body, "options": {"seed": 3}}, timeout=600)
+        assert seeded.status_code == 200, seeded.text
+        seeded = seeded.json()
+        # vectors and facts are cached: only the new seed's planted sample is decoded, each
+        # image fetched a second time (no bytes were kept)
+        planted = seeded["checks"]["duplicates"]["calibration"]["planted_copies"] // 5
+        assert 0 < planted < 60 and len(decodes) == planted
+        assert len(fetches) == 60 + planted
+        assert seeded["checks"]["image_quality"] == reference["checks"]["image_quality"]
