@@ -151,8 +151,10 @@ class CollectionsController(Controller):
         references = _references(state)
         if data.job is not None:
             info, created = await _from_job(state, references, name, data.job)
-        else:
+        elif data.dataset is not None:
             info, created = await _from_dataset(state, references, name, data.dataset)
+        else:  # the request Struct requires exactly one of them
+            raise InvalidInput("give exactly one of job and dataset", field="dataset")
         return Response(
             collection_info(info),
             status_code=201 if created else 200,

@@ -53,6 +53,20 @@ class Row:
     cached: Any  # CachedVectors or None
 
 
+def decoded_pixels(row: Row) -> np.ndarray:
+    """The row's pixels; only rows the cache could not serve are asked for them."""
+    if row.pixels is None:
+        raise RuntimeError(f"{row.item.id}: pixels were dropped before they were needed")
+    return row.pixels
+
+
+def grid_of(out: Any) -> np.ndarray:
+    """The feature grid of an encoder result that was asked for one."""
+    if out.feature_grid is None:
+        raise RuntimeError("the encoder returned no feature grid")
+    return out.feature_grid
+
+
 @dataclass
 class Chunk:
     rows: list[Row]
@@ -175,6 +189,7 @@ async def load_chunk(
 
     async def decode_into(index: int) -> None:
         row = rows_or_failed[index]
+        assert isinstance(row, Row)
         try:
             data = datas.pop(index, None) or await _fetch_one(row.item, deps, dataset)
             decoded = await _decode(data, deps)
@@ -233,14 +248,14 @@ async def encode_rows(
     miss = [i for i in range(len(rows)) if i not in hit_set]
     fresh_emb = fresh_desc = None
     if miss:
-        pixels = np.stack([rows[i].pixels for i in miss])
+        pixels = np.stack([decoded_pixels(rows[i]) for i in miss])
         with timer.stage("infer"):
             out = await deps.encoder.encode(pixels, with_grid=want_descriptors)
         fresh_emb = out.embeddings
         if want_descriptors:
             with timer.stage("descriptors"):
                 fresh_desc = await anyio.to_thread.run_sync(
-                    lambda: stacked_descriptor_parts(out.feature_grid, pixels)
+                    lambda: stacked_descriptor_parts(grid_of(out), pixels)
                 )
         del pixels
     width = fresh_emb.shape[1] if fresh_emb is not None else rows[hit[0]].cached.embedding.size
@@ -269,11 +284,11 @@ async def planted_descriptors(chunk: Chunk, deps: Dependencies, seed: int) -> np
 
     if chunk.planted_descriptors is not None:
         return chunk.planted_descriptors
-    pixels = np.stack([chunk.rows[r].pixels for r in chunk.planted])
+    pixels = np.stack([decoded_pixels(chunk.rows[r]) for r in chunk.planted])
     copies, _source = await anyio.to_thread.run_sync(lambda: plant_copies(pixels, seed=seed))
     out = await deps.encoder.encode(copies, with_grid=True)
     descriptors = await anyio.to_thread.run_sync(
-        lambda: stacked_descriptor_parts(out.feature_grid, copies)
+        lambda: stacked_descriptor_parts(grid_of(out), copies)
     )
     k = len(COPY_KINDS)
     await deps.calibration_cache.put_many(
@@ -357,7 +372,7 @@ async def load_and_encode_cached(
                     with timer.stage("thumbnails"):
                         jpegs = await anyio.to_thread.run_sync(
                             lambda todo=todo: [
-                                make_thumbnail(r.pixels, r.facts.width, r.facts.height)
+                                make_thumbnail(decoded_pixels(r), r.facts.width, r.facts.height)
                                 for r in todo
                             ]
                         )
@@ -387,7 +402,7 @@ async def load_and_encode_cached(
                 collected.loaded.extend(r.item for r in rows)
                 collected.facts.extend(r.facts for r in rows)
                 collected.embeddings.append(embeddings)
-                if want_descriptors:
+                if want_descriptors and descriptors is not None:
                     collected.descriptors.append(descriptors)
                 for r in rows:
                     r.pixels = None

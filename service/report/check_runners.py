@@ -123,6 +123,8 @@ def verified_pairs(ctx: CheckContext, descriptors: np.ndarray, calibration: Any)
     from service.analysis.copy_verification import verified_copy_pairs
     from service.analysis.duplicate_calibration import COPY_KINDS
 
+    if ctx.descriptors is None:
+        return None, calibration
     thumbs = split_descriptor_parts(ctx.descriptors)["thumb"]
     planted = ctx.collected.planted_rows
     if calibration.method != "calibrated" or thumbs.shape[1] == 0 or not planted:

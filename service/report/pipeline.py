@@ -560,7 +560,7 @@ async def run_report(
             request, deps, items, collected, checks, reference, timer, progress,
             request_id=request_id, started=started,
         )  # fmt: skip
-        if cache_key is not None:
+        if cache_key is not None and deps.report_cache is not None:
             await deps.report_cache.put(cache_key, report)
     if review is not None:
         from service.review.findings import finding_ids

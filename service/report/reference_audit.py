@@ -9,6 +9,7 @@ threshold.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,7 +29,7 @@ def reference_label(ref: ReferenceRef) -> str:
 
 
 async def find_reference(
-    ref: ReferenceRef, references: Any, *, checks: list[str] | None, load: bool = True
+    ref: ReferenceRef, references: Any, *, checks: Sequence[str] | None, load: bool = True
 ) -> LoadedReference | None:
     """The reference set ``ref`` names, loaded; typed errors name the request field at fault.
 
@@ -96,6 +97,8 @@ def match_against_reference(
 
     loaded: LoadedReference = ctx.reference
     material = loaded.material
+    if ctx.descriptors is None:
+        raise RuntimeError("the duplicates check ran without descriptors")
     if len(material) and material.descriptors.shape[1] != ctx.descriptors.shape[1]:
         raise InvalidInput(
             f"the reference's descriptors have {material.descriptors.shape[1]} values, this "

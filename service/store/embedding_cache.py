@@ -178,7 +178,9 @@ class CalibrationCache:
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             log.exception("calibration cache lookup failed; planting copies instead")
             return {}
-        return {(r["sha256"], r["recipe"]): _vector(r["descriptors"]) for r in rows}
+        return {
+            (r["sha256"], r["recipe"]): np.frombuffer(r["descriptors"], dtype="<f4") for r in rows
+        }
 
     async def put_many(self, keys: list[tuple[str, str]], descriptors: list[np.ndarray]) -> None:
         records = sorted(

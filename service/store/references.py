@@ -69,7 +69,7 @@ class ReferenceStore:
     # --- write -----------------------------------------------------------------------------
     async def _insert(
         self,
-        conn: asyncpg.Connection,
+        conn: Any,  # an asyncpg connection (or the pool's proxy of one)
         *,
         name: str | None,
         job_id: uuid.UUID | None,
@@ -89,7 +89,7 @@ class ReferenceStore:
             for row in range(len(material))
         ]  # fmt: skip
         await conn.copy_records_to_table("reference_items", records=records, columns=_ITEM_COLUMNS)
-        return set_id
+        return int(set_id)
 
     async def save_job(self, job_id: uuid.UUID, material: ReferenceMaterial) -> None:
         """Keep a job's material (replacing what an earlier attempt of the job left)."""
