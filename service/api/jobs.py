@@ -10,10 +10,7 @@ final state event.
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -22,96 +19,16 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.response import Stream
 
+from service import jobs_api
 from service.api.auth import presented_key
 from service.api.problems import problem_responses
 from service.api.reports import NDJSON
-from service.errors import (
-    IdempotencyKeyReused,
-    InvalidRequest,
-    JobNotFound,
-    JobNotReady,
-    JobsUnavailable,
-    TooManyRequests,
-)
+from service.jobs_api import JobLinks, JobProgress, JobStatus
 from service.report.models import Report, ReportRequest
-from service.store.jobs import TERMINAL, JobRow, JobStore
+
+__all__ = ["JobLinks", "JobProgress", "JobStatus", "JobsController"]
 
 SSE = "text/event-stream"
-EVENT_POLL_S = 0.25
-
-
-class JobProgress(msgspec.Struct):
-    stage: str
-    done: int
-    total: int
-
-
-class JobLinks(msgspec.Struct):
-    self: str
-    report: str
-    events: str
-
-
-class JobStatus(msgspec.Struct, omit_defaults=True):
-    """A job's state. ``timings_s``: ``queued`` (submit to first start), ``running`` (first start
-    to end, or to now), ``total``."""
-
-    id: str
-    state: str
-    attempts: int
-    created_at: str
-    links: JobLinks
-    progress: JobProgress | None = None
-    started_at: str | None = None
-    finished_at: str | None = None
-    expires_at: str | None = None
-    timings_s: dict[str, float] = {}
-    error: dict[str, Any] | None = None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def job_status(job: JobRow, now: datetime) -> JobStatus:
-    base = f"/v1/jobs/{job.id}"
-    timings: dict[str, float] = {}
-    end = job.finished_at or now
-    if job.started_at is not None:
-        timings["queued"] = round((job.started_at - job.created_at).total_seconds(), 3)
-        timings["running"] = round((end - job.started_at).total_seconds(), 3)
-    timings["total"] = round((end - job.created_at).total_seconds(), 3)
-    return JobStatus(
-        id=str(job.id),
-        state=job.state,
-        attempts=job.attempts,
-        created_at=job.created_at.isoformat(),
-        started_at=_iso(job.started_at),
-        finished_at=_iso(job.finished_at),
-        expires_at=_iso(job.expires_at),
-        progress=msgspec.convert(job.progress, JobProgress) if job.progress else None,
-        timings_s=timings,
-        error=job.error,
-        links=JobLinks(self=base, report=f"{base}/report", events=f"{base}/events"),
-    )
-
-
-def _store(state: State) -> JobStore:
-    store = getattr(state, "job_store", None)
-    if store is None:
-        raise JobsUnavailable("jobs need a database: set IMAGELINT_DATABASE_URL")
-    return store
-
-
-def _job_id(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError as exc:
-        raise JobNotFound(f"no job {raw!r}") from exc
-
-
-async def _now(store: JobStore) -> datetime:
-    return await store.pool.fetchval("SELECT now()")
 
 
 class JobsController(Controller):
@@ -137,40 +54,9 @@ class JobsController(Controller):
             str | None, Parameter(header="Idempotency-Key", required=False)
         ] = None,
     ) -> Response[JobStatus]:
-        store = _store(state)
-        settings = state.settings
-        if idempotency_key is not None and not (1 <= len(idempotency_key) <= 255):
-            raise InvalidRequest(
-                "Idempotency-Key must be 1 to 255 characters", field="Idempotency-Key"
-            )
-        if data.reference is not None:  # fail now rather than when the job runs
-            from service.report.reference_audit import find_reference
-
-            await find_reference(
-                data.reference, getattr(state, "references", None), checks=data.checks, load=False
-            )
-        api_key = presented_key(request)
-        body = msgspec.to_builtins(data)
-        body_json = msgspec.json.encode(body, order="sorted")
-        if idempotency_key is None or await store.get_by_key(api_key, idempotency_key) is None:
-            active = await store.active_for_key(api_key)
-            if active >= settings.job_max_active_per_key:
-                raise TooManyRequests(
-                    f"{active} jobs queued or running for this API key (limit "
-                    f"{settings.job_max_active_per_key}); retry later",
-                    retry_after=30,
-                )
-        job, created = await store.submit(
-            body, body_json, api_key=api_key, idempotency_key=idempotency_key
+        status = await jobs_api.submit_job(
+            state, data, api_key=presented_key(request), idempotency_key=idempotency_key
         )
-        if not created and not await store.request_matches(job.id, body_json):
-            raise IdempotencyKeyReused(
-                "this Idempotency-Key was used with another request body", field="Idempotency-Key"
-            )
-        runner = getattr(state, "job_runner", None)
-        if created and runner is not None:
-            runner.wake()
-        status = job_status(job, await _now(store))
         return Response(status, status_code=202, headers={"Location": status.links.self})
 
     @get(
@@ -179,11 +65,7 @@ class JobsController(Controller):
         responses=problem_responses(400, 401, 404, 503),
     )
     async def get_job(self, state: State, job_id: str) -> JobStatus:
-        store = _store(state)
-        job = await store.get(_job_id(job_id))
-        if job is None:
-            raise JobNotFound(f"no job {job_id} (never submitted, or its result expired)")
-        return job_status(job, await _now(store))
+        return await jobs_api.get_job(state, job_id)
 
     @get(
         "/{job_id:str}/report",
@@ -192,16 +74,7 @@ class JobsController(Controller):
         responses=problem_responses(400, 401, 404, 409, 503),
     )
     async def get_job_report(self, state: State, job_id: str) -> Report:
-        store = _store(state)
-        job = await store.get(_job_id(job_id))
-        if job is None:
-            raise JobNotFound(f"no job {job_id} (never submitted, or its result expired)")
-        if job.state != "succeeded":
-            detail = f"job {job_id} is {job.state}"
-            if job.error:
-                detail += f": {job.error.get('detail', '')}"
-            raise JobNotReady(detail, retry_after=5 if job.state not in TERMINAL else None)
-        text = await store.report_json(job.id)
+        text = await jobs_api.job_report_json(state, job_id)
         # served as stored (the annotation documents the schema for OpenAPI)
         return Response(text.encode(), media_type="application/json")  # type: ignore[return-value]
 
@@ -213,11 +86,7 @@ class JobsController(Controller):
         responses=problem_responses(400, 401, 404, 503),
     )
     async def cancel_job(self, state: State, job_id: str) -> JobStatus:
-        store = _store(state)
-        job = await store.cancel(_job_id(job_id), state.settings.job_ttl_s)
-        if job is None:
-            raise JobNotFound(f"no job {job_id}")
-        return job_status(job, await _now(store))
+        return await jobs_api.cancel_job(state, job_id)
 
     @get(
         "/{job_id:str}/events",
@@ -235,34 +104,21 @@ class JobsController(Controller):
         job_id: str,
         after: Annotated[int | None, Parameter(query="after", ge=0, required=False)] = None,
     ) -> Stream:
-        store = _store(state)
-        jid = _job_id(job_id)
-        if await store.get(jid) is None:
-            raise JobNotFound(f"no job {job_id}")
         last = request.headers.get("last-event-id")
         start = after if after is not None else (int(last) if last and last.isdigit() else 0)
+        events = await jobs_api.watch_job(state, job_id, start)
         sse = SSE in request.headers.get("accept", "")
         return Stream(
-            _event_lines(store, jid, start, sse),
+            _event_lines(events, sse),
             media_type=SSE if sse else NDJSON,
             headers={"Cache-Control": "no-store"},
         )
 
 
 async def _event_lines(
-    store: JobStore, job_id: uuid.UUID, after: int, sse: bool
+    events: AsyncIterator[tuple[int, dict[str, Any]]], sse: bool
 ) -> AsyncIterator[bytes]:
     encode = msgspec.json.encode
-    while True:
-        events = await store.events_after(job_id, after)
-        for event_id, body in events:
-            after = event_id
-            payload = encode({"id": event_id, **body})
-            yield (b"id: %d\ndata: %s\n\n" % (event_id, payload)) if sse else payload + b"\n"
-            if body.get("event") == "state" and body.get("state") in TERMINAL:
-                return
-        if not events:
-            job = await store.get(job_id)
-            if job is None or job.state in TERMINAL:  # expired, or resumed after the end
-                return
-            await asyncio.sleep(EVENT_POLL_S)
+    async for event_id, body in events:
+        payload = encode({"id": event_id, **body})
+        yield (b"id: %d\ndata: %s\n\n" % (event_id, payload)) if sse else payload + b"\n"

@@ -28,6 +28,7 @@ from service.checks.mislabels import (
 )
 from service.checks.sample_size import SampleSizeRequest, run_sample_size
 from service.grpc_api.gen.imagelint.v1 import dataset_quality_pb2
+from service.jobs_api import JobStatus
 from service.report.models import Report, ReportRequest
 from service.settings import Settings
 
@@ -48,6 +49,40 @@ class AnalyzeEvent(msgspec.Struct, omit_defaults=True):
 
     progress: Progress | None = None
     report: Report | None = None
+
+
+class SubmitJobRequest(msgspec.Struct, omit_defaults=True):
+    """SubmitJob: the POST /v1/jobs body and its Idempotency-Key header."""
+
+    request: ReportRequest
+    idempotency_key: str | None = None
+
+
+class JobRef(msgspec.Struct):
+    """Names a job (GetJob, GetJobReport, CancelJob)."""
+
+    id: str
+
+
+class WatchJobRequest(msgspec.Struct):
+    """WatchJob: the job and the last event already seen (0: from the first)."""
+
+    id: str
+    last_event_id: int = 0
+
+
+class JobEvent(msgspec.Struct, omit_defaults=True):
+    """One event of a job (a line of GET /v1/jobs/{id}/events)."""
+
+    id: int
+    event: str
+    state: str | None = None
+    attempt: int | None = None
+    reason: str | None = None
+    error: dict[str, Any] | None = None
+    stage: str | None = None
+    done: int | None = None
+    total: int | None = None
 
 
 @dataclass(frozen=True)
@@ -100,5 +135,13 @@ CHECK_RPCS: tuple[Rpc, ...] = (
     ),
 )
 
-RPCS: tuple[Rpc, ...] = (ANALYZE, *CHECK_RPCS)
+# Jobs (/v1/jobs): the operations of ``service.jobs_api``, as REST does them.
+SUBMIT_JOB = Rpc(method="SubmitJob", request=SubmitJobRequest, response=JobStatus)
+GET_JOB = Rpc(method="GetJob", request=JobRef, response=JobStatus)
+GET_JOB_REPORT = Rpc(method="GetJobReport", request=JobRef, response=Report)
+WATCH_JOB = Rpc(method="WatchJob", request=WatchJobRequest, response=JobEvent, streaming=True)
+CANCEL_JOB = Rpc(method="CancelJob", request=JobRef, response=JobStatus)
+JOB_RPCS: tuple[Rpc, ...] = (SUBMIT_JOB, GET_JOB, GET_JOB_REPORT, WATCH_JOB, CANCEL_JOB)
+
+RPCS: tuple[Rpc, ...] = (ANALYZE, *CHECK_RPCS, *JOB_RPCS)
 CHECKS_BY_ROUTE: dict[str, Rpc] = {rpc.route: rpc for rpc in CHECK_RPCS}

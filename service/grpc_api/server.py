@@ -24,22 +24,33 @@ from typing import Any
 
 import anyio
 import grpc
+import msgspec
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from service import jobs_api
 from service.admission import check_request_cost
 from service.auth import key_matches
 from service.errors import InvalidRequest
 from service.grpc_api.contract import (
     ANALYZE,
+    CANCEL_JOB,
     CHECK_RPCS,
+    GET_JOB,
+    GET_JOB_REPORT,
     SERVICE_FULL_NAME,
+    SUBMIT_JOB,
+    WATCH_JOB,
     AnalyzeEvent,
+    JobEvent,
+    JobRef,
     Progress,
     Rpc,
+    SubmitJobRequest,
 )
 from service.grpc_api.status import abort
 from service.grpc_api.translate import from_message, message_class, to_message
+from service.report.models import Report
 from service.report.pipeline import Dependencies
 from service.report.stream import ReportDone, ReportProgress, stream_report
 from service.request_ids import REQUEST_ID_HEADER, well_formed_request_id
@@ -59,6 +70,15 @@ def _serialize(message: Any) -> bytes:
 
 def _metadata(context: grpc.aio.ServicerContext) -> dict[str, str]:
     return {k.lower(): v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+
+
+def presented_key(metadata: dict[str, str]) -> str | None:
+    """The API key of a call: ``x-api-key``, else ``authorization: Bearer <key>`` (as REST)."""
+    key = metadata.get("x-api-key")
+    if key:
+        return key
+    scheme, _, value = metadata.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
 def _request_id(context: grpc.aio.ServicerContext) -> str:
@@ -106,6 +126,21 @@ class DatasetQualityServicer:
                 request_deserializer=_raw,
                 response_serializer=_serialize,
             )
+        jobs: tuple[tuple[Rpc, Callable[[Any, grpc.aio.ServicerContext], Any]], ...] = (
+            (SUBMIT_JOB, self.submit_job),
+            (GET_JOB, self.get_job),
+            (GET_JOB_REPORT, self.get_job_report),
+            (CANCEL_JOB, self.cancel_job),
+        )
+        for rpc, run in jobs:
+            handlers[rpc.method] = grpc.unary_unary_rpc_method_handler(
+                functools.partial(self.job_call, rpc, run),
+                request_deserializer=_raw,
+                response_serializer=_serialize,
+            )
+        handlers[WATCH_JOB.method] = grpc.unary_stream_rpc_method_handler(
+            self.watch_job, request_deserializer=_raw, response_serializer=_serialize
+        )
         return grpc.method_handlers_generic_handler(SERVICE_FULL_NAME, handlers)
 
     def dependencies(self) -> Dependencies:
@@ -163,6 +198,68 @@ class DatasetQualityServicer:
                     yield to_message(AnalyzeEvent(report=event.report))
                 else:
                     await abort(context, event.error, request_id=request_id)
+
+    # --- jobs: the operations of service.jobs_api, as /v1/jobs does them ---------------------
+
+    async def job_call(
+        self,
+        rpc: Rpc,
+        run: Callable[[Any, grpc.aio.ServicerContext], Any],
+        request: bytes,
+        context: grpc.aio.ServicerContext,
+    ) -> Any:
+        request_id = _request_id(context)
+        context.set_trailing_metadata(((REQUEST_ID_HEADER, request_id),))
+        try:
+            data = from_message(_parse(message_class(rpc.request), request), rpc.request)
+            result = await run(data, context)
+            if isinstance(result, dict):  # a JSON-shaped response (the stored report)
+                return to_message(result, rpc.response)
+            return to_message(result)
+        except Exception as exc:  # every error becomes a status, never a stack trace
+            await abort(context, exc, request_id=request_id)
+
+    async def submit_job(self, data: SubmitJobRequest, context: grpc.aio.ServicerContext) -> Any:
+        return await jobs_api.submit_job(
+            self.state,
+            data.request,
+            api_key=presented_key(_metadata(context)),
+            idempotency_key=data.idempotency_key,
+        )
+
+    async def get_job(self, data: JobRef, _context: grpc.aio.ServicerContext) -> Any:
+        return await jobs_api.get_job(self.state, data.id)
+
+    async def get_job_report(self, data: JobRef, _context: grpc.aio.ServicerContext) -> Any:
+        text = await jobs_api.job_report_json(self.state, data.id)
+        report = msgspec.json.decode(text)  # the stored JSON, as REST serves it
+        if not isinstance(report, dict):
+            raise TypeError(f"job {data.id}: the stored report is not a {Report.__name__}")
+        return report
+
+    async def cancel_job(self, data: JobRef, _context: grpc.aio.ServicerContext) -> Any:
+        return await jobs_api.cancel_job(self.state, data.id)
+
+    async def watch_job(
+        self, request: bytes, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[Any]:
+        """The job's events after ``last_event_id``, until its final state event."""
+        request_id = _request_id(context)
+        context.set_trailing_metadata(((REQUEST_ID_HEADER, request_id),))
+        try:
+            data = from_message(
+                _parse(message_class(WATCH_JOB.request), request), WATCH_JOB.request
+            )
+            events = await jobs_api.watch_job(self.state, data.id, data.last_event_id)
+        except Exception as exc:
+            await abort(context, exc, request_id=request_id)
+            return
+        await context.send_initial_metadata(((REQUEST_ID_HEADER, request_id),))
+        try:
+            async for event_id, body in events:
+                yield to_message(msgspec.convert({**body, "id": event_id}, JobEvent))
+        except Exception as exc:  # the database went away mid-stream
+            await abort(context, exc, request_id=request_id)
 
 
 # --- interceptors ----------------------------------------------------------------------------
@@ -279,11 +376,7 @@ class ApiKeyInterceptor(grpc.aio.ServerInterceptor):
         metadata = {
             k.lower(): v for k, v in (details.invocation_metadata or ()) if isinstance(v, str)
         }
-        presented = metadata.get("x-api-key")
-        scheme, _, value = metadata.get("authorization", "").partition(" ")
-        if not presented and scheme.lower() == "bearer":
-            presented = value.strip()
-        if key_matches(presented, self.keys):
+        if key_matches(presented_key(metadata), self.keys):
             return handler
 
         def wrap(_behaviour: Callable, streaming: bool) -> Callable:

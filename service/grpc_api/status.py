@@ -2,7 +2,8 @@
 
 The code follows the error's HTTP status (``HTTP_TO_GRPC``: 400 and 422 -> INVALID_ARGUMENT,
 429 -> RESOURCE_EXHAUSTED, 503 -> UNAVAILABLE, 504 -> DEADLINE_EXCEEDED, ...), so a new error
-class maps the same way on both transports. The status carries rich details
+class maps the same way on both transports; ``REASON_TO_GRPC`` names the few exceptions
+(``job_not_ready`` -> FAILED_PRECONDITION). The status carries rich details
 (``grpc-status-details-bin``, read with ``grpc_status.rpc_status.from_call``):
 
 - ``google.rpc.ErrorInfo``: ``reason`` = the problem's ``code`` (``invalid_input``,
@@ -48,6 +49,12 @@ HTTP_TO_GRPC: dict[int, grpc.StatusCode] = {
     504: grpc.StatusCode.DEADLINE_EXCEEDED,
 }
 
+# Where gRPC has a closer code than the HTTP status's: a job's report asked for before the job
+# succeeded is a precondition of the call, not a concurrency conflict (ABORTED) to retry at once.
+REASON_TO_GRPC: dict[str, grpc.StatusCode] = {
+    "job_not_ready": grpc.StatusCode.FAILED_PRECONDITION,
+}
+
 
 def validation_field(message: str) -> str:
     """The dotted field path in a msgspec validation message (``$.options.folds`` -> ...)."""
@@ -85,7 +92,9 @@ def status_for(exc: BaseException, *, request_id: str | None = None) -> grpc.Sta
     """The gRPC status (code, message, rich details in trailing metadata) of an exception;
     ``request_id`` goes into the ErrorInfo metadata and an ``x-request-id`` trailing entry."""
     error = as_imagelint_error(exc, request_id=request_id)
-    code = HTTP_TO_GRPC.get(error.status, grpc.StatusCode.INTERNAL)
+    code = REASON_TO_GRPC.get(error.code) or HTTP_TO_GRPC.get(
+        error.status, grpc.StatusCode.INTERNAL
+    )
     message = f"{error.field}: {error.detail}" if error.field else error.detail
     info = error_details_pb2.ErrorInfo(reason=error.code, domain=DOMAIN)
     info.metadata["title"] = error.title

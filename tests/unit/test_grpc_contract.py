@@ -30,11 +30,15 @@ from service.checks.mislabels import AgreementRequest
 from service.checks.sample_size import SampleSizeRequest
 from service.errors import (
     DeadlineExceeded,
+    IdempotencyKeyReused,
     InferenceFailed,
     InferenceTimeout,
     InferenceUnavailable,
     InvalidDataset,
     InvalidInput,
+    JobNotFound,
+    JobNotReady,
+    JobsUnavailable,
     PayloadTooLarge,
     TooManyRequests,
 )
@@ -433,6 +437,14 @@ def details_of(status: grpc.Status) -> dict[str, Any]:
         (InferenceTimeout("slow"), grpc.StatusCode.DEADLINE_EXCEEDED, "inference_timeout"),
         (InferenceFailed("bad model"), grpc.StatusCode.INTERNAL, "inference_failed"),
         (DeadlineExceeded("too long"), grpc.StatusCode.DEADLINE_EXCEEDED, "deadline_exceeded"),
+        (JobNotFound("no job x"), grpc.StatusCode.NOT_FOUND, "job_not_found"),
+        (JobNotReady("job x is running"), grpc.StatusCode.FAILED_PRECONDITION, "job_not_ready"),
+        (JobsUnavailable("no database"), grpc.StatusCode.UNAVAILABLE, "jobs_unavailable"),
+        (
+            IdempotencyKeyReused("another body", field="Idempotency-Key"),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "idempotency_key_reused",
+        ),
         (
             RuntimeError("secret internal address 10.0.0.1"),
             grpc.StatusCode.INTERNAL,

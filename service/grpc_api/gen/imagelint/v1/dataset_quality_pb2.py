@@ -22,22 +22,49 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from service.grpc_api.gen.imagelint.v1 import analysis_pb2 as imagelint_dot_v1_dot_analysis__pb2
 from service.grpc_api.gen.imagelint.v1 import checks_pb2 as imagelint_dot_v1_dot_checks__pb2
 from service.grpc_api.gen.imagelint.v1 import report_pb2 as imagelint_dot_v1_dot_report__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"imagelint/v1/dataset_quality.proto\x12\x0cimagelint.v1\x1a\x1bimagelint/v1/analysis.proto\x1a\x19imagelint/v1/checks.proto\x1a\x19imagelint/v1/report.proto\"k\n\x0c\x41nalyzeEvent\x12*\n\x08progress\x18\x01 \x01(\x0b\x32\x16.imagelint.v1.ProgressH\x00\x12&\n\x06report\x18\x02 \x01(\x0b\x32\x14.imagelint.v1.ReportH\x00\x42\x07\n\x05\x65vent\"6\n\x08Progress\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x03\x12\r\n\x05total\x18\x03 \x01(\x03\x32\xf1\x03\n\x0e\x44\x61tasetQuality\x12\x44\n\x07\x41nalyze\x12\x1b.imagelint.v1.ReportRequest\x1a\x1a.imagelint.v1.AnalyzeEvent0\x01\x12R\n\x0f\x43heckDuplicates\x12\x1f.imagelint.v1.DuplicatesRequest\x1a\x1e.imagelint.v1.DuplicatesResult\x12R\n\x0f\x43heckSampleSize\x12\x1f.imagelint.v1.SampleSizeRequest\x1a\x1e.imagelint.v1.SampleSizeResult\x12O\n\x0e\x43heckImbalance\x12\x1e.imagelint.v1.ImbalanceRequest\x1a\x1d.imagelint.v1.ImbalanceResult\x12O\n\x0e\x43heckMislabels\x12\x1e.imagelint.v1.MislabelsRequest\x1a\x1d.imagelint.v1.MislabelsResult\x12O\n\x0e\x43heckAgreement\x12\x1e.imagelint.v1.AgreementRequest\x1a\x1d.imagelint.v1.AgreementResultb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"imagelint/v1/dataset_quality.proto\x12\x0cimagelint.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1bimagelint/v1/analysis.proto\x1a\x19imagelint/v1/checks.proto\x1a\x19imagelint/v1/report.proto\"k\n\x0c\x41nalyzeEvent\x12*\n\x08progress\x18\x01 \x01(\x0b\x32\x16.imagelint.v1.ProgressH\x00\x12&\n\x06report\x18\x02 \x01(\x0b\x32\x14.imagelint.v1.ReportH\x00\x42\x07\n\x05\x65vent\"6\n\x08Progress\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x03\x12\r\n\x05total\x18\x03 \x01(\x03\"r\n\x10SubmitJobRequest\x12,\n\x07request\x18\x01 \x01(\x0b\x32\x1b.imagelint.v1.ReportRequest\x12\x1c\n\x0fidempotency_key\x18\x02 \x01(\tH\x00\x88\x01\x01\x42\x12\n\x10_idempotency_key\"\x14\n\x06JobRef\x12\n\n\x02id\x18\x01 \x01(\t\"4\n\x0fWatchJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x15\n\rlast_event_id\x18\x02 \x01(\x03\"9\n\x0bJobProgress\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x03\x12\r\n\x05total\x18\x03 \x01(\x03\"8\n\x08JobLinks\x12\x0c\n\x04self\x18\x01 \x01(\t\x12\x0e\n\x06report\x18\x02 \x01(\t\x12\x0e\n\x06\x65vents\x18\x03 \x01(\t\"\xfe\x03\n\tJobStatus\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x03 \x01(\x03\x12\x12\n\ncreated_at\x18\x04 \x01(\t\x12%\n\x05links\x18\x05 \x01(\x0b\x32\x16.imagelint.v1.JobLinks\x12+\n\x08progress\x18\x06 \x01(\x0b\x32\x19.imagelint.v1.JobProgress\x12\x17\n\nstarted_at\x18\x07 \x01(\tH\x00\x88\x01\x01\x12\x18\n\x0b\x66inished_at\x18\x08 \x01(\tH\x01\x88\x01\x01\x12\x17\n\nexpires_at\x18\t \x01(\tH\x02\x88\x01\x01\x12\x38\n\ttimings_s\x18\n \x03(\x0b\x32%.imagelint.v1.JobStatus.TimingsSEntry\x12\x31\n\x05\x65rror\x18\x0b \x03(\x0b\x32\".imagelint.v1.JobStatus.ErrorEntry\x1a/\n\rTimingsSEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a\x44\n\nErrorEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value:\x02\x38\x01\x42\r\n\x0b_started_atB\x0e\n\x0c_finished_atB\r\n\x0b_expires_at\"\xd5\x02\n\x08JobEvent\x12\n\n\x02id\x18\x01 \x01(\x03\x12\r\n\x05\x65vent\x18\x02 \x01(\t\x12\x12\n\x05state\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x07\x61ttempt\x18\x04 \x01(\x03H\x01\x88\x01\x01\x12\x13\n\x06reason\x18\x05 \x01(\tH\x02\x88\x01\x01\x12\x30\n\x05\x65rror\x18\x06 \x03(\x0b\x32!.imagelint.v1.JobEvent.ErrorEntry\x12\x12\n\x05stage\x18\x07 \x01(\tH\x03\x88\x01\x01\x12\x11\n\x04\x64one\x18\x08 \x01(\x03H\x04\x88\x01\x01\x12\x12\n\x05total\x18\t \x01(\x03H\x05\x88\x01\x01\x1a\x44\n\nErrorEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value:\x02\x38\x01\x42\x08\n\x06_stateB\n\n\x08_attemptB\t\n\x07_reasonB\x08\n\x06_stageB\x07\n\x05_doneB\x08\n\x06_total2\xad\x06\n\x0e\x44\x61tasetQuality\x12\x44\n\x07\x41nalyze\x12\x1b.imagelint.v1.ReportRequest\x1a\x1a.imagelint.v1.AnalyzeEvent0\x01\x12R\n\x0f\x43heckDuplicates\x12\x1f.imagelint.v1.DuplicatesRequest\x1a\x1e.imagelint.v1.DuplicatesResult\x12R\n\x0f\x43heckSampleSize\x12\x1f.imagelint.v1.SampleSizeRequest\x1a\x1e.imagelint.v1.SampleSizeResult\x12O\n\x0e\x43heckImbalance\x12\x1e.imagelint.v1.ImbalanceRequest\x1a\x1d.imagelint.v1.ImbalanceResult\x12O\n\x0e\x43heckMislabels\x12\x1e.imagelint.v1.MislabelsRequest\x1a\x1d.imagelint.v1.MislabelsResult\x12O\n\x0e\x43heckAgreement\x12\x1e.imagelint.v1.AgreementRequest\x1a\x1d.imagelint.v1.AgreementResult\x12\x44\n\tSubmitJob\x12\x1e.imagelint.v1.SubmitJobRequest\x1a\x17.imagelint.v1.JobStatus\x12\x37\n\x06GetJob\x12\x14.imagelint.v1.JobRef\x1a\x17.imagelint.v1.JobStatus\x12:\n\x0cGetJobReport\x12\x14.imagelint.v1.JobRef\x1a\x14.imagelint.v1.Report\x12\x43\n\x08WatchJob\x12\x1d.imagelint.v1.WatchJobRequest\x1a\x16.imagelint.v1.JobEvent0\x01\x12:\n\tCancelJob\x12\x14.imagelint.v1.JobRef\x1a\x17.imagelint.v1.JobStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'imagelint.v1.dataset_quality_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ANALYZEEVENT']._serialized_start=135
-  _globals['_ANALYZEEVENT']._serialized_end=242
-  _globals['_PROGRESS']._serialized_start=244
-  _globals['_PROGRESS']._serialized_end=298
-  _globals['_DATASETQUALITY']._serialized_start=301
-  _globals['_DATASETQUALITY']._serialized_end=798
+  _globals['_JOBSTATUS_TIMINGSSENTRY']._loaded_options = None
+  _globals['_JOBSTATUS_TIMINGSSENTRY']._serialized_options = b'8\001'
+  _globals['_JOBSTATUS_ERRORENTRY']._loaded_options = None
+  _globals['_JOBSTATUS_ERRORENTRY']._serialized_options = b'8\001'
+  _globals['_JOBEVENT_ERRORENTRY']._loaded_options = None
+  _globals['_JOBEVENT_ERRORENTRY']._serialized_options = b'8\001'
+  _globals['_ANALYZEEVENT']._serialized_start=165
+  _globals['_ANALYZEEVENT']._serialized_end=272
+  _globals['_PROGRESS']._serialized_start=274
+  _globals['_PROGRESS']._serialized_end=328
+  _globals['_SUBMITJOBREQUEST']._serialized_start=330
+  _globals['_SUBMITJOBREQUEST']._serialized_end=444
+  _globals['_JOBREF']._serialized_start=446
+  _globals['_JOBREF']._serialized_end=466
+  _globals['_WATCHJOBREQUEST']._serialized_start=468
+  _globals['_WATCHJOBREQUEST']._serialized_end=520
+  _globals['_JOBPROGRESS']._serialized_start=522
+  _globals['_JOBPROGRESS']._serialized_end=579
+  _globals['_JOBLINKS']._serialized_start=581
+  _globals['_JOBLINKS']._serialized_end=637
+  _globals['_JOBSTATUS']._serialized_start=640
+  _globals['_JOBSTATUS']._serialized_end=1150
+  _globals['_JOBSTATUS_TIMINGSSENTRY']._serialized_start=987
+  _globals['_JOBSTATUS_TIMINGSSENTRY']._serialized_end=1034
+  _globals['_JOBSTATUS_ERRORENTRY']._serialized_start=1036
+  _globals['_JOBSTATUS_ERRORENTRY']._serialized_end=1104
+  _globals['_JOBEVENT']._serialized_start=1153
+  _globals['_JOBEVENT']._serialized_end=1494
+  _globals['_JOBEVENT_ERRORENTRY']._serialized_start=1036
+  _globals['_JOBEVENT_ERRORENTRY']._serialized_end=1104
+  _globals['_DATASETQUALITY']._serialized_start=1497
+  _globals['_DATASETQUALITY']._serialized_end=2310
 # @@protoc_insertion_point(module_scope)
