@@ -218,3 +218,31 @@ def test_jobs_over_grpc_without_a_database_are_unavailable(triton_url, data_root
             lambda: jobs.get(MISSING),
         ):
             assert status_of(call) == (grpc.StatusCode.UNAVAILABLE, "jobs_unavailable")
+
+
+def readme_jobs_example() -> str:
+    """The Python block of the README's "Jobs over gRPC" section."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = text.split("### Jobs over gRPC", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_jobs_example_runs(triton_url, database_url, data_root, items, capsys):
+    manifest = data_root / "readme-manifest.jsonl"
+    manifest.write_text("".join(msgspec.json.encode(item).decode() + "\n" for item in items[:12]))
+    port = free_port()
+    settings = settings_for(
+        database_url, triton_url, data_root, grpc_port=port, api_keys=("my-key",)
+    )
+    code = readme_jobs_example()
+    assert code.count("localhost:50051") == 1 and code.count("file:///data/manifest.jsonl") == 1
+    code = code.replace("localhost:50051", f"127.0.0.1:{port}")
+    code = code.replace("file:///data/manifest.jsonl", manifest.as_uri())
+    scope: dict[str, Any] = {}
+    with serve(create_app(settings)):
+        exec(compile(code, "README.md", "exec"), scope)  # the example as written
+        scope["channel"].close()
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].endswith("state queued") and printed[-1].endswith("state succeeded")
+    assert scope["report"].dataset.loaded == 12
+    assert scope["report"].request_id == scope["job"].id.replace("-", "")
