@@ -180,8 +180,9 @@ def test_cancel_not_ready_and_unknown_jobs_over_grpc(triton_url, database_url, d
     port = free_port()
     # no workers: the job stays queued until it is cancelled
     settings = settings_for(
-        database_url, triton_url, data_root, grpc_port=port, job_workers=0, api_keys=("key-a",)
-    )
+        database_url, triton_url, data_root, grpc_port=port, job_workers=0, api_keys=("key-a",),
+        job_max_active_per_key=2,
+    )  # fmt: skip
     with serve(create_app(settings)) as url, grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         jobs = Jobs(channel)
         job_id = jobs.submit(body)["id"]
@@ -206,6 +207,13 @@ def test_cancel_not_ready_and_unknown_jobs_over_grpc(triton_url, database_url, d
             assert status_of(call) == (grpc.StatusCode.NOT_FOUND, "job_not_found")
         code, _ = status_of(lambda: jobs.submit({"dataset": {}}))
         assert code == grpc.StatusCode.INVALID_ARGUMENT
+
+        # the active jobs per API key are capped as over REST; a retried submit is still answered
+        first = jobs.submit(body, idempotency_key="cap-1")["id"]
+        jobs.submit(body)
+        code, reason = status_of(lambda: jobs.submit(body))
+        assert (code, reason) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "too_many_requests")
+        assert jobs.submit(body, idempotency_key="cap-1")["id"] == first
 
 
 def test_jobs_over_grpc_without_a_database_are_unavailable(triton_url, data_root, items):
