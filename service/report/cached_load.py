@@ -140,13 +140,13 @@ async def _fetch(
     return await asyncio.gather(*(one(item) for item in items))
 
 
-async def _decode(data: bytes, deps: Dependencies):
+async def _decode(data: bytes, deps: Dependencies, size: int):
     return await decode_admitted(
         data,
         pool=deps.pool,
         budget=deps.budget,
         max_pixels=deps.settings.max_image_pixels,
-        size=224,
+        size=size,
     )
 
 
@@ -162,13 +162,14 @@ async def load_chunk(
     calibrate: bool,
     seed: int,
     on_done,
+    resolution: int = 224,
 ) -> Chunk:
     """Steps 1-4 of the module docstring for one chunk."""
     from service.report.descriptor_parts import calibration_rows
 
     fetched = await _fetch(items, deps, dataset, on_done)
     keys = [f[1] for f in fetched if not isinstance(f, FailedItem)]
-    found = await deps.embedding_cache.get_many(keys, need_descriptor=False)
+    found = await deps.embedding_cache.get_many(keys, need_descriptor=False, resolution=resolution)
     datas: dict[int, bytes | None] = {}
     rows_or_failed: list[Row | FailedItem] = []
     to_decode: list[int] = []
@@ -192,7 +193,7 @@ async def load_chunk(
         assert isinstance(row, Row)
         try:
             data = datas.pop(index, None) or await _fetch_one(row.item, deps, dataset)
-            decoded = await _decode(data, deps)
+            decoded = await _decode(data, deps, resolution)
             del data
         except ItemError as exc:
             rows_or_failed[index] = FailedItem(row.item, exc.code, exc.detail)
@@ -306,6 +307,7 @@ async def load_and_encode_cached(
     timer: StageTimer,
     progress: Progress,
     thumbnails: dict[str, bytes] | None = None,
+    resolution: int = 224,
 ) -> Collected:
     """``pipeline.load_and_encode`` with the cache (see the module docstring)."""
     from service.report.context import LOAD_CHUNK, Collected
@@ -316,7 +318,7 @@ async def load_and_encode_cached(
     want_descriptors = "duplicates" in checks
     calibrate = want_descriptors and options.duplicates.threshold is None
     want_thumbnails = thumbnails is not None
-    collected = Collected()
+    collected = Collected(resolution=resolution)
     queue: asyncio.Queue[Chunk | None] = asyncio.Queue(maxsize=1)
     fetched = 0
     loaded_before = 0
@@ -341,6 +343,7 @@ async def load_and_encode_cached(
                     calibrate=calibrate,
                     seed=options.seed,
                     on_done=on_done,
+                    resolution=resolution,
                 )
             loaded_before += len(chunk.rows)
             await queue.put(chunk)
@@ -398,6 +401,7 @@ async def load_and_encode_cached(
                             descriptors[write] if descriptors is not None else None,
                             facts=[dataclasses.asdict(rows[i].facts) for i in write],
                             thumbnails=[made.get(i) for i in write] if want_thumbnails else None,
+                            resolution=resolution,
                         )
                 collected.loaded.extend(r.item for r in rows)
                 collected.facts.extend(r.facts for r in rows)

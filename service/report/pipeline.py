@@ -165,21 +165,21 @@ async def load_and_encode(
     """Load items chunk by chunk and encode each chunk while the next one loads; with
     ``thumbnails`` (a dict to fill), also a small JPEG per loaded item for the review page."""
     classifier = options.mislabels.classifier_model if "mislabels" in checks else None
+    want_descriptors = "duplicates" in checks
+    with timer.stage("resolution"):
+        resolution = await choose_resolution(
+            dataset, deps, seed=options.seed, duplicates=want_descriptors
+        )
     if deps.embedding_cache is not None and deps.calibration_cache is not None and not classifier:
         from service.report.cached_load import load_and_encode_cached  # decodes only cache misses
 
         return await load_and_encode_cached(
-            dataset, checks, options, deps, timer, progress, thumbnails
+            dataset, checks, options, deps, timer, progress, thumbnails, resolution=resolution
         )
     items = dataset.items
     total = len(items)
-    want_descriptors = "duplicates" in checks
     calibrate = want_descriptors and options.duplicates.threshold is None
-    collected = Collected()
-    with timer.stage("resolution"):
-        collected.resolution = await choose_resolution(
-            dataset, deps, seed=options.seed, duplicates=want_descriptors
-        )
+    collected = Collected(resolution=resolution)
     queue: asyncio.Queue[list | None] = asyncio.Queue(maxsize=1)
 
     async def produce() -> None:

@@ -27,9 +27,9 @@ def decodes(monkeypatch) -> list[int]:
     calls: list[int] = []
     real = cached_load._decode
 
-    async def counting(data, deps):
+    async def counting(data, deps, size):
         calls.append(len(data))
-        return await real(data, deps)
+        return await real(data, deps, size)
 
     monkeypatch.setattr(cached_load, "_decode", counting)
     return calls
@@ -79,6 +79,34 @@ def test_a_warm_report_decodes_nothing_and_equals_the_cold_one(
             == first.text.count("data:image/jpeg;base64,")
             > 0
         )
+
+
+def test_the_cached_path_encodes_small_images_at_the_reports_resolution(
+    triton_url, database_url, tmp_path: Path, decodes
+):
+    """32 px digits: without the duplicates check the report encodes at 128 px with the cache on
+    too, a warm run is served from entries of that resolution, and a report with duplicates (224
+    px) finds none of them and decodes every image again."""
+    items = write_digits(tmp_path, 40, seed=9)
+    settings = settings_for(database_url, triton_url, tmp_path, report_cache=False)
+    runs = []
+    with serve(create_app(settings)) as url:
+        for checks in (["outliers"], ["outliers"], ["duplicates", "outliers"]):
+            body = {
+                "dataset": {"items": items},
+                "checks": checks,
+                "options": {"duplicates": {"threshold": 0.95}},
+            }
+            before = len(decodes)
+            response = httpx.post(f"{url}/v1/reports", json=body, timeout=600)
+            assert response.status_code == 200, response.text
+            runs.append((response.json(), len(decodes) - before))
+    (cold, cold_decodes), (warm, warm_decodes), (dup, dup_decodes) = runs
+    assert cold["model"]["input_size"] == warm["model"]["input_size"] == 128
+    assert (cold_decodes, warm_decodes) == (40, 0)
+    assert warm["checks"]["outliers"] == cold["checks"]["outliers"]
+    assert dup["model"]["input_size"] == 224 and dup_decodes == 40
+    assert dup["check_errors"] == {}
 
 
 def test_the_report_cache_returns_stored_findings_only_for_the_same_request_and_content(
