@@ -345,8 +345,14 @@ def verified_copy_pairs(
     content: np.ndarray | None = None,
     copy_kinds: Sequence[str] | None = None,
     max_false_rate: float = DEFAULT_MAX_FALSE_RATE,
+    min_sample: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, CopyVerification]:
     """Near pairs found by verification, calibrated on planted copies (see the module docstring).
+
+    Below ``min_sample`` sampled items (default ``1 / max_false_rate``: fewer cannot resolve that
+    rate) the cut is still estimated and reported, but no pair is verified: on the 370-item demo
+    the second-best-candidate estimate let 5 pairs of different handwritten digits (pixel RMS
+    14-27) through.
 
     Parameters
     ----------
@@ -389,14 +395,24 @@ def verified_copy_pairs(
         max_false_rate=max_false_rate, gap_quantile=None,
     )  # fmt: skip
     keep = scores >= cut.threshold
+    needed = int(np.ceil(1.0 / max_false_rate)) if min_sample is None else min_sample
+    note = cut.note
+    recall = cut.estimated_recall or 0.0
+    if len(sample) < needed:
+        keep[:] = False
+        recall = 0.0
+        note = (
+            f"{len(sample)} sampled items cannot resolve a false-match rate of "
+            f"{max_false_rate:g} (needs {needed}): no pair verified; the descriptor's pairs stand"
+        )
     verification = CopyVerification(
         threshold=round(float(cut.threshold), 6),
         candidate_pairs=int(first.size),
         verified_pairs=int(keep.sum()),
-        estimated_recall=cut.estimated_recall or 0.0,
+        estimated_recall=recall,
         estimated_precision=cut.estimated_precision or 0.0,
         estimated_false_match_rate=cut.estimated_false_match_rate or 0.0,
         recall_by_copy=cut.recall_by_copy,
-        note=cut.note,
+        note=note,
     )
     return first[keep], second[keep], verification

@@ -224,12 +224,19 @@ def calibrate_threshold(
     ranked = np.sort(look_alike)[::-1]
     above_allowed = ranked[allowed] if allowed < m else -1.0
     chosen = max(float(np.nextafter(above_allowed, 2.0)), min_threshold)
-    note = None
+    notes = []
     if allowed == 0:
-        note = (
+        notes.append(
             f"{m} sampled items cannot resolve a false-match rate of {max_false_rate:g}: "
             "the cut sits just above the strongest look-alike"
         )
+    if chosen > 1.0:  # look-alikes (plus the gap shift) reach the top of the cosine scale
+        chosen = 1.0
+        notes.append(
+            "look-alikes score as high as planted copies: the cut is capped at 1.0, so only "
+            "identical descriptors (and exact copies) count as near duplicates"
+        )
+    note = "; ".join(notes) or None
     recall = float(np.mean(positives >= chosen))
     matched = float(np.mean(nearest >= chosen))
     false_rate = float(np.mean(look_alike >= chosen))

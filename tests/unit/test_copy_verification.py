@@ -128,12 +128,33 @@ def test_verified_copy_pairs_find_planted_copies_and_no_distinct_scenes():
         planted_sources=np.repeat(rows, len(COPY_KINDS)),
         planted_thumbs=verification_thumbnails(copies),
         sample=np.arange(len(data)), copy_kinds=list(COPY_KINDS) * len(rows),
+        min_sample=100,
     )  # fmt: skip
     found = set(zip(first.tolist(), second.tolist(), strict=True))
     assert found == {(10, 120), (20, 121), (30, 122)}
     assert verification.verified_pairs == 3
     assert verification.estimated_recall >= 0.9
     assert set(verification.recall_by_copy) == set(COPY_KINDS)
+
+
+def test_too_small_a_sample_verifies_no_pair_and_says_why():
+    """123 items cannot resolve 1 false match in 1,000: the stage reports its cut but adds
+    nothing (the demo's look-alike digits passed it)."""
+    images = scenes(120, seed=3)
+    hidden = np.stack([crop_copy(images[i], 0.93, 5, 8) for i in (10, 20, 30)])
+    data = np.concatenate([images, hidden])
+    thumbs = verification_thumbnails(data)
+    rows = np.arange(0, 120, 6)
+    copies, _ = plant_copies(data[rows], seed=0)
+    first, _second, verification = verified_copy_pairs(
+        thumbs, aligned_codes(thumbs),
+        planted_sources=np.repeat(rows, len(COPY_KINDS)),
+        planted_thumbs=verification_thumbnails(copies),
+        sample=np.arange(len(data)), copy_kinds=list(COPY_KINDS) * len(rows),
+    )  # fmt: skip
+    assert first.size == 0 and verification.verified_pairs == 0
+    assert verification.candidate_pairs > 0 and 0.0 < verification.threshold <= 1.0
+    assert verification.note is not None and "needs 1000" in verification.note
 
 
 def test_merge_pairs_keeps_each_pair_once_with_its_best_similarity():

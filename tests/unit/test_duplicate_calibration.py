@@ -96,3 +96,16 @@ def test_plant_copies_makes_one_copy_per_kind_that_differs_from_the_source():
     np.testing.assert_array_equal(copies[mirror], pixels[0][:, ::-1])
     for k in range(len(COPY_KINDS)):
         assert not np.array_equal(copies[k], pixels[0])
+
+
+def test_a_cut_above_the_cosine_scale_is_capped_at_one_with_a_note():
+    """Look-alikes as close as copies (28 px digits at 224 px): second-nearest scores near 1 and
+    the gap shift would put the cut above 1, which the duplicates check would refuse."""
+    rng = np.random.default_rng(0)
+    second = 1.0 - rng.uniform(0.0, 1e-4, 500)
+    nearest = np.minimum(second + rng.uniform(0.0, 0.01, 500), 1.0)
+    positives = np.full(100, 0.9999)
+    cal = calibrate_threshold(positives, nearest, second)
+    assert cal.threshold == 1.0
+    assert cal.note is not None and "capped at 1.0" in cal.note
+    assert cal.estimated_recall == 0.0
