@@ -74,8 +74,9 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def _pdeathsig_setter():
-    """A child-side callable that makes the kernel SIGKILL the child when its parent dies
+def _pdeathsig_setter(signal_number: int = int(signal.SIGKILL)):
+    """A child-side callable that makes the kernel signal the child (SIGKILL unless told
+    otherwise) when its parent dies
     (Linux ``prctl(PR_SET_PDEATHSIG)``), or None elsewhere. libc is resolved here, in the
     parent: between fork and exec the child only makes the one foreign call (no dlopen, no
     imports, nothing that could wait on a lock another thread held at fork time)."""
@@ -84,7 +85,6 @@ def _pdeathsig_setter():
     except (OSError, AttributeError):
         return None
     prctl.argtypes = [ctypes.c_int, ctypes.c_ulong]
-    signal_number = int(signal.SIGKILL)
 
     def die_with_parent() -> None:  # pragma: no cover - runs in the child
         prctl(PR_SET_PDEATHSIG, signal_number)

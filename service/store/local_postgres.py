@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from service.inference.local_triton import free_port
+from service.inference.local_triton import _pdeathsig_setter, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -93,6 +93,17 @@ class LocalPostgres:
             return argv
         uid, gid = account
         return ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", *argv]
+
+    def _server_command(self, argv: list[str], account: tuple[int, int] | None) -> list[str]:
+        """The server's command: through ``setpriv`` it re-arms the parent-death signal after
+        changing the uid (a uid change clears the one set before exec)."""
+        if account is None:
+            return argv
+        uid, gid = account
+        return [
+            "setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
+            "--pdeathsig=SIGINT", *argv,
+        ]  # fmt: skip
 
     def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
@@ -157,8 +168,10 @@ class LocalPostgres:
         with open(self.log_path, "wb") as log:
             if account is not None:
                 os.chown(self.log_path, *account)
+            # the parent (make run, the test session) killed outright: SIGINT is PostgreSQL's
+            # fast shutdown, so no server is left behind with parent pid 1
             self._process = subprocess.Popen(
-                self._command(
+                self._server_command(
                     [str(self.bin_dir / "postgres"), "-D", str(self.data_dir), "-h", "127.0.0.1",
                      "-p", str(self.port), "-k", str(self._work), "-c", "fsync=off",
                      "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
@@ -166,6 +179,7 @@ class LocalPostgres:
                     account,
                 ),
                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                preexec_fn=_pdeathsig_setter(int(signal.SIGINT)),  # noqa: PLW1509
             )  # fmt: skip
         self._wait_ready(timeout)
         self._ensure_database()

@@ -65,6 +65,34 @@ def _tritons_on(grpc_port: int) -> list[int]:
     return found
 
 
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    fields = _stat(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def _children_named(parent: int, name: bytes) -> list[int]:
+    """Live children of ``parent`` whose program's file name contains ``name``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat(int(entry.name))
+        try:
+            program = (entry / "cmdline").read_bytes().split(b"\0")[0]
+        except OSError:
+            continue
+        if fields and fields[0] != "Z" and int(fields[1]) == parent and name in program:
+            found.append(int(entry.name))
+    return found
+
+
 def test_make_run_killed_outright_leaves_no_orphan_and_a_held_port_is_refused(tmp_path):
     """D5: stopping `make run` orphaned Triton; the next `make run` then failed to bind and took
     the orphan for its own server."""
@@ -117,9 +145,13 @@ def test_make_run_killed_outright_leaves_no_orphan_and_a_held_port_is_refused(tm
         )
         assert second.returncode == 2 and "in use by another process" in second.stderr
         assert ready()  # the first one's Triton was left alone
+        postgres = _children_named(first.pid, b"postgres")
+        assert len(postgres) == 1  # the local PostgreSQL of `make run`
         first.kill()  # no cleanup code runs: the kernel must take Triton down with it
         first.wait()
         assert wait_until(lambda: not _tritons_on(ports["TRITON_GRPC_PORT"]), timeout=60)
+        # ... and PostgreSQL (its parent-death signal: a fast shutdown)
+        assert wait_until(lambda: not _alive(postgres[0]), timeout=60)
         assert wait_until(lambda: port_is_free("127.0.0.1", ports["TRITON_GRPC_PORT"]), timeout=60)
     finally:
         if first.poll() is None:
