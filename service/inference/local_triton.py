@@ -74,7 +74,7 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def _pdeathsig_setter(signal_number: int = int(signal.SIGKILL)):
+def pdeathsig_setter(signal_number: int = int(signal.SIGKILL)):
     """A child-side callable that makes the kernel signal the child (SIGKILL unless told
     otherwise) when its parent dies
     (Linux ``prctl(PR_SET_PDEATHSIG)``), or None elsewhere. libc is resolved here, in the
@@ -103,7 +103,7 @@ def spawn_in_group(
         stdout=stdout,
         stderr=subprocess.STDOUT if stdout is not None else None,
         start_new_session=True,
-        preexec_fn=_pdeathsig_setter(),  # noqa: PLW1509 - one prctl call, resolved in the parent
+        preexec_fn=pdeathsig_setter(),  # noqa: PLW1509 - one prctl call, resolved in the parent
     )
 
 

@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from service.inference.local_triton import _pdeathsig_setter, free_port
+from service.inference.local_triton import free_port, pdeathsig_setter
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -179,7 +179,7 @@ class LocalPostgres:
                     account,
                 ),
                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                preexec_fn=_pdeathsig_setter(int(signal.SIGINT)),  # noqa: PLW1509
+                preexec_fn=pdeathsig_setter(int(signal.SIGINT)),  # noqa: PLW1509
             )  # fmt: skip
         self._wait_ready(timeout)
         self._ensure_database()
