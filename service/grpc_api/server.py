@@ -457,6 +457,9 @@ async def start_grpc_server(state: Any, *, port: int | None = None) -> GrpcServe
         options=[
             ("grpc.max_receive_message_length", settings.max_body_bytes),
             ("grpc.max_send_message_length", MAX_REPORT_MESSAGE_BYTES),
+            # gRPC enables SO_REUSEPORT by default: a second server on a taken port would bind
+            # too and the kernel would split calls between the two processes
+            ("grpc.so_reuseport", 0),
         ],
     )
     server.add_generic_rpc_handlers((DatasetQualityServicer(state).generic_handler(),))
@@ -471,7 +474,10 @@ async def start_grpc_server(state: Any, *, port: int | None = None) -> GrpcServe
     address = bind_address(settings.host, settings.grpc_port if port is None else port)
     bound = server.add_insecure_port(address)
     if not bound:
-        raise RuntimeError(f"gRPC server could not bind {address}")
+        raise RuntimeError(
+            f"gRPC server could not bind {address}: the port is taken (another imagelint?); "
+            "set IMAGELINT_GRPC_PORT to a free port, or 0 to turn the gRPC API off"
+        )
     await server.start()
     interval = max(0.2, settings.ready_cache_s)
     poller = asyncio.create_task(

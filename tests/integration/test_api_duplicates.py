@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def client():
     with (
-        serve(create_app(Settings(max_items=50))) as url,
+        serve(create_app(Settings(max_items=50, grpc_port=0))) as url,
         httpx.Client(base_url=url, timeout=60) as c,
     ):
         yield c

@@ -28,7 +28,7 @@ def png_bytes(array: np.ndarray) -> bytes:
 
 @pytest.fixture(scope="module")
 def api(triton_url):
-    with serve(create_app(Settings(triton_url=triton_url, max_upload_files=4))) as url:
+    with serve(create_app(Settings(triton_url=triton_url, max_upload_files=4, grpc_port=0))) as url:
         yield url
 
 
@@ -112,7 +112,9 @@ def test_readiness_follows_triton_down_and_back_up():
     ports = dict(grpc_port=free_port(), http_port=free_port(), metrics_port=free_port())
     triton = LocalTriton(**ports).start()
     try:
-        settings = Settings(triton_url=triton.grpc_url, ready_cache_s=0.1, triton_retries=0)
+        settings = Settings(
+            triton_url=triton.grpc_url, ready_cache_s=0.1, triton_retries=0, grpc_port=0
+        )
         with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=10) as client:
             assert wait_for_status(client, "/health/ready", 200, 30).status_code == 200
             triton.stop()

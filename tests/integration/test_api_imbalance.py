@@ -16,7 +16,10 @@ PATH = "/v1/checks/imbalance"
 
 @pytest.fixture(scope="module")
 def client():
-    with serve(create_app(Settings())) as url, httpx.Client(base_url=url, timeout=60) as c:
+    with (
+        serve(create_app(Settings(grpc_port=0))) as url,
+        httpx.Client(base_url=url, timeout=60) as c,
+    ):
         yield c
 
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def client():
     with (
-        serve(create_app(Settings(max_items=500))) as url,
+        serve(create_app(Settings(max_items=500, grpc_port=0))) as url,
         httpx.Client(base_url=url, timeout=120) as c,
     ):
         yield c

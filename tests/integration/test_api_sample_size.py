@@ -15,7 +15,10 @@ PATH = "/v1/checks/sample-size"
 
 @pytest.fixture(scope="module")
 def client():
-    with serve(create_app(Settings())) as url, httpx.Client(base_url=url, timeout=120) as c:
+    with (
+        serve(create_app(Settings(grpc_port=0))) as url,
+        httpx.Client(base_url=url, timeout=120) as c,
+    ):
         yield c
 
 

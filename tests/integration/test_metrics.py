@@ -43,7 +43,7 @@ def metrics_text(triton_url, tmp_path_factory):
     items.append({"uri": (root / "bad.png").as_uri(), "label": "a"})  # not an image
     (root / "bad.png").write_bytes(b"not an image")
     items.append({"uri": "http://10.0.0.1/x.png", "label": "a"})
-    settings = Settings(triton_url=triton_url, data_root=str(root))
+    settings = Settings(triton_url=triton_url, data_root=str(root), grpc_port=0)
     with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=120) as client:
         body = {"dataset": {"items": items}, "checks": ["duplicates", "image_quality", "imbalance"]}
         assert client.post("/v1/reports", json=body).status_code == 200

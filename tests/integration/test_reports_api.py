@@ -31,7 +31,9 @@ def demo(tmp_path_factory):
 @pytest.fixture(scope="module")
 def api(triton_url, demo):
     root, _, _ = demo
-    settings = Settings(triton_url=triton_url, data_root=str(root), max_concurrent_reports=2)
+    settings = Settings(
+        triton_url=triton_url, data_root=str(root), max_concurrent_reports=2, grpc_port=0
+    )
     with serve(create_app(settings)) as url:
         yield url
 
@@ -231,7 +233,9 @@ def test_validation_errors_name_the_field(api):
 
 def test_429_past_the_concurrency_limit(triton_url, demo):
     root, manifest, _ = demo
-    settings = Settings(triton_url=triton_url, data_root=str(root), max_concurrent_reports=1)
+    settings = Settings(
+        triton_url=triton_url, data_root=str(root), max_concurrent_reports=1, grpc_port=0
+    )
     with serve(create_app(settings)) as url:
         body = {"dataset": {"manifest_uri": manifest.as_uri()}, "checks": ["duplicates"]}
         with httpx.stream(
@@ -272,6 +276,7 @@ def test_503_when_triton_is_down_and_recovery(demo):
         data_root=str(root),
         triton_retries=1,
         triton_timeout_s=5,
+        grpc_port=0,
     )
     triton = None
     try:
@@ -300,6 +305,7 @@ def test_openapi_fuzz_finds_no_server_error(triton_url, database_url, tmp_path):
         fetch_timeout_s=2,
         max_concurrent_reports=4,
         database_url=database_url,
+        grpc_port=0,
     )
     with serve(create_app(settings)) as url:
         result = subprocess.run(

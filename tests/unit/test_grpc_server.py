@@ -525,3 +525,17 @@ def test_grpc_port_zero_is_off():
     app = create_app(Settings(grpc_port=0), encoder=FakeEncoder())
     with serve(app):
         assert app.state.grpc is None
+
+
+def test_a_second_server_on_a_taken_grpc_port_fails_to_start(api):
+    """gRPC's default SO_REUSEPORT would let both bind and split the calls between them."""
+    taken = int(api.target.rsplit(":", 1)[1])
+    second = create_app(Settings(grpc_port=taken), encoder=FakeEncoder())
+    with pytest.raises(RuntimeError, match="uvicorn did not start"), serve(second):
+        pass
+    assert api.grpc.check("imbalance", {"counts": {"a": 3, "b": 1}})["n_classes"] == 2
+
+
+def test_serve_refuses_the_shared_default_grpc_port():
+    with pytest.raises(ValueError, match="grpc_port=0"), serve(create_app(Settings())):
+        pass
