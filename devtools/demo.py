@@ -14,6 +14,8 @@ import io
 import json
 import os
 import sys
+import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -132,6 +134,27 @@ def build_demo_dataset(data_root: Path) -> tuple[Path, dict[str, Any]]:
     return manifest, planted
 
 
+DETAIL_WIDTH = 160  # characters of a failed item's detail in the summary (cut at a word)
+PROGRESS_STEPS = 4  # progress lines per stage: at each quarter, plus its start
+
+
+def progress_lines(steps: int = PROGRESS_STEPS) -> Callable[[dict[str, Any]], str | None]:
+    """A progress-event filter: the line to print for an event, or None. A stage prints when it
+    starts, at each ``1 / steps`` of its total and when it is done — not once per item."""
+    shown: dict[str, int] = {}
+
+    def line(event: dict[str, Any]) -> str | None:
+        stage, done, total = event.get("stage"), event.get("done") or 0, event.get("total") or 0
+        step = steps if total and done >= total else (steps * done // total if total else 0)
+        key = str(stage)
+        if key in shown and shown[key] >= step:
+            return None
+        shown[key] = step
+        return f"  {stage}: {done}/{total}"
+
+    return line
+
+
 def summarise(report: dict[str, Any]) -> str:
     """A one-screen text summary of a report."""
     lines = []
@@ -142,7 +165,8 @@ def summarise(report: dict[str, Any]) -> str:
     )
     for failed in report.get("failed_items", [])[:5]:
         lines.append(
-            f"  failed {failed.get('id')}: {failed.get('code')} ({failed.get('detail', '')[:60]})"
+            f"  failed {failed.get('id')}: {failed.get('code')} "
+            f"({textwrap.shorten(str(failed.get('detail', '')), DETAIL_WIDTH, placeholder=' ...')})"
         )
     checks = report.get("checks", {})
     dup = checks.get("duplicates") or {}
@@ -209,15 +233,19 @@ def main(argv: list[str] | None = None) -> int:
 
     manifest, _planted = build_demo_dataset(args.data_root)
     print(f"dataset written: {manifest}")
+    progress = progress_lines()
+
+    def on_progress(event: dict[str, Any]) -> None:
+        if (line := progress(event)) is not None:
+            print(line, flush=True)
+
     try:
         with RestClient(args.url, api_key=args.api_key) as client:
             report = client.report(
                 {"manifest_uri": manifest.as_uri()},
                 options=DEMO_OPTIONS,
                 policy=policy,
-                on_progress=lambda e: print(
-                    f"  {e.get('stage')}: {e.get('done')}/{e.get('total')}", flush=True
-                ),
+                on_progress=on_progress,
             )
             print("  review page ...", flush=True)
             page = client.review_page({"manifest_uri": manifest.as_uri()}, options=DEMO_OPTIONS)
