@@ -21,7 +21,6 @@ aside).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -33,18 +32,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-import numpy as np
 
 from service.admission import MemoryBudget
 from service.datasets import Item, ResolvedDataset, resolve_dataset
-from service.errors import ImagelintError, InferenceFailed, InvalidRequest
+from service.errors import ImagelintError, InvalidRequest
 from service.fetch.fetcher import redact_uri
-from service.images.loader import FailedItem, LoadedItem, load_images
+from service.images.loader import LoadedItem, load_images
 from service.inference import TritonEncoder
 from service.metrics import Metrics
 from service.report.check_runners import CHECK_RUNNERS
-from service.report.context import LOAD_CHUNK, CheckContext, Collected
-from service.report.descriptor_parts import calibration_rows, stacked_descriptor_parts
+from service.report.context import CheckContext, Collected
+from service.report.loading import load_and_encode_at
 from service.report.models import (
     CheckError,
     Checks,
@@ -56,7 +54,7 @@ from service.report.models import (
     ReportRequest,
 )
 from service.report.policy import evaluate_policy, summarise_report
-from service.review.thumbnails import ReviewMaterial, make_thumbnail
+from service.review.thumbnails import ReviewMaterial
 from service.settings import Settings
 
 log = logging.getLogger("imagelint.pipeline")
@@ -162,96 +160,16 @@ async def load_and_encode(
     progress: Progress,
     thumbnails: dict[str, bytes] | None = None,
 ) -> Collected:
-    """Load items chunk by chunk and encode each chunk while the next one loads; with
-    ``thumbnails`` (a dict to fill), also a small JPEG per loaded item for the review page."""
-    classifier = options.mislabels.classifier_model if "mislabels" in checks else None
-    want_descriptors = "duplicates" in checks
+    """Choose the encoder resolution, then load and encode every item
+    (``service.report.loading``); with ``thumbnails`` (a dict to fill), also a small JPEG per
+    loaded item for the review page."""
     with timer.stage("resolution"):
         resolution = await choose_resolution(
-            dataset, deps, seed=options.seed, duplicates=want_descriptors
+            dataset, deps, seed=options.seed, duplicates="duplicates" in checks
         )
-    if deps.embedding_cache is not None and deps.calibration_cache is not None and not classifier:
-        from service.report.cached_load import load_and_encode_cached  # decodes only cache misses
-
-        return await load_and_encode_cached(
-            dataset, checks, options, deps, timer, progress, thumbnails, resolution=resolution
-        )
-    items = dataset.items
-    total = len(items)
-    calibrate = want_descriptors and options.duplicates.threshold is None
-    collected = Collected(resolution=resolution)
-    queue: asyncio.Queue[list | None] = asyncio.Queue(maxsize=1)
-
-    async def produce() -> None:
-        for start in range(0, total, LOAD_CHUNK):
-            chunk = items[start : start + LOAD_CHUNK]
-
-            def on_chunk_progress(_stage: str, done: int, _total: int, base: int = start) -> None:
-                progress("load", base + done, total)
-
-            with timer.stage("load"):
-                results = await load_images(
-                    chunk,
-                    fetcher=deps.fetcher,
-                    pool=deps.pool,
-                    settings=deps.settings,
-                    on_progress=on_chunk_progress,
-                    local_files=dataset.local_files,
-                    budget=deps.budget,
-                    size=collected.resolution,
-                )
-            await queue.put(results)
-        await queue.put(None)
-
-    producer = asyncio.create_task(produce())
-    encoded = 0
-    try:
-        while (results := await queue.get()) is not None:
-            ok = [r for r in results if isinstance(r, LoadedItem)]
-            collected.failed.extend(r for r in results if isinstance(r, FailedItem))
-            if deps.metrics is not None:
-                deps.metrics.images_processed.inc(len(ok))
-                for failure in results:
-                    if isinstance(failure, FailedItem):
-                        deps.metrics.images_failed.labels(failure.code).inc()
-            if ok:
-                pixels = np.stack([r.pixels for r in ok])
-                embeddings, descriptors = await encode_chunk(
-                    deps, ok, pixels, want_descriptors, timer, resolution=collected.resolution
-                )
-                with timer.stage("infer"):
-                    if classifier:
-                        collected.classifier_logits.append(
-                            await classifier_outputs(deps.encoder, pixels, options)
-                        )
-                if calibrate:
-                    with timer.stage("calibration"):
-                        await plant_calibration_copies(
-                            collected, pixels, deps.encoder, total=total, seed=options.seed
-                        )
-                collected.loaded.extend(r.item for r in ok)
-                collected.facts.extend(r.facts for r in ok)
-                collected.embeddings.append(embeddings)
-                if descriptors is not None:  # set exactly when want_descriptors
-                    collected.descriptors.append(descriptors)
-                if thumbnails is not None:
-                    with timer.stage("thumbnails"):
-                        made = await anyio.to_thread.run_sync(
-                            lambda rows=ok: [
-                                make_thumbnail(r.pixels, r.facts.width, r.facts.height)
-                                for r in rows
-                            ]
-                        )
-                    thumbnails.update((r.item.id, jpeg) for r, jpeg in zip(ok, made, strict=True))
-                del pixels
-            encoded += len(results)
-            progress("infer", encoded, total)
-        await producer
-    finally:
-        if not producer.done():
-            producer.cancel()
-            await asyncio.gather(producer, return_exceptions=True)
-    return collected
+    return await load_and_encode_at(
+        dataset, checks, options, deps, timer, progress, thumbnails, resolution=resolution
+    )
 
 
 async def choose_resolution(
@@ -280,100 +198,6 @@ async def choose_resolution(
     )
     sides = [max(r.facts.width, r.facts.height) for r in results if isinstance(r, LoadedItem)]
     return encoder_resolution(sides)
-
-
-async def encode_chunk(
-    deps: Dependencies,
-    ok: list[LoadedItem],
-    pixels: np.ndarray,
-    want_descriptors: bool,
-    timer: StageTimer,
-    *,
-    resolution: int = 224,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Embeddings (and, for duplicates, descriptor parts) of one loaded chunk.
-
-    With an embedding cache (``service.store.embedding_cache``) the rows it holds — looked up by
-    the SHA-256 of each file's bytes and the ``resolution`` — skip Triton; only the others are
-    encoded, then stored.
-    """
-    cache = deps.embedding_cache
-    keys = [r.facts.sha256 for r in ok]
-    found: dict = {}
-    if cache is not None:
-        with timer.stage("cache"):
-            found = await cache.get_many(
-                keys, need_descriptor=want_descriptors, resolution=resolution
-            )
-    miss = [i for i, key in enumerate(keys) if key not in found]
-    fresh_embeddings = fresh_descriptors = grid = None
-    to_encode = pixels
-    with timer.stage("infer"):
-        if miss:
-            to_encode = pixels if len(miss) == len(keys) else pixels[miss]
-            out = await deps.encoder.encode(to_encode, with_grid=want_descriptors)
-            fresh_embeddings, grid = out.embeddings, out.feature_grid
-    if want_descriptors and grid is not None:  # a grid comes back only for encoded rows
-        with timer.stage("descriptors"):
-            fresh_descriptors = await anyio.to_thread.run_sync(
-                lambda: stacked_descriptor_parts(grid, to_encode)
-            )
-    if cache is not None and miss:
-        with timer.stage("cache"):
-            await cache.put_many(
-                [keys[i] for i in miss], fresh_embeddings, fresh_descriptors, resolution=resolution
-            )
-    if not found and fresh_embeddings is not None:  # nothing cached: every row was encoded
-        return fresh_embeddings, fresh_descriptors
-    rows = [found[key] for key in keys if key in found]
-    embeddings = np.empty((len(keys), rows[0].embedding.shape[0]), np.float32)
-    hit = [i for i, key in enumerate(keys) if key in found]
-    embeddings[hit] = np.stack([r.embedding for r in rows])
-    descriptors = None
-    if want_descriptors:
-        descriptors = np.empty((len(keys), rows[0].descriptor.shape[0]), np.float32)
-        descriptors[hit] = np.stack([r.descriptor for r in rows])
-    if miss:
-        embeddings[miss] = fresh_embeddings
-        if descriptors is not None:
-            descriptors[miss] = fresh_descriptors
-    return embeddings, descriptors
-
-
-async def plant_calibration_copies(
-    collected: Collected, pixels: np.ndarray, encoder: TritonEncoder, *, total: int, seed: int
-) -> None:
-    """Plant copies of a few of this chunk's images, encode them and keep their descriptors
-    (``service.analysis.duplicate_calibration``); the chunk's rows are appended after this."""
-    from service.analysis.duplicate_calibration import plant_copies
-
-    base = len(collected.loaded)
-    rows = calibration_rows(len(pixels), base, total, seed)
-    if rows.size == 0:
-        return
-    copies, _source = await anyio.to_thread.run_sync(lambda: plant_copies(pixels[rows], seed=seed))
-    grid = (await encoder.encode(copies, with_grid=True)).feature_grid
-    if grid is None:
-        raise InferenceFailed("the encoder returned no feature grid for the planted copies")
-    descriptors = await anyio.to_thread.run_sync(lambda: stacked_descriptor_parts(grid, copies))
-    collected.planted_rows.extend(int(base + r) for r in rows)
-    collected.planted_descriptors.append(descriptors)
-
-
-async def classifier_outputs(
-    encoder: TritonEncoder, pixels: np.ndarray, options: ReportOptions
-) -> np.ndarray:
-    """The caller's Triton classifier on one chunk, in batches of the encoder's batch size."""
-    opts = options.mislabels
-    parts = []
-    for start in range(0, len(pixels), encoder.batch_size):
-        got = await encoder.infer(
-            {opts.classifier_input: pixels[start : start + encoder.batch_size]},
-            [opts.classifier_output],
-            model=opts.classifier_model,
-        )
-        parts.append(np.asarray(got[opts.classifier_output], dtype=np.float32))
-    return np.concatenate(parts, axis=0)
 
 
 async def run_checks(

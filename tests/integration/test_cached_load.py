@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-import service.report.cached_load as cached_load
+import service.report.loading as loading
 from service.app import create_app
 from tests.conftest import new_database
 from tests.integration.test_jobs_api import settings_for, write_digits
@@ -25,13 +25,13 @@ CHECKS = ["duplicates", "image_quality", "imbalance", "outliers", "mislabels"]
 def decodes(monkeypatch) -> list[int]:
     """Counts decodes on the cached path (the server runs in this process)."""
     calls: list[int] = []
-    real = cached_load._decode
+    real = loading._decode
 
     async def counting(data, deps, size):
         calls.append(len(data))
         return await real(data, deps, size)
 
-    monkeypatch.setattr(cached_load, "_decode", counting)
+    monkeypatch.setattr(loading, "_decode", counting)
     return calls
 
 
@@ -156,15 +156,15 @@ def test_heavy_chunks_drop_bytes_and_fetch_misses_again(
     settings = settings_for(database_url, triton_url, tmp_path, report_cache=False)
     with serve(create_app(settings)) as url:
         reference = httpx.post(f"{url}/v1/reports", json=body, timeout=600).json()
-    monkeypatch.setattr(cached_load, "HELD_BYTES", 0)
+    monkeypatch.setattr(loading, "HELD_BYTES", 0)
     fetches: list[str] = []
-    real_fetch = cached_load._fetch_one
+    real_fetch = loading._fetch_one
 
     async def counting_fetch(item, deps, dataset):
         fetches.append(item.id)
         return await real_fetch(item, deps, dataset)
 
-    monkeypatch.setattr(cached_load, "_fetch_one", counting_fetch)
+    monkeypatch.setattr(loading, "_fetch_one", counting_fetch)
     fresh = settings_for(new_database(postgres.url), triton_url, tmp_path, report_cache=False)
     with serve(create_app(fresh)) as url:
         cold = httpx.post(f"{url}/v1/reports", json=body, timeout=600).json()
@@ -181,3 +181,39 @@ def test_heavy_chunks_drop_bytes_and_fetch_misses_again(
         assert 0 < planted < 60 and len(decodes) == planted
         assert len(fetches) == 60 + planted
         assert seeded["checks"]["image_quality"] == reference["checks"]["image_quality"]
+
+
+def test_a_callers_classifier_gets_every_images_pixels_with_or_without_the_cache(
+    triton_url, database_url, tmp_path: Path, decodes
+):
+    """The served encoder stands in for a caller's classifier in the dataset's label space (its
+    first ten ImageNet logits named "0".."9"): with the cache on, every image is still decoded
+    for it, twice over two runs, and the findings equal those of a service without a database."""
+    from service.settings import Settings
+
+    items = write_digits(tmp_path, 48, seed=11)
+    options = {
+        "mislabels": {
+            "classifier_model": "image_encoder",
+            "classifier_classes": [str(i) for i in range(1000)],
+        }
+    }
+    body = {"dataset": {"items": items}, "checks": ["mislabels"], "options": options}
+    cached_runs = []
+    settings = settings_for(database_url, triton_url, tmp_path, report_cache=False)
+    with serve(create_app(settings)) as url:
+        for _ in range(2):
+            before = len(decodes)
+            response = httpx.post(f"{url}/v1/reports", json=body, timeout=600)
+            assert response.status_code == 200, response.text
+            cached_runs.append((response.json(), len(decodes) - before))
+    plain = Settings(triton_url=triton_url, data_root=str(tmp_path), grpc_port=0)
+    with serve(create_app(plain)) as url:
+        response = httpx.post(f"{url}/v1/reports", json=body, timeout=600)
+        assert response.status_code == 200, response.text
+        uncached = response.json()
+    (first, first_decodes), (second, second_decodes) = cached_runs
+    assert (first_decodes, second_decodes) == (48, 48)
+    assert first["check_errors"] == second["check_errors"] == uncached["check_errors"] == {}
+    assert "triton:image_encoder" in str(uncached["checks"]["mislabels"])
+    assert first["checks"] == second["checks"] == uncached["checks"]
