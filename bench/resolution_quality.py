@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import time
 from types import SimpleNamespace
 
 import numpy as np
+from PIL import Image
 
 from bench._common import CACHE_DIR, ONNX_PATH, machine_line
 from bench.encoder_quality import copy_descriptors, copy_variants, near_copy_recall, probe_accuracy
@@ -56,6 +58,9 @@ def image_sets(size: int) -> dict[str, np.ndarray]:
         "digits": np.stack([dec(to_png(x)) for x in digit_images]),
         "y_fm_train": y_train, "y_fm_test": y_test[:2000], "y_bases": y_test[2000:2400],
         "y_digits": y_digits,
+        "raw_test": test[:2000], "raw_bases": bases,
+        "raw_copies": np.stack([np.asarray(Image.open(io.BytesIO(c)).convert("L"))
+                                for c in copies]),
     }  # fmt: skip
 
 
@@ -113,13 +118,84 @@ def calibrated_recall(session, pixels: np.ndarray, grid: np.ndarray, seed: int =
     }
 
 
+def verified_copies(session, sets: dict, enc: dict, size: int, seed: int = 0) -> dict:
+    """The whole duplicates check, second stage included, as a report runs it
+    (``check_runners.run_duplicates``: its own calibration on ``min(64, n / 16)`` planted
+    sources, candidates verified on their pixel thumbnails), over Fashion-MNIST test[:2000] plus
+    400 other test images and their 1,200 near copies (95 % crop, JPEG q75, brightness x1.2).
+    Scored on the final pairs: recall of the 1,200 base-copy pairs (reported as a pair or put
+    in one group) and precision of the reported pairs (right: the same base, or two 28 x 28
+    originals within a pixel RMS of 10 — Fashion-MNIST's own near copies, as ``bench.real``)."""
+    from service.analysis.duplicate_calibration import (
+        DEFAULT_COPY_SAMPLE,
+        MIN_COPY_SAMPLE,
+        plant_copies,
+    )
+    from service.report.check_runners import run_duplicates
+    from service.report.descriptor_parts import stacked_descriptor_parts
+
+    keys = ("fm_test", "fm_bases", "fm_copies")
+    pixels = np.concatenate([sets[k] for k in keys])
+    grid = np.concatenate([enc[k]["feature_grid"] for k in keys])
+    n_test, n_bases = len(sets["fm_test"]), len(sets["fm_bases"])
+    per_base = len(sets["fm_copies"]) // n_bases
+    family = np.concatenate([-1 - np.arange(n_test), np.arange(n_bases),
+                             np.repeat(np.arange(n_bases), per_base)])  # fmt: skip
+    raw = np.concatenate([sets["raw_test"], sets["raw_bases"], sets["raw_copies"]]).astype(float)
+    n = len(pixels)
+    rng = np.random.default_rng(seed)
+    planted = np.sort(rng.choice(n, size=min(DEFAULT_COPY_SAMPLE, max(MIN_COPY_SAMPLE, n // 16)),
+                                 replace=False))  # fmt: skip
+    copies, _ = plant_copies(pixels[planted], seed=seed)
+    copy_grid = cached_encode(session, "planted-verify", size, copies)["feature_grid"]
+    ids = [f"i{k}" for k in range(n)]
+    ctx = SimpleNamespace(
+        descriptors=stacked_descriptor_parts(grid, pixels),
+        options=SimpleNamespace(duplicates=SimpleNamespace(threshold=None), seed=seed),
+        collected=SimpleNamespace(
+            planted_rows=planted.tolist(),
+            planted_descriptors=[stacked_descriptor_parts(copy_grid, copies)],
+            facts=[
+                SimpleNamespace(
+                    sha256=f"file-{i}", pixel_hash=hashlib.sha256(p.tobytes()).hexdigest()
+                )
+                for i, p in enumerate(pixels)
+            ],
+            loaded=[SimpleNamespace(id=i, split=None, label=None) for i in ids],
+        ),  # fmt: skip
+        ids=ids,
+        reference=None,
+    )
+    result = run_duplicates(ctx)
+    row = {i: k for k, i in enumerate(ids)}
+    pairs = [(row[p.a], row[p.b]) for p in result.near_pairs]
+    groups = [{row[m] for m in g.members} for g in result.groups]
+
+    def right(a: int, b: int) -> bool:
+        rms = float(np.sqrt(np.mean((raw[a] - raw[b]) ** 2)))
+        return family[a] == family[b] or rms <= 10.0
+
+    truth = [(n_test + b, n_test + n_bases + b * per_base + j)
+             for b in range(n_bases) for j in range(per_base)]  # fmt: skip
+    found = {frozenset(p) for p in pairs}
+    hit = sum(frozenset(t) in found or any(set(t) <= g for g in groups) for t in truth)
+    verification = result.calibration.verification if result.calibration else None
+    return {
+        "recall": hit / len(truth),
+        "precision": sum(right(a, b) for a, b in pairs) / len(pairs) if pairs else 1.0,
+        "pairs": len(pairs),
+        "cut": verification.threshold if verification is not None else None,
+    }
+
+
 def measure(size: int) -> dict:
     import onnxruntime as ort
     from sklearn.model_selection import train_test_split
 
     session = ort.InferenceSession(str(ONNX_PATH), providers=["CPUExecutionProvider"])
     sets = image_sets(size)
-    enc = {k: cached_encode(session, k, size, v) for k, v in sets.items() if not k.startswith("y_")}
+    enc = {k: cached_encode(session, k, size, v) for k, v in sets.items()
+           if not k.startswith(("y_", "raw_"))}  # fmt: skip
     emb = {k: v["embedding"] / np.linalg.norm(v["embedding"], axis=1, keepdims=True)
            for k, v in enc.items()}  # fmt: skip
     fm = probe_accuracy(emb["fm_train"], sets["y_fm_train"], emb["fm_test"], sets["y_fm_test"])
@@ -135,7 +211,8 @@ def measure(size: int) -> dict:
             sets["y_fm_test"],
         )["all"]  # fmt: skip
     calib = calibrated_recall(session, sets["fm_test"], enc["fm_test"]["feature_grid"])
-    return {"fm": fm, "digits": dg, "recall_fpr": recall_fpr, "calib": calib}
+    verified = verified_copies(session, sets, enc, size)
+    return {"fm": fm, "digits": dg, "recall_fpr": recall_fpr, "calib": calib, "verified": verified}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,17 +234,21 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)  # fmt: skip
     ref = results[sizes[0]]
     print(f"\n| resolution | FM probe | digits probe | calibrated near-copy recall | "
-          f"recall@FPR1e-3 (w=1.0 / 0.85) | vs {sizes[0]} px |")  # fmt: skip
-    print("|---|---|---|---|---|---|")
+          f"recall@FPR1e-3 (w=1.0 / 0.85) | verified copies: recall / precision | vs "
+          f"{sizes[0]} px |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
     for size, r in results.items():
         d_fm = 100 * (r["fm"] - ref["fm"])
         d_dg = 100 * (r["digits"] - ref["digits"])
         d_rec = r["calib"]["recall"] - ref["calib"]["recall"]
-        ok = d_fm >= -1.0 and d_dg >= -1.0 and d_rec >= -0.02
+        v, d_ver = r["verified"], r["verified"]["recall"] - ref["verified"]["recall"]
+        # the near-copy bar applies to what the check reports: the verified pairs
+        ok = d_fm >= -1.0 and d_dg >= -1.0 and d_ver >= -0.02
         verdict = "reference" if size == sizes[0] else ("accepted" if ok else "rejected")
         print(f"| {size} | {r['fm']:.3f} ({d_fm:+.1f} pt) | {r['digits']:.3f} ({d_dg:+.1f} pt) "
               f"| {r['calib']['recall']:.3f} ({d_rec:+.3f}) | {r['recall_fpr'][1.0]:.3f} / "
-              f"{r['recall_fpr'][0.85]:.3f} | {verdict} |")  # fmt: skip
+              f"{r['recall_fpr'][0.85]:.3f} | {v['recall']:.3f} ({d_ver:+.3f}) / "
+              f"{v['precision']:.3f} | {verdict} |")  # fmt: skip
     return 0
 
 

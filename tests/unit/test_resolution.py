@@ -101,7 +101,10 @@ def test_stacked_parts_share_one_thumbnail_and_match_the_separate_codes():
     rng = np.random.default_rng(1)
     small = (rng.random((6, 28, 28, 3)) * 255).astype(np.uint8)
     pixels = np.stack(
-        [np.asarray(Image.fromarray(s).resize((224, 224), Image.Resampling.BILINEAR)) for s in small]
+        [
+            np.asarray(Image.fromarray(s).resize((224, 224), Image.Resampling.BILINEAR))
+            for s in small
+        ]
     )
     pixels[3] = pixels[2, :, ::-1]  # a mirror: same codes and same verification thumbnail
     grid = rng.random((6, 1280, 3, 3)).astype(np.float32)
@@ -116,7 +119,10 @@ def test_stacked_parts_share_one_thumbnail_and_match_the_separate_codes():
     # any resolution the report encodes at gives the same layout (the 224-only verification
     # thumbnail is no longer a separate box filter)
     at128 = np.stack(
-        [np.asarray(Image.fromarray(s).resize((128, 128), Image.Resampling.BILINEAR)) for s in small]
+        [
+            np.asarray(Image.fromarray(s).resize((128, 128), Image.Resampling.BILINEAR))
+            for s in small
+        ]
     )
     stacked = stacked_descriptor_parts(grid, at128)
     assert stacked.shape == (6, 35 + 143 + 576 + 1024)
