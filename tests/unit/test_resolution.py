@@ -126,3 +126,21 @@ def test_stacked_parts_share_one_thumbnail_and_match_the_separate_codes():
     )
     stacked = stacked_descriptor_parts(grid, at128)
     assert stacked.shape == (6, 35 + 143 + 576 + 1024)
+
+
+def test_grid_code_projected_first_equals_unit_cells_combined_then_projected():
+    # grid_codes projects each raw cell to 64 dims and normalises there (linear, so the same
+    # code as normalising and combining the 1280-d cells first, as the descriptor was defined)
+    from bench.descriptor_cost import previous_grid_codes
+    from service.analysis.descriptors import grid_codes
+
+    rng = np.random.default_rng(2)
+    grid = np.maximum(rng.normal(size=(16, 1280, 3, 3)), 0).astype(np.float32)  # ReLU-like
+    orientation = np.where(rng.random(16) > 0.5, 1.0, -1.0).astype(np.float32)
+    np.testing.assert_allclose(
+        grid_codes(grid, orientation), previous_grid_codes(grid, orientation), atol=1e-6
+    )
+    grid[3] = grid[3, :, :, ::-1]  # a mirrored grid without a given orientation: same code
+    mirrored = grid.copy()
+    mirrored[3] = mirrored[3, :, :, ::-1]
+    np.testing.assert_allclose(grid_codes(grid)[3], grid_codes(mirrored)[3], atol=1e-6)
