@@ -263,8 +263,11 @@ def main(argv: list[str] | None = None) -> int:
               f"near-copy recall {r['calib']['recall']:.3f} (est. precision "
               f"{r['calib']['precision']:.3f}, {r['calib']['code']}, cut "
               f"{r['calib']['threshold']:.4f}), descriptor recall@FPR1e-3 w=1.0 "
-              f"{r['recall_fpr'][1.0]:.3f} w=0.85 {r['recall_fpr'][0.85]:.3f} "
-              f"({time.perf_counter() - started:.0f} s)",
+              f"{r['recall_fpr'][1.0]:.3f} w=0.85 {r['recall_fpr'][0.85]:.3f}; whole "
+              f"duplicates check: recall {r['verified']['recall']:.3f}, precision "
+              f"{r['verified']['precision']:.3f} ({r['verified']['pairs']} pairs, cut "
+              f"{r['verified']['cut']}); mislabels AP {r['mislabels'][0]:.3f} P@k "
+              f"{r['mislabels'][1]:.3f} ({time.perf_counter() - started:.0f} s)",
               flush=True)  # fmt: skip
     ref = results[sizes[0]]
     print(f"\n| resolution | FM probe | digits probe | calibrated near-copy recall | "
