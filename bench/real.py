@@ -237,6 +237,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flip-rate", type=float, default=0.03)
     parser.add_argument("--copies", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--resolution", type=int, default=0,
+        help="encoder resolution forced on the service (IMAGELINT_ENCODER_RESOLUTION); 0 = the "
+             "report chooses",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     import httpx
 
@@ -258,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         triton.start(timeout=240)
         try:
             settings = Settings(triton_url=triton.grpc_url, data_root=str(root),
-                                report_deadline_s=3600)  # fmt: skip
+                                report_deadline_s=3600,
+                                encoder_resolution=args.resolution)  # fmt: skip
             with serve(create_app(settings)) as url:
                 started = time.perf_counter()
                 response = httpx.post(

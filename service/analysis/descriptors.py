@@ -130,6 +130,45 @@ def _validate_grid(feature_grid: np.ndarray) -> np.ndarray:
     return grid
 
 
+def grey_thumbnails(pixels: np.ndarray) -> np.ndarray:
+    """The 32 x 32 grey thumbnail of each image: box-averaged (``S / 32`` x ``S / 32`` blocks,
+    7 x 7 at 224, 4 x 4 at 128), then ITU-R BT.601 luma (linear: the two commute).
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (N, S, S, 3)
+        RGB images as fed to the encoder (S a multiple of 32: 224, or the report's lower
+        resolution for small images).
+
+    Returns
+    -------
+    ndarray of float32, shape (N, 32, 32)
+        Grey levels in 0..255. The pixel codes and the duplicates' verification thumbnail are
+        both made from it, so a report computes it once per image.
+    """
+    pixels = _validate_pixels(pixels, None)
+    n, side = pixels.shape[0], pixels.shape[1]
+    step = side // THUMBNAIL_SIZE
+    out = np.empty((n, THUMBNAIL_SIZE, THUMBNAIL_SIZE), np.float32)
+    for start in range(0, n, 256):  # bounded memory: 256 images of float32 at a time
+        part = pixels[start : start + 256]
+        rows = part.reshape(-1, THUMBNAIL_SIZE, step, side * 3).sum(axis=2, dtype=np.float32)
+        boxed = rows.reshape(-1, THUMBNAIL_SIZE, THUMBNAIL_SIZE, step, 3).sum(axis=3)
+        out[start : start + 256] = (boxed @ _LUMA) / (step * step)
+    return out
+
+
+def thumbnail_dct(thumbnails: np.ndarray, *, block: int = DCT_BLOCK) -> np.ndarray:
+    """The ``block`` x ``block`` lowest 2-D DCT-II coefficients of (N, 32, 32) grey thumbnails
+    (``coef[n, v, u]``: vertical frequency ``v``, horizontal ``u``; DC at ``[:, 0, 0]``). The
+    top-left ``b`` x ``b`` of a larger block is the ``b`` block itself (same basis rows)."""
+    if not 1 <= block <= THUMBNAIL_SIZE:
+        raise InvalidInput(f"block must be in 1..{THUMBNAIL_SIZE}, got {block}", field="block")
+    basis = _dct_basis(THUMBNAIL_SIZE, block)
+    # 2-D DCT-II of the thumbnail, low block only: C T C^T
+    return (basis @ thumbnails.astype(np.float32, copy=False) @ basis.T).astype(np.float32)
+
+
 def low_frequency_dct(pixels: np.ndarray, *, block: int = DCT_BLOCK) -> np.ndarray:
     """The ``block`` x ``block`` lowest 2-D DCT-II coefficients of each 32 x 32 grey thumbnail.
 
@@ -150,24 +189,19 @@ def low_frequency_dct(pixels: np.ndarray, *, block: int = DCT_BLOCK) -> np.ndarr
     ----------
     Zauner (2010), pHash: DCT of a 32 x 32 grey thumbnail.
     """
-    pixels = _validate_pixels(pixels, None)
     if not 1 <= block <= THUMBNAIL_SIZE:
         raise InvalidInput(f"block must be in 1..{THUMBNAIL_SIZE}, got {block}", field="block")
-    n = pixels.shape[0]
-    side = pixels.shape[1]
-    step = side // THUMBNAIL_SIZE
-    out = np.empty((n, block, block), np.float32)
-    basis = _dct_basis(THUMBNAIL_SIZE, block)
-    for start in range(0, n, 256):  # bounded memory: 256 images of float32 at a time
-        part = pixels[start : start + 256]
-        # box filter S -> 32 (the mean of each step x step block, 7 x 7 at 224), then grey
-        # (linear: commutes)
-        rows = part.reshape(-1, THUMBNAIL_SIZE, step, side * 3).sum(axis=2, dtype=np.float32)
-        boxed = rows.reshape(-1, THUMBNAIL_SIZE, THUMBNAIL_SIZE, step, 3).sum(axis=3)
-        thumb = (boxed @ _LUMA) / (step * step)  # N x 32 x 32
-        # 2-D DCT-II of the thumbnail, low block only: C T C^T
-        out[start : start + 256] = basis @ thumb @ basis.T
-    return out
+    return thumbnail_dct(grey_thumbnails(pixels), block=block)
+
+
+def _codes_from_dct(coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    coef = coef.copy()
+    coef[:, 0, 0] = 0.0  # drop DC: blind to brightness
+    even = coef[:, :, 0::2].reshape(len(coef), -1)
+    odd = coef[:, :, 1::2].reshape(len(coef), -1)
+    orientation = np.where(coef[:, :, 1].sum(axis=1) >= 0, 1.0, -1.0).astype(np.float32)
+    code = np.concatenate([even[:, 1:], odd * orientation[:, None]], axis=1)  # even[:, 0] is DC
+    return _l2(code), orientation
 
 
 def pixel_codes(pixels: np.ndarray, *, block: int = DCT_BLOCK) -> tuple[np.ndarray, np.ndarray]:
@@ -178,13 +212,7 @@ def pixel_codes(pixels: np.ndarray, *, block: int = DCT_BLOCK) -> tuple[np.ndarr
     by the orientation sign ``sign(sum_v coef[v, 1])`` (+1 on ties), so that an image and its
     horizontal mirror get the same code.
     """
-    coef = low_frequency_dct(pixels, block=block)
-    coef[:, 0, 0] = 0.0  # drop DC: blind to brightness
-    even = coef[:, :, 0::2].reshape(len(coef), -1)
-    odd = coef[:, :, 1::2].reshape(len(coef), -1)
-    orientation = np.where(coef[:, :, 1].sum(axis=1) >= 0, 1.0, -1.0).astype(np.float32)
-    code = np.concatenate([even[:, 1:], odd * orientation[:, None]], axis=1)  # even[:, 0] is DC
-    return _l2(code), orientation
+    return _codes_from_dct(low_frequency_dct(pixels, block=block))
 
 
 def grid_codes(feature_grid: np.ndarray, orientation: np.ndarray | None = None) -> np.ndarray:
@@ -195,19 +223,22 @@ def grid_codes(feature_grid: np.ndarray, orientation: np.ndarray | None = None) 
     """
     grid = _validate_grid(feature_grid)
     n = grid.shape[0]
-    cells = _l2(grid.transpose(0, 2, 3, 1))  # N x row x col x C, each cell unit-norm
+    norms = np.maximum(np.sqrt(np.einsum("ncij,ncij->nij", grid, grid)), 1e-12)  # N x row x col
+    # the projection is linear: each raw cell is projected once (one BLAS product), then divided
+    # by its norm and combined in 64 dims — the same codes as unit cells combined in 1280 dims
+    # and projected, at a fraction of the memory traffic
+    projection = _grid_projection(GRID_CHANNELS, GRID_PROJECTION_DIM)
+    cells = np.tensordot(grid, projection, axes=([1], [0])) / norms[..., None]  # N x 3 x 3 x 64
     left, centre, right = cells[:, :, 0], cells[:, :, 1], cells[:, :, 2]
-    odd = (left - right) / np.sqrt(2.0)
     if orientation is None:
-        orientation = np.where(odd.sum(axis=(1, 2)) >= 0, 1.0, -1.0).astype(np.float32)
+        sums = grid.sum(axis=1) / norms  # each unit cell's channel sum
+        odd_sum = (sums[:, :, 0] - sums[:, :, 2]).sum(axis=1)
+        orientation = np.where(odd_sum >= 0, 1.0, -1.0).astype(np.float32)
+    odd = (left - right) / np.sqrt(2.0)
     parts = np.concatenate(
         [centre, (left + right) / np.sqrt(2.0), odd * orientation[:, None, None]], axis=1
-    )  # N x 9 x C
-    # one 2-D product (a stacked 3-D matmul takes a slow non-BLAS path in numpy)
-    projected = parts.reshape(n * 9, GRID_CHANNELS) @ _grid_projection(
-        GRID_CHANNELS, GRID_PROJECTION_DIM
-    )
-    return _l2(projected.reshape(n, GRID_CODE_DIM)).astype(np.float32)
+    )  # N x 9 x 64
+    return _l2(parts.reshape(n, GRID_CODE_DIM)).astype(np.float32)
 
 
 def descriptor_parts(
@@ -219,8 +250,24 @@ def descriptor_parts(
     products in one pose) that the default 6 x 6 block, tuned on photos, cannot."""
     grid = _validate_grid(feature_grid)
     pixels = _validate_pixels(pixels, grid.shape[0])
-    pix, orientation = pixel_codes(pixels)
-    fine, _ = pixel_codes(pixels, block=FINE_DCT_BLOCK)
+    return descriptor_parts_of_thumbnails(grid, grey_thumbnails(pixels))
+
+
+def descriptor_parts_of_thumbnails(
+    feature_grid: np.ndarray, thumbnails: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``descriptor_parts`` from the images' ``grey_thumbnails`` (N x 32 x 32): one 12 x 12 DCT
+    block per image gives both pixel codes (the 6 x 6 block is its top-left corner)."""
+    grid = _validate_grid(feature_grid)
+    if thumbnails.shape != (grid.shape[0], THUMBNAIL_SIZE, THUMBNAIL_SIZE):
+        raise InvalidInput(
+            f"thumbnails must be {grid.shape[0]} x {THUMBNAIL_SIZE} x {THUMBNAIL_SIZE}, got "
+            f"{thumbnails.shape}",
+            field="thumbnails",
+        )
+    coef = thumbnail_dct(thumbnails, block=FINE_DCT_BLOCK)
+    pix, orientation = _codes_from_dct(coef[:, :DCT_BLOCK, :DCT_BLOCK])
+    fine, _ = _codes_from_dct(coef)
     return pix.astype(np.float32), fine.astype(np.float32), grid_codes(grid, orientation)
 
 

@@ -9,11 +9,19 @@ import numpy as np
 
 def stacked_descriptor_parts(feature_grid: np.ndarray, pixels: np.ndarray) -> np.ndarray:
     """Pixel codes | grid code (``descriptor_parts``, unweighted) | verification thumbnail side
-    by side: the duplicates check chooses their weight per dataset and verifies candidates."""
-    from service.analysis.copy_verification import verification_thumbnails
-    from service.analysis.descriptors import descriptor_parts
+    by side: the duplicates check chooses their weight per dataset and verifies candidates.
 
-    return np.hstack([*descriptor_parts(feature_grid, pixels), verification_thumbnails(pixels)])
+    One grey 32 x 32 thumbnail per image feeds both: the pixel codes' DCT and the verification
+    thumbnail (``copy_verification.verification_thumbnails`` computes the same box average, at
+    224 px only); so any resolution the report encodes at works, and the box filter — the
+    descriptors' main cost — runs once instead of three times."""
+    from service.analysis.copy_verification import canonical_orientation
+    from service.analysis.descriptors import descriptor_parts_of_thumbnails, grey_thumbnails
+
+    thumbnails = grey_thumbnails(pixels)
+    parts = descriptor_parts_of_thumbnails(feature_grid, thumbnails)
+    verification = canonical_orientation(thumbnails).reshape(len(thumbnails), -1)
+    return np.hstack([*parts, verification])
 
 
 def calibration_rows(chunk_size: int, loaded_before: int, total: int, seed: int) -> np.ndarray:

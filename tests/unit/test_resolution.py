@@ -87,3 +87,60 @@ def test_the_embedding_cache_key_names_a_lower_resolution():
     assert cache.preprocessing_at(224) == PREPROCESSING_VERSION  # entries made before stay valid
     assert cache.preprocessing_at(128) == f"{PREPROCESSING_VERSION}-at128"
     assert cache.preprocessing_at(128) != cache.preprocessing_at(160)
+
+
+def test_stacked_parts_share_one_thumbnail_and_match_the_separate_codes():
+    # stacked_descriptor_parts computes the grey thumbnail once; it must equal the separate
+    # codes (6 x 6 and 12 x 12 DCT blocks, grid code) and copy_verification's 224 px thumbnail
+    from PIL import Image
+
+    from service.analysis.copy_verification import verification_thumbnails
+    from service.analysis.descriptors import grid_codes, pixel_codes
+    from service.report.descriptor_parts import split_descriptor_parts, stacked_descriptor_parts
+
+    rng = np.random.default_rng(1)
+    small = (rng.random((6, 28, 28, 3)) * 255).astype(np.uint8)
+    pixels = np.stack(
+        [
+            np.asarray(Image.fromarray(s).resize((224, 224), Image.Resampling.BILINEAR))
+            for s in small
+        ]
+    )
+    pixels[3] = pixels[2, :, ::-1]  # a mirror: same codes and same verification thumbnail
+    grid = rng.random((6, 1280, 3, 3)).astype(np.float32)
+    parts = split_descriptor_parts(stacked_descriptor_parts(grid, pixels))
+    pix, orientation = pixel_codes(pixels)
+    fine, _ = pixel_codes(pixels, block=12)
+    expected = [pix, fine, grid_codes(grid, orientation), verification_thumbnails(pixels)]
+    for got, want in zip(parts.values(), expected, strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    for name in ("dct6", "dct12", "thumb"):
+        np.testing.assert_allclose(parts[name][2], parts[name][3], atol=1e-4)
+    # any resolution the report encodes at gives the same layout (the 224-only verification
+    # thumbnail is no longer a separate box filter)
+    at128 = np.stack(
+        [
+            np.asarray(Image.fromarray(s).resize((128, 128), Image.Resampling.BILINEAR))
+            for s in small
+        ]
+    )
+    stacked = stacked_descriptor_parts(grid, at128)
+    assert stacked.shape == (6, 35 + 143 + 576 + 1024)
+
+
+def test_grid_code_projected_first_equals_unit_cells_combined_then_projected():
+    # grid_codes projects each raw cell to 64 dims and normalises there (linear, so the same
+    # code as normalising and combining the 1280-d cells first, as the descriptor was defined)
+    from bench.descriptor_cost import previous_grid_codes
+    from service.analysis.descriptors import grid_codes
+
+    rng = np.random.default_rng(2)
+    grid = np.maximum(rng.normal(size=(16, 1280, 3, 3)), 0).astype(np.float32)  # ReLU-like
+    orientation = np.where(rng.random(16) > 0.5, 1.0, -1.0).astype(np.float32)
+    np.testing.assert_allclose(
+        grid_codes(grid, orientation), previous_grid_codes(grid, orientation), atol=1e-6
+    )
+    grid[3] = grid[3, :, :, ::-1]  # a mirrored grid without a given orientation: same code
+    mirrored = grid.copy()
+    mirrored[3] = mirrored[3, :, :, ::-1]
+    np.testing.assert_allclose(grid_codes(grid)[3], grid_codes(mirrored)[3], atol=1e-6)
