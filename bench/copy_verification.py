@@ -151,9 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ndescriptor only (dct12, cut {cut.threshold:.4f}): {score(stage1)}")
 
     t0, c0 = time.perf_counter(), time.process_time()
+    # as the report runs it: every item's candidates estimate the look-alikes, and each item's
+    # native size (28 x 28 here, the copies too) gives the downscaled-copy hypothesis
+    sides = np.array([im.shape[:2] for im in raw], np.int64)
     vf, vs, verification = verified_copy_pairs(
         thumbs, codes, planted_sources=planted_sources, planted_thumbs=copy_thumbs,
-        sample=sample, copy_kinds=list(COPY_KINDS) * len(planted_rows),
+        sample=np.arange(n), copy_kinds=list(COPY_KINDS) * len(planted_rows), sides=sides,
     )  # fmt: skip
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     both = stage1 + list(zip(vf.tolist(), vs.tolist(), strict=True))
@@ -167,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         from service.analysis.copy_verification import aligned_codes, candidate_pairs, copy_scores
 
         cf, cs = candidate_pairs([aligned_codes(thumbs), codes])
-        sc = copy_scores(thumbs, cf, cs)
+        sc = copy_scores(thumbs, cf, cs, sides=sides)
         order = np.argsort(-sc)
         accepted = [i for i in order if sc[i] >= verification.threshold
                     and frozenset((int(cf[i]), int(cs[i]))) not in truth][:30]  # fmt: skip
