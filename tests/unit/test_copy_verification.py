@@ -19,6 +19,8 @@ from service.analysis.copy_verification import (
     crop_matrix,
     downscale_matrix,
     downscale_sides,
+    native_crop_family,
+    native_sides,
     verification_thumbnails,
     verified_copy_pairs,
 )
@@ -97,9 +99,7 @@ def test_a_half_size_copy_of_a_small_image_scores_as_a_copy_given_its_native_siz
     """A 28 px image halved to 14 px and resized back (bench.real's half-size copy) loses detail
     that the thumbnail shows; the hypothesis at half the native size puts it back at the top."""
     small = small_scenes(6, seed=4)
-    half = np.asarray(
-        Image.fromarray(small[0]).resize((14, 14), Image.BILINEAR).resize((28, 28))
-    )
+    half = np.asarray(Image.fromarray(small[0]).resize((14, 14), Image.BILINEAR).resize((28, 28)))
     thumbs = verification_thumbnails(np.stack([decoded(x) for x in [*small, half]]))
     sides = np.full((7, 2), 28)
     pairs = (np.array([0, 1, 2, 3, 4, 5]), np.full(6, 6))
@@ -111,6 +111,35 @@ def test_a_half_size_copy_of_a_small_image_scores_as_a_copy_given_its_native_siz
     assert np.abs(given[1:] - without[1:]).max() < 0.01 and given[1:].max() < 0.9
     with pytest.raises(InvalidInput):
         copy_scores(thumbs, *pairs, sides=sides[:3])
+
+
+def test_native_crop_family_lists_every_whole_pixel_crop_of_88_to_96_percent():
+    # 28 px: 25 kept from 4 offsets, 26 from 3, 27 from 2
+    assert native_crop_family(28).shape == (9, THUMB, THUMB)
+    assert native_crop_family(16).shape == (2, THUMB, THUMB)  # 15 of 16 px from 2 offsets
+    sides = np.array([[28, 28], [28, 28], [40, 40], [28, 20], [8, 8], [8, 8]])
+    got = native_sides(sides, np.array([0, 0, 3, 4]), np.array([1, 2, 3, 5]))
+    assert got.tolist() == [28, 0, 0, 0]  # different sizes, larger than the thumbnail, not square
+
+
+def test_a_whole_pixel_crop_of_a_small_image_scores_near_one_given_its_native_size():
+    """bench.real's crop: 25 of 28 pixels from (2, 1), resized back to 28 (bilinear), decoded to
+    224. On the 32 px grid it scores like a look-alike; at its native pixels it is exact."""
+    small = small_scenes(6, seed=6)
+    crop = np.asarray(
+        Image.fromarray(small[0]).crop((2, 1, 27, 26)).resize((28, 28), Image.BILINEAR)
+    )
+    thumbs = verification_thumbnails(np.stack([decoded(x) for x in [*small, crop]]))
+    sides = np.full((7, 2), 28)
+    pairs = (np.arange(6), np.full(6, 6))
+    without = copy_scores(thumbs, *pairs)
+    given = copy_scores(thumbs, *pairs, sides=sides)
+    assert given[0] > 0.9999 and without[0] < 0.999
+    assert np.abs(given[1:] - without[1:]).max() < 0.01 and given[1:].max() < 0.9
+    # a mirrored copy of the crop is found too (the canonical orientation may flip it)
+    both = np.concatenate([thumbs, thumbs[6:7].reshape(1, THUMB, THUMB)[:, :, ::-1].reshape(1, -1)])
+    mirrored = copy_scores(both, np.array([0]), np.array([7]), sides=np.full((8, 2), 28))
+    assert mirrored[0] > 0.9999
 
 
 def test_canonical_orientation_makes_a_mirror_equal():
