@@ -186,7 +186,6 @@ def calibrate_threshold(
     max_false_rate: float = DEFAULT_MAX_FALSE_RATE,
     min_threshold: float = MIN_THRESHOLD,
     gap_quantile: float | None = GAP_QUANTILE,
-    gap_top_share: float | None = None,
 ) -> ThresholdCalibration:
     """The near-duplicate cut for one dataset (see the module docstring).
 
@@ -204,10 +203,6 @@ def calibrate_threshold(
         The look-alike is the second neighbour shifted up by this quantile of the gap between
         first and second neighbours; None: the second neighbour as it is (for scores crowded
         near 1, where the shift alone passes 1 — the copy verification's).
-    gap_top_share : float in (0, 1] or None
-        Take the gap quantile only over the items whose second neighbour is in this top share
-        (where the cut falls: in a dense crowd of look-alikes the gaps are smaller than over
-        the whole data); None: over all items.
     """
     positives = np.asarray(positives, np.float64).ravel()
     nearest = np.asarray(nearest, np.float64).ravel()
@@ -222,13 +217,8 @@ def calibrate_threshold(
     # an item's nearest look-alike scores a little above its second one: shift by the gap's
     # upper quartile (a minority, under a quarter, of items with a true copy does not move it)
     gap = 0.0
-    if gap_top_share is not None and not 0.0 < gap_top_share <= 1.0:
-        raise InvalidInput(f"gap_top_share must be in (0, 1], got {gap_top_share}")
     if gap_quantile is not None:
-        top = np.ones(m, bool)
-        if gap_top_share is not None:
-            top = second >= np.quantile(second, 1.0 - gap_top_share)
-        gap = max(0.0, float(np.quantile((nearest - second)[top], gap_quantile)))
+        gap = max(0.0, float(np.quantile(nearest - second, gap_quantile)))
     look_alike = second + gap
     allowed = int(np.floor(max_false_rate * m))  # look-alikes allowed at or above the cut
     ranked = np.sort(look_alike)[::-1]
