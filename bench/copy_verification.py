@@ -15,6 +15,9 @@ Printed, each against the truth (a found pair is right when it is a planted pair
 - **with verification**: the same plus the verified candidate pairs;
 - the seconds the second stage takes (candidates, scores, calibration) at this size.
 
+Then, per copy kind, where the planted copies are lost: (a) the source is not among the
+copy's candidates, or (b) it is but scores below the cut (and by how much).
+
 ``--sheet PATH`` writes a contact sheet (PNG) of the 30 strongest verified pairs that are not
 planted and the 30 strongest rejected candidates, to look at.
 
@@ -63,6 +66,29 @@ def sheet(pairs, images, labels, path: str, title: str) -> None:
             out.paste(pil, (x + j * (side + 4), y))
         draw.text((x, y + side), labels[k], fill=255)
     out.save(path)
+
+
+def diagnose(thumbs, codes, sources, n_images: int, cut: float, sides) -> None:
+    """Where each kind of planted copy is lost: (a) its source is not among its candidates, or
+    (b) it is, but its copy score is below the cut (and by how much)."""
+    from service.analysis.copy_verification import aligned_codes, candidate_pairs, copy_scores
+
+    cf, cs = candidate_pairs([aligned_codes(thumbs), codes])
+    candidates = set(zip(cf.tolist(), cs.tolist(), strict=True))
+    copies = n_images + np.arange(len(sources))
+    first, second = np.minimum(sources, copies), np.maximum(sources, copies)
+    scores = copy_scores(thumbs, first, second, sides=sides)
+    pairs = zip(first.tolist(), second.tolist(), strict=True)
+    listed = np.array([pair in candidates for pair in pairs])
+    kinds = np.array([KINDS[k % len(KINDS)] for k in range(len(sources))])
+    print(f"  where planted copies are lost (cut {cut:.4f}):")
+    for kind in KINDS:
+        m = kinds == kind
+        below = m & listed & (scores < cut)
+        gap = f", median {np.median(cut - scores[below]):.4f} below" if below.any() else ""
+        print(f"    {kind:10s} (a) not a candidate {np.mean(~listed[m]):.2f}; (b) a candidate "
+              f"below the cut {below.sum() / m.sum():.2f}{gap}; found {np.mean(listed[m] & (scores[m] >= cut)):.2f}; "
+              f"copy score q10/q50 {np.quantile(scores[m], 0.1):.4f}/{np.median(scores[m]):.4f}")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,9 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ndescriptor only (dct12, cut {cut.threshold:.4f}): {score(stage1)}")
 
     t0, c0 = time.perf_counter(), time.process_time()
+    # as the report runs it: every item's candidates estimate the look-alikes, and each item's
+    # native size (28 x 28 here, the copies too) gives the downscaled-copy hypothesis
+    sides = np.array([im.shape[:2] for im in raw], np.int64)
     vf, vs, verification = verified_copy_pairs(
         thumbs, codes, planted_sources=planted_sources, planted_thumbs=copy_thumbs,
-        sample=sample, copy_kinds=list(COPY_KINDS) * len(planted_rows),
+        sample=np.arange(n), copy_kinds=list(COPY_KINDS) * len(planted_rows), sides=sides,
     )  # fmt: skip
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     both = stage1 + list(zip(vf.tolist(), vs.tolist(), strict=True))
@@ -163,11 +192,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{verification.estimated_precision}, by copy {verification.recall_by_copy}")  # fmt: skip
     print(f"  second stage: {elapsed:.1f} s wall, {cpu:.1f} s CPU for {n} items "
           f"({verification.candidate_pairs / max(elapsed, 1e-9):.0f} pairs/s)")  # fmt: skip
+    diagnose(thumbs, codes, sources, len(images), verification.threshold, sides)
     if args.sheet:
         from service.analysis.copy_verification import aligned_codes, candidate_pairs, copy_scores
 
         cf, cs = candidate_pairs([aligned_codes(thumbs), codes])
-        sc = copy_scores(thumbs, cf, cs)
+        sc = copy_scores(thumbs, cf, cs, sides=sides)
         order = np.argsort(-sc)
         accepted = [i for i in order if sc[i] >= verification.threshold
                     and frozenset((int(cf[i]), int(cs[i]))) not in truth][:30]  # fmt: skip

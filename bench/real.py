@@ -132,10 +132,20 @@ def score_duplicates(dup: dict, truth: dict) -> dict:
     # planted copies grouped with their source also count as found (exact copies are grouped)
     grouped = {frozenset(m) for g in dup.get("groups", []) for m in [g["members"]]}
     in_group = sum(any(p <= g for g in grouped) for p in planted)
+    kind_of = {p: next(i for i in p if i.startswith("copy-")).rsplit("-", 1)[1] for p in planted}
+    found = planted & set(pairs)
+    by_kind = {
+        kind: round(
+            sum(kind_of[p] == kind for p in found) / sum(k == kind for k in kind_of.values()), 3
+        )
+        for kind in dict.fromkeys(kind_of.values())
+    }
     return {
         "pairs": len(pairs),
         "pair_precision": correct / len(pairs) if pairs else 1.0,
         "pair_recall": found_planted / len(planted) if planted else 1.0,
+        "recall_by_kind": by_kind,
+        "false_pairs": len(pairs) - correct,
         "planted_grouped": in_group / len(planted) if planted else 1.0,
         "largest_group": max((len(g["members"]) for g in dup.get("groups", [])), default=0),
         "groups": len(dup.get("groups", [])),

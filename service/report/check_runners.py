@@ -129,13 +129,15 @@ def verified_pairs(ctx: CheckContext, descriptors: np.ndarray, calibration: Any)
     planted = ctx.collected.planted_rows
     if calibration.method != "calibrated" or thumbs.shape[1] == 0 or not planted:
         return None, calibration
-    content, sample = calibration_sample(ctx, thumbs.shape[0])
+    content, _sample = calibration_sample(ctx, thumbs.shape[0])
     copies = split_descriptor_parts(np.concatenate(ctx.collected.planted_descriptors, axis=0))
+    # every item's candidates are scored anyway: all of them estimate the look-alikes
+    sides = np.array([(f.height, f.width) for f in ctx.collected.facts], np.int64).reshape(-1, 2)
     first, second, verification = verified_copy_pairs(
         thumbs, descriptors,
         planted_sources=np.repeat(np.asarray(planted, np.int64), len(COPY_KINDS)),
-        planted_thumbs=copies["thumb"], sample=sample, content=content,
-        copy_kinds=list(COPY_KINDS) * len(planted),
+        planted_thumbs=copies["thumb"], sample=np.arange(thumbs.shape[0]), content=content,
+        copy_kinds=list(COPY_KINDS) * len(planted), sides=sides,
     )  # fmt: skip
     similarity = np.einsum("ij,ij->i", descriptors[first], descriptors[second])
     return (first, second, similarity), msgspec.structs.replace(

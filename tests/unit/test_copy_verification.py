@@ -17,6 +17,10 @@ from service.analysis.copy_verification import (
     copy_scores,
     crop_matrices,
     crop_matrix,
+    downscale_matrix,
+    downscale_sides,
+    native_crop_family,
+    native_sides,
     verification_thumbnails,
     verified_copy_pairs,
 )
@@ -50,6 +54,92 @@ def test_crop_matrix_side_one_is_identity_and_rows_sum_to_one():
     assert np.allclose(m.sum(axis=1), 1.0)
     many = crop_matrices(THUMB, np.array([1.0, 0.9]), np.array([0.0, 1.3]))
     assert np.allclose(many[0], np.eye(THUMB)) and np.allclose(many[1], m)
+
+
+def test_downscale_matrix_is_pillows_resize_down_and_back():
+    rng = np.random.default_rng(0)
+    image = rng.uniform(0, 255, (THUMB, THUMB)).astype(np.float32)
+    m = downscale_matrix(THUMB, 14)
+    pil = Image.fromarray(image, mode="F").resize((14, 14), Image.BILINEAR)
+    expected = np.asarray(pil.resize((THUMB, THUMB), Image.BICUBIC))
+    assert np.abs(m @ image @ m.T - expected).max() < 1e-3
+    assert np.allclose(m.sum(axis=1), 1.0, atol=1e-5)
+    # it loses detail: a checkerboard of 1-pixel stripes all but vanishes
+    stripes = np.tile([0.0, 1.0], THUMB // 2)
+    assert np.ptp(m @ stripes) < 0.2 * np.ptp(stripes)
+
+
+def test_downscale_sides_halve_the_larger_native_side_of_small_images_only():
+    sides = np.array([[28, 28], [14, 14], [500, 375], [28, 40], [3, 3]])
+    got = downscale_sides(sides, np.array([0, 0, 0, 3, 4]), np.array([1, 0, 2, 0, 4]))
+    # 28 & 14 -> 14; 28 & 28 -> 14; a 500 px photo's half is larger than the thumbnail -> none;
+    # rows and columns apart; a 3 px image has no half worth testing
+    assert got.tolist() == [[14, 14], [14, 14], [0, 0], [14, 20], [0, 0]]
+
+
+def small_scenes(n: int, side: int = 28, seed: int = 0) -> np.ndarray:
+    """Detailed grey images of ``side`` pixels (textured, like Fashion-MNIST's patterned
+    shirts), uint8 (n, side, side)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        field = gaussian_filter(rng.standard_normal((side, side)), 1.5) * 3
+        field += gaussian_filter(rng.standard_normal((side, side)), 0.6)
+        out.append(np.clip(128 + 60 * field / field.std(), 0, 255).astype(np.uint8))
+    return np.stack(out)
+
+
+def decoded(small: np.ndarray) -> np.ndarray:
+    """What the service's decoder makes of a small grey image: 224 x 224 RGB, bilinear."""
+    pil = Image.fromarray(small).resize((224, 224), Image.BILINEAR)
+    return np.repeat(np.asarray(pil)[:, :, None], 3, axis=2)
+
+
+def test_a_half_size_copy_of_a_small_image_scores_as_a_copy_given_its_native_size():
+    """A 28 px image halved to 14 px and resized back (bench.real's half-size copy) loses detail
+    that the thumbnail shows; the hypothesis at half the native size puts it back at the top."""
+    small = small_scenes(6, seed=4)
+    half = np.asarray(Image.fromarray(small[0]).resize((14, 14), Image.BILINEAR).resize((28, 28)))
+    thumbs = verification_thumbnails(np.stack([decoded(x) for x in [*small, half]]))
+    sides = np.full((7, 2), 28)
+    pairs = (np.array([0, 1, 2, 3, 4, 5]), np.full(6, 6))
+    without = copy_scores(thumbs, *pairs)
+    given = copy_scores(thumbs, *pairs, sides=sides)
+    assert given[0] > 0.999 > without[0]
+    assert given[0] - without[0] > 0.003
+    # the other images are no closer for it
+    assert np.abs(given[1:] - without[1:]).max() < 0.01 and given[1:].max() < 0.9
+    with pytest.raises(InvalidInput):
+        copy_scores(thumbs, *pairs, sides=sides[:3])
+
+
+def test_native_crop_family_lists_every_whole_pixel_crop_of_88_to_96_percent():
+    # 28 px: 25 kept from 4 offsets, 26 from 3, 27 from 2
+    assert native_crop_family(28).shape == (9, THUMB, THUMB)
+    assert native_crop_family(16).shape == (2, THUMB, THUMB)  # 15 of 16 px from 2 offsets
+    sides = np.array([[28, 28], [28, 28], [40, 40], [28, 20], [8, 8], [8, 8]])
+    got = native_sides(sides, np.array([0, 0, 3, 4]), np.array([1, 2, 3, 5]))
+    assert got.tolist() == [28, 0, 0, 0]  # different sizes, larger than the thumbnail, not square
+
+
+def test_a_whole_pixel_crop_of_a_small_image_scores_near_one_given_its_native_size():
+    """bench.real's crop: 25 of 28 pixels from (2, 1), resized back to 28 (bilinear), decoded to
+    224. On the 32 px grid it scores like a look-alike; at its native pixels it is exact."""
+    small = small_scenes(6, seed=6)
+    crop = np.asarray(
+        Image.fromarray(small[0]).crop((2, 1, 27, 26)).resize((28, 28), Image.BILINEAR)
+    )
+    thumbs = verification_thumbnails(np.stack([decoded(x) for x in [*small, crop]]))
+    sides = np.full((7, 2), 28)
+    pairs = (np.arange(6), np.full(6, 6))
+    without = copy_scores(thumbs, *pairs)
+    given = copy_scores(thumbs, *pairs, sides=sides)
+    assert given[0] > 0.9999 and without[0] < 0.999
+    assert np.abs(given[1:] - without[1:]).max() < 0.01 and given[1:].max() < 0.9
+    # a mirrored copy of the crop is found too (the canonical orientation may flip it)
+    both = np.concatenate([thumbs, thumbs[6:7].reshape(1, THUMB, THUMB)[:, :, ::-1].reshape(1, -1)])
+    mirrored = copy_scores(both, np.array([0]), np.array([7]), sides=np.full((8, 2), 28))
+    assert mirrored[0] > 0.9999
 
 
 def test_canonical_orientation_makes_a_mirror_equal():
