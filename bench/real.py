@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         triton.start(timeout=240)
         try:
             settings = Settings(triton_url=triton.grpc_url, data_root=str(root),
-                                report_deadline_s=3600,
+                                report_deadline_s=3600, grpc_port=0,
                                 encoder_resolution=args.resolution)  # fmt: skip
             with serve(create_app(settings)) as url:
                 started = time.perf_counter()

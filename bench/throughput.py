@@ -78,7 +78,10 @@ def serve_and_report(manifest: Path, data_root: Path, checks: list[str] | None) 
     triton.start(timeout=300)
     try:
         settings = Settings.from_env().with_overrides(
-            triton_url=triton.grpc_url, data_root=str(data_root), report_deadline_s=7200
+            triton_url=triton.grpc_url,
+            data_root=str(data_root),
+            report_deadline_s=7200,
+            grpc_port=0,
         )
         body: dict = {"dataset": {"manifest_uri": manifest.as_uri()}}
         if checks:
