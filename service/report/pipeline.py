@@ -5,7 +5,8 @@ controller and the gRPC servicer both call it. Stages, in order:
 
 1. ``resolve``: the dataset reference becomes items (``service.datasets``).
 2. ``load`` and ``infer``: the encoder resolution is chosen once from a sample of the images'
-   sizes (``service.images.resolution``: small images below 224); items are loaded in chunks
+   sizes (``service.images.resolution``: small images below 224 unless mislabels runs); items
+   are loaded in chunks
    (fetch, decode at that resolution in the worker pool) and each chunk is encoded through
    Triton while the next one loads. Only the per-item vectors the
    checks need are kept (embedding, duplicate descriptor, caller-classifier logits); pixels are
@@ -163,23 +164,33 @@ async def load_and_encode(
     (``service.report.loading``); with ``thumbnails`` (a dict to fill), also a small JPEG per
     loaded item for the review page."""
     with timer.stage("resolution"):
-        resolution = await choose_resolution(dataset, deps, seed=options.seed)
+        resolution = await choose_resolution(dataset, deps, seed=options.seed, checks=checks)
     return await load_and_encode_at(
         dataset, checks, options, deps, timer, progress, thumbnails, resolution=resolution
     )
 
 
-async def choose_resolution(dataset: ResolvedDataset, deps: Dependencies, *, seed: int) -> int:
-    """The encoder resolution of this report: ``IMAGELINT_ENCODER_RESOLUTION`` when set; else
-    from the sizes of a seeded sample of its images (their files are read twice, a few dozen out
-    of the whole dataset) by ``service.images.resolution.encoder_resolution`` — one rule for every
-    report, with or without the duplicates check (whose second stage held its near-copy recall
-    at the lower resolution: the figures are in that module)."""
-    from service.images.resolution import encoder_resolution, sample_rows
+async def choose_resolution(
+    dataset: ResolvedDataset, deps: Dependencies, *, seed: int, checks: Sequence[str] = ()
+) -> int:
+    """The encoder resolution of this report: ``IMAGELINT_ENCODER_RESOLUTION`` when set; 224 when
+    a check that needs it runs (mislabels: ``needs_trained_resolution``); else from the sizes of
+    a seeded sample of its images (their files are read twice, a few dozen out of the whole
+    dataset) by ``service.images.resolution.encoder_resolution`` — with or without the
+    duplicates check (its second stage held its near-copy recall at the lower resolution: the
+    figures are in that module)."""
+    from service.images.resolution import (
+        TRAINED_RESOLUTION,
+        encoder_resolution,
+        needs_trained_resolution,
+        sample_rows,
+    )
 
     fixed = deps.settings.encoder_resolution
     if fixed:
         return encoder_resolution([], fixed=fixed)
+    if needs_trained_resolution(checks):
+        return TRAINED_RESOLUTION
     sample = [dataset.items[i] for i in sample_rows(len(dataset.items), seed)]
     results = await load_images(
         sample,
