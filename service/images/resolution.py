@@ -10,9 +10,8 @@ stay comparable:
     resolution = the smallest of ``RESOLUTIONS`` >= ``UPSCALE`` x side, else 224
 
 so 28 px images (Fashion-MNIST, MNIST) are encoded at 128, 32 px (CIFAR) at 128, 48 px at 192,
-anything from 56 px up at 224 as before — with or without the duplicates check, but **not when
-the mislabels check runs** (``FULL_RESOLUTION_CHECKS``: those reports, the default one among
-them, encode at 224). Resolutions are multiples of 32 (the network's stride and the duplicate descriptor's 32 x 32
+anything from 56 px up at 224 as before — but **not when the mislabels or duplicates check
+runs** (``FULL_RESOLUTION_CHECKS``: those reports, the default one among them, encode at 224). Resolutions are multiples of 32 (the network's stride and the duplicate descriptor's 32 x 32
 thumbnail).
 
 Measured, 128 (and 160) against 224 px on Fashion-MNIST:
@@ -39,6 +38,10 @@ Measured, 128 (and 160) against 224 px on Fashion-MNIST:
   show it; the issue's own benchmark did, on both sets, and at 128 the mislabel target
   (P@k >= 0.80) failed. So reports running mislabels keep 224 (near copies: recall 0.95 at
   both; the report itself is 2x faster at 128: 72 s vs 147 s).
+- **And reference audits** (``tests/integration/test_reference_audits.py``): at 128 px the
+  JPEG-q95 copies of 32 px reference digits fell below the calibrated cut of the first stage
+  (cross pairs with a stored collection are not verified on pixels), where 224 found all three.
+  Reference material is made by reports that run duplicates, so those keep 224 as well.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ UPSCALE = 4.0
 SIDE_PERCENTILE = 90.0
 SAMPLE_SIZE = 32  # images whose sizes decide the resolution
 # checks whose findings lost precision at a lower resolution (see the module docstring)
-FULL_RESOLUTION_CHECKS = frozenset({"mislabels"})
+FULL_RESOLUTION_CHECKS = frozenset({"mislabels", "duplicates"})
 
 
 def needs_trained_resolution(checks: Sequence[str]) -> bool:

@@ -5,7 +5,7 @@ controller and the gRPC servicer both call it. Stages, in order:
 
 1. ``resolve``: the dataset reference becomes items (``service.datasets``).
 2. ``load`` and ``infer``: the encoder resolution is chosen once from a sample of the images'
-   sizes (``service.images.resolution``: small images below 224 unless mislabels runs); items
+   sizes (``service.images.resolution``: small images below 224 unless mislabels or duplicates runs); items
    are loaded in chunks
    (fetch, decode at that resolution in the worker pool) and each chunk is encoded through
    Triton while the next one loads. Only the per-item vectors the
@@ -174,11 +174,9 @@ async def choose_resolution(
     dataset: ResolvedDataset, deps: Dependencies, *, seed: int, checks: Sequence[str] = ()
 ) -> int:
     """The encoder resolution of this report: ``IMAGELINT_ENCODER_RESOLUTION`` when set; 224 when
-    a check that needs it runs (mislabels: ``needs_trained_resolution``); else from the sizes of
-    a seeded sample of its images (their files are read twice, a few dozen out of the whole
-    dataset) by ``service.images.resolution.encoder_resolution`` — with or without the
-    duplicates check (its second stage held its near-copy recall at the lower resolution: the
-    figures are in that module)."""
+    a check that needs it runs (mislabels, duplicates: ``needs_trained_resolution``, figures in
+    that module); else from the sizes of a seeded sample of its images (their files are read
+    twice, a few dozen out of the whole dataset) by ``encoder_resolution``."""
     from service.images.resolution import (
         TRAINED_RESOLUTION,
         encoder_resolution,

@@ -84,9 +84,9 @@ def test_a_warm_report_decodes_nothing_and_equals_the_cold_one(
 def test_the_cached_path_encodes_small_images_at_the_reports_resolution(
     triton_url, database_url, tmp_path: Path, decodes
 ):
-    """32 px digits: the report encodes at 128 px with the cache on too, a warm run is served
-    from entries of that resolution, and a report with duplicates (also 128 px) needs
-    descriptors, which those entries lack: it decodes every image again."""
+    """32 px digits: without the duplicates check the report encodes at 128 px with the cache on
+    too, a warm run is served from entries of that resolution, and a report with duplicates (224
+    px) finds none of them and decodes every image again."""
     items = write_digits(tmp_path, 40, seed=9)
     settings = settings_for(database_url, triton_url, tmp_path, report_cache=False)
     runs = []
@@ -105,7 +105,7 @@ def test_the_cached_path_encodes_small_images_at_the_reports_resolution(
     assert cold["model"]["input_size"] == warm["model"]["input_size"] == 128
     assert (cold_decodes, warm_decodes) == (40, 0)
     assert warm["checks"]["outliers"] == cold["checks"]["outliers"]
-    assert dup["model"]["input_size"] == 128 and dup_decodes == 40
+    assert dup["model"]["input_size"] == 224 and dup_decodes == 40
     assert dup["check_errors"] == {}
 
 

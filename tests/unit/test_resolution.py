@@ -146,10 +146,11 @@ def test_grid_code_projected_first_equals_unit_cells_combined_then_projected():
     np.testing.assert_allclose(grid_codes(grid)[3], grid_codes(mirrored)[3], atol=1e-6)
 
 
-def test_mislabels_keeps_the_trained_resolution_other_checks_do_not():
+def test_mislabels_and_duplicates_keep_the_trained_resolution_other_checks_do_not():
     from service.images.resolution import needs_trained_resolution
 
     assert needs_trained_resolution(["duplicates", "mislabels", "outliers"])
     assert needs_trained_resolution(["mislabels"])
-    assert not needs_trained_resolution(["duplicates", "outliers", "sample_size", "image_quality"])
+    assert needs_trained_resolution(["duplicates"])
+    assert not needs_trained_resolution(["outliers", "sample_size", "image_quality", "imbalance"])
     assert not needs_trained_resolution([])
