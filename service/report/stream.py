@@ -66,6 +66,25 @@ def outcome_of(event: ReportEvent) -> str | None:
     return None
 
 
+PROGRESS_STEPS = 100  # progress events per stage at most, besides its first and its last
+
+
+def progress_filter(steps: int = PROGRESS_STEPS):
+    """A filter of a report's progress calls, (stage, done, total) -> whether to send it: each
+    stage's first call, its last (``done >= total``) and calls that advanced by ``total / steps``
+    since the last one sent — a 20k-image report streams a few hundred events, not 40,000."""
+    sent: dict[str, int] = {}
+
+    def wanted(stage: str, done: int, total: int) -> bool:
+        before = sent.get(stage)
+        if before is None or done >= total or done - before >= max(1, total // steps):
+            sent[stage] = done
+            return True
+        return False
+
+    return wanted
+
+
 @contextlib.asynccontextmanager
 async def stream_report(
     request: ReportRequest,
@@ -84,9 +103,11 @@ async def stream_report(
     metrics = deps.metrics
     queue: asyncio.Queue[ReportEvent] = asyncio.Queue()
     outcome = "client_disconnected"
+    wanted = progress_filter()
 
     def on_progress(stage: str, done: int, total: int) -> None:
-        queue.put_nowait(ReportProgress(stage=stage, done=done, total=total))
+        if wanted(stage, done, total):
+            queue.put_nowait(ReportProgress(stage=stage, done=done, total=total))
 
     async def produce() -> None:
         try:

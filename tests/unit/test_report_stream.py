@@ -131,3 +131,25 @@ async def test_a_transport_failure_before_the_first_event_still_releases_the_slo
             raise ConnectionError("client gone")
     assert slots.in_flight == 0 and _in_flight(deps.metrics) == 0
     assert _count(deps.metrics, "client_disconnected") == 1
+
+
+async def test_a_long_stage_streams_about_a_hundred_progress_events(monkeypatch, slots):
+    async def fake_run_report(request, deps, on_progress, *, request_id, resolved):
+        on_progress("resolve", 0, 1)
+        on_progress("resolve", 1, 1)
+        for done in range(1, 20_001):
+            on_progress("load", done, 20_000)
+        for index in range(3):
+            on_progress("duplicates", index, 3)
+            on_progress("duplicates", index + 1, 3)
+        return {"request_id": request_id}
+
+    monkeypatch.setattr(stream_module, "run_report", fake_run_report)
+    async with stream_report(REQUEST, _deps(), slots=slots, request_id="r2") as events:
+        seen = [event async for event in events]
+    loads = [e.done for e in seen if isinstance(e, ReportProgress) and e.stage == "load"]
+    assert loads[0] == 1 and loads[-1] == 20_000 and len(loads) == 101
+    assert all(b - a == 200 for a, b in zip(loads[:-2], loads[1:-1], strict=True))
+    assert loads[-2:] == [19_801, 20_000]
+    small = [(e.stage, e.done) for e in seen if isinstance(e, ReportProgress) and e.stage != "load"]
+    assert small == [("resolve", 0), ("resolve", 1)] + [("duplicates", i) for i in range(4)]
