@@ -134,6 +134,7 @@ def build_demo_dataset(data_root: Path) -> tuple[Path, dict[str, Any]]:
     return manifest, planted
 
 
+SHOWN = 6  # items (groups, label issues, candidates) named per line of the summary
 DETAIL_WIDTH = 160  # characters of a failed item's detail in the summary (cut at a word)
 PROGRESS_STEPS = 4  # progress lines per stage: at each quarter, plus its start
 
@@ -171,15 +172,36 @@ def summarise(report: dict[str, Any]) -> str:
     checks = report.get("checks", {})
     dup = checks.get("duplicates") or {}
     if dup:
+        groups = dup.get("groups", [])
+        leakage = dup.get("leakage") if isinstance(dup.get("leakage"), dict) else {}
+        leaking = set(leakage.get("groups", []))
         lines.append(
-            f"duplicates: {len(dup.get('groups', []))} groups, {dup.get('droppable', 0)} droppable, "
-            f"{len(dup.get('leakage', {}).get('groups', []) if isinstance(dup.get('leakage'), dict) else [])} leaking groups"
+            f"duplicates: {len(groups)} groups, {dup.get('droppable', 0)} droppable, "
+            f"{len(leaking)} leaking across splits"
         )
+        for g in groups[:SHOWN]:
+            where = (
+                " (leak: " + "/".join(g.get("splits", [])) + ")"
+                if g.get("group") in leaking
+                else ""
+            )
+            lines.append(
+                f"  {', '.join(g.get('members', []))}: keep {g.get('keep')}, "
+                f"drop {', '.join(g.get('drop', [])) or '-'}{where}"
+            )
     mis = checks.get("mislabels") or {}
     if mis:
-        top = mis.get("candidates", [])[:6]
+        act = mis.get("label_issues") or {}
+        if act:
+            pairs = zip(act.get("ids", []), act.get("suggested_labels", []), strict=False)
+            lines.append(
+                f"label issues to act on ({act.get('count', 0)}, expected precision "
+                f"{act.get('expected_precision', 0):.2f}): "
+                + ", ".join(f"{i} (-> {label})" for i, label in list(pairs)[:SHOWN])
+            )
+        top = mis.get("candidates", [])[:SHOWN]
         lines.append(
-            "mislabel candidates: "
+            "mislabel candidates (ranked, to review): "
             + ", ".join(
                 f"{c.get('id')} ({c.get('given_label')}->{c.get('suggested_label')})" for c in top
             )

@@ -41,3 +41,33 @@ def test_a_long_failure_detail_is_cut_at_a_word_and_marked():
     shown = failed.split("(", 1)[1].rstrip(")")
     assert shown.endswith(" ...") and len(shown) <= DETAIL_WIDTH
     assert shown.startswith("the file is not an image Pillow can read: cannot identify")
+
+
+def test_the_summary_names_each_group_its_leak_and_the_list_to_act_on():
+    report = {
+        "dataset": {"items": 4, "loaded": 4, "failed": 0, "classes": {}, "splits": {}},
+        "checks": {
+            "duplicates": {
+                "groups": [
+                    {"group": 0, "members": ["a", "a2"], "keep": "a", "drop": ["a2"],
+                     "splits": ["train"]},
+                    {"group": 1, "members": ["b", "b-leak"], "keep": "b-leak", "drop": ["b"],
+                     "splits": ["test", "train"]},
+                ],
+                "droppable": 2,
+                "leakage": {"groups": [1]},
+            },
+            "mislabels": {
+                "label_issues": {"ids": ["c"], "count": 1, "expected_precision": 0.9,
+                                 "suggested_labels": ["7"]},
+                "candidates": [{"id": "c", "given_label": "1", "suggested_label": "7"},
+                               {"id": "photo", "given_label": "3", "suggested_label": "1"}],
+            },
+        },
+    }  # fmt: skip
+    lines = summarise(report).splitlines()
+    assert "duplicates: 2 groups, 2 droppable, 1 leaking across splits" in lines
+    assert "  a, a2: keep a, drop a2" in lines
+    assert "  b, b-leak: keep b-leak, drop b (leak: test/train)" in lines
+    assert "label issues to act on (1, expected precision 0.90): c (-> 7)" in lines
+    assert "mislabel candidates (ranked, to review): c (1->7), photo (3->1)" in lines
