@@ -622,9 +622,12 @@ def _learning_curve(ss: Mapping[str, Any] | None) -> str:
     ]
     if target:
         if target.get("reachable") and target.get("n_needed"):
+            # no upper bound: the target is not reached in the interval's upper tail
+            high = target.get("ci_high")
+            upper = _fmt(high, 0) if high is not None else "not bounded"
             notes.append(
                 f"accuracy {_fmt(target.get('target'), 2)} needs about <b>{_fmt(target.get('n_needed'), 0)}</b> items "
-                f"({_fmt(target.get('confidence'), 2)} interval {_fmt(target.get('ci_low'), 0)}–{_fmt(target.get('ci_high'), 0)})"
+                f"({_fmt(target.get('confidence'), 2)} interval {_fmt(target.get('ci_low'), 0)}–{upper})"
             )
         else:
             why = target.get("note") or "not reachable on this curve"

@@ -313,6 +313,15 @@ def test_sections_show_the_findings():
     assert '<span class="badge relabel">relabel</span>' in page
     assert page.count("<circle") == 3 and page.count("<polyline") == 1
     assert "needs about <b>1,500</b> items" in page
+    assert "interval 900–4,000)" in page
+
+
+def test_an_interval_without_an_upper_bound_says_so():
+    ids = ["a", "b", "c", "d", "e", "f", "g"]
+    report = make_report(ids)
+    report["checks"]["sample_size"]["target"]["ci_high"] = None
+    page = render_review_page(report, make_items(ids), thumbs(ids))
+    assert "interval 900–not bounded)" in page and "900––" not in page
 
 
 def test_long_lists_are_paged_and_capped():
