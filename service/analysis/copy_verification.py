@@ -94,22 +94,23 @@ ALIGNED_SIZE = 16
 ALIGNED_REACH = 1.5
 # nearest neighbours per code (aligned code, duplicate descriptor) that become candidate pairs
 CANDIDATES_PER_CODE = 2
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 def verification_thumbnails(pixels: np.ndarray) -> np.ndarray:
     """32 x 32 grey thumbnails (float32, flattened to 1024) of 224 x 224 RGB images, each in a
-    canonical left-right orientation."""
+    canonical left-right orientation: ``descriptors.grey_thumbnails`` (the box average the
+    report computes once per image) through ``oriented_thumbnails``."""
+    from service.analysis.descriptors import grey_thumbnails
+
     if pixels.dtype != np.uint8 or pixels.ndim != 4 or pixels.shape[1:] != (IMAGE_SIZE,) * 2 + (3,):
         raise InvalidInput(f"pixels must be uint8 N x {IMAGE_SIZE} x {IMAGE_SIZE} x 3")
-    step = IMAGE_SIZE // THUMB
-    out = np.empty((pixels.shape[0], THUMB, THUMB), np.float32)
-    for start in range(0, pixels.shape[0], 256):
-        part = pixels[start : start + 256]
-        rows = part.reshape(-1, THUMB, step, IMAGE_SIZE * 3).sum(axis=2, dtype=np.float32)
-        boxed = rows.reshape(-1, THUMB, THUMB, step, 3).sum(axis=3)
-        out[start : start + 256] = (boxed @ _LUMA) / (step * step)
-    return canonical_orientation(out).reshape(len(out), -1)
+    return oriented_thumbnails(grey_thumbnails(pixels))
+
+
+def oriented_thumbnails(grey: np.ndarray) -> np.ndarray:
+    """(N, 32, 32) grey thumbnails -> the verification rows (N, 1024): each in its canonical
+    left-right orientation, flattened."""
+    return canonical_orientation(grey).reshape(len(grey), -1)
 
 
 def canonical_orientation(thumbs: np.ndarray) -> np.ndarray:

@@ -12,15 +12,15 @@ def stacked_descriptor_parts(feature_grid: np.ndarray, pixels: np.ndarray) -> np
     by side: the duplicates check chooses their weight per dataset and verifies candidates.
 
     One grey 32 x 32 thumbnail per image feeds both: the pixel codes' DCT and the verification
-    thumbnail (``copy_verification.verification_thumbnails`` computes the same box average, at
-    224 px only); so any resolution the report encodes at works, and the box filter — the
+    thumbnail (``copy_verification.oriented_thumbnails``, as ``verification_thumbnails`` makes
+    them); so any resolution the report encodes at works, and the box filter — the
     descriptors' main cost — runs once instead of three times."""
-    from service.analysis.copy_verification import canonical_orientation
+    from service.analysis.copy_verification import oriented_thumbnails
     from service.analysis.descriptors import descriptor_parts_of_thumbnails, grey_thumbnails
 
     thumbnails = grey_thumbnails(pixels)
     parts = descriptor_parts_of_thumbnails(feature_grid, thumbnails)
-    verification = canonical_orientation(thumbnails).reshape(len(thumbnails), -1)
+    verification = oriented_thumbnails(thumbnails)
     return np.hstack([*parts, verification])
 
 
