@@ -244,8 +244,8 @@ def mislabel_scores(
     from sklearn.metrics import average_precision_score
 
     from service.analysis import label_scores as ls
-    from service.analysis.learning_curve import single_threaded_blas
     from service.analysis.probe import out_of_sample_probabilities, whitened_projection
+    from service.analysis.threads import single_threaded_blas
 
     n, m = len(y), int(y.max()) + 1
     widest = max(components_for(n, c, mu) for c, mu, _ in settings)

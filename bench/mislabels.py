@@ -30,7 +30,6 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from bench._common import cached_digit_embeddings, machine_line
 from service.analysis.label_scores import self_confidence
-from service.analysis.learning_curve import single_threaded_blas
 from service.analysis.mislabels import rank_label_issues
 from service.analysis.probe import (
     auto_components,
@@ -38,6 +37,7 @@ from service.analysis.probe import (
     out_of_sample_probabilities,
     whitened_projection,
 )
+from service.analysis.threads import single_threaded_blas
 
 NAMES = [str(d) for d in range(10)]
 PAIR = np.array([7, 4, 3, 8, 9, 6, 5, 1, 2, 0])  # class-conditional: digit -> one fixed other

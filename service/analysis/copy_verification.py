@@ -68,6 +68,7 @@ from service.analysis.duplicate_calibration import (
     calibrate_threshold,
 )
 from service.analysis.similarity_search import nearest_neighbours
+from service.analysis.threads import map_on_cores
 from service.errors import InvalidInput
 
 THUMB = 32
@@ -90,6 +91,8 @@ NATIVE_FROM = 0.98
 REFINE_FROM = 0.9
 REFINE_ROUNDS = 4
 CHUNK = 256
+# chunks of pairs scored at once (numpy releases the GIL in the products and reductions)
+MAX_SCORE_THREADS = 4
 ALIGNED_SIZE = 16
 ALIGNED_REACH = 1.5
 # nearest neighbours per code (aligned code, duplicate descriptor) that become candidate pairs
@@ -277,14 +280,17 @@ def _coarse(a: np.ndarray, b: np.ndarray, grid) -> tuple[np.ndarray, np.ndarray]
 
 
 def crop_matrices(n: int, sides: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """``crop_matrix`` for many (side, offset) at once -> (P, n, n)."""
+    """``crop_matrix`` for many (side, offset) at once -> (P, n, n): each row holds two
+    bilinear weights, written in place (no P x n x n comparisons)."""
     pos = np.clip(offsets[:, None] + (np.arange(n)[None] + 0.5) * sides[:, None] - 0.5, 0, n - 1)
-    lo = np.minimum(np.floor(pos).astype(int), n - 2)
+    lo = np.minimum(np.floor(pos).astype(np.int64), n - 2)
     frac = (pos - lo).astype(np.float32)
-    cols = np.arange(n)[None, None, :]
-    return np.where(cols == lo[:, :, None], 1.0 - frac[:, :, None], 0.0).astype(
-        np.float32
-    ) + np.where(cols == lo[:, :, None] + 1, frac[:, :, None], 0.0).astype(np.float32)
+    out = np.zeros((len(sides), n, n), np.float32)
+    p_idx = np.arange(len(sides))[:, None]
+    i_idx = np.arange(n)[None, :]
+    out[p_idx, i_idx, lo] = 1.0 - frac
+    out[p_idx, i_idx, lo + 1] = frac
+    return out
 
 
 def _warp_each(a: np.ndarray, params: np.ndarray, n: int) -> np.ndarray:
@@ -340,56 +346,64 @@ def copy_scores(
         sides = np.asarray(sides, np.int64)
         if sides.shape != (thumbs.shape[0], 2):
             raise InvalidInput("sides must be N x 2 (native height, width)")
+    starts = range(0, first.size, CHUNK)
+    parts = [(first[i : i + CHUNK], second[i : i + CHUNK]) for i in starts]
+    # chunks are independent: the same scores on any number of threads
+    scored = map_on_cores(
+        lambda ab: _pair_chunk_scores(thumbs, *ab, sides), parts, most=MAX_SCORE_THREADS,
+        name="copy-scores",
+    )  # fmt: skip
+    return np.concatenate(scored) if scored else np.empty(0, np.float32)
+
+
+def _pair_chunk_scores(
+    thumbs: np.ndarray, first: np.ndarray, second: np.ndarray, sides: np.ndarray | None
+) -> np.ndarray:
+    """``copy_scores`` of one chunk of pairs."""
     n = THUMB
-    out = np.empty(first.size, np.float32)
     identity = hypothesis_grid(n)[:2]
     grid16 = hypothesis_grid(n // 2)
-    for start in range(0, first.size, CHUNK):
-        a = thumbs[first[start : start + CHUNK]].reshape(-1, n, n).astype(np.float32)
-        b = thumbs[second[start : start + CHUNK]].reshape(-1, n, n).astype(np.float32)
-        # coarse search on 16 x 16 halves (2 x 2 box), both ways round, b as it is and mirrored
-        # (a crop can flip the canonical orientation of a nearly symmetric image)
-        a16 = _halve(a)
-        coarse = np.full(len(a), -2.0, np.float32)
-        params = np.zeros((len(a), 3), np.float32)
-        use_ab = np.ones(len(a), bool)
-        mirror = np.zeros(len(a), bool)
-        score = np.full(len(a), -2.0, np.float32)
-        for flip in (False, True):
-            bb = b[:, :, ::-1] if flip else b
-            b16 = _halve(bb)
-            for forward in (True, False):
-                got, got_params = (
-                    _coarse(a16, b16, grid16) if forward else _coarse(b16, a16, grid16)
-                )
-                better = got > coarse
-                coarse = np.where(better, got, coarse)
-                params[better] = got_params[better]
-                use_ab[better] = forward
-                mirror[better] = flip
-            # at full size: identity and half size both ways
-            score = np.maximum(score, _coarse(a, bb, identity)[0])
-            score = np.maximum(score, _coarse(bb, a, identity)[0])
-        params[:, 1:] *= 2.0  # offsets in 32-px units
-        # then the best crop, refined at full size
-        todo = np.flatnonzero((coarse >= REFINE_FROM) & (params[:, 0] > 0) & (params[:, 0] < 1))
-        if todo.size:
-            bt = np.where(mirror[todo, None, None], b[todo][:, :, ::-1], b[todo])
-            src = np.where(use_ab[todo, None, None], a[todo], bt)
-            dst = np.where(use_ab[todo, None, None], bt, a[todo])
-            start_score = np.einsum(
-                "pd,pd->p",
-                _unit_centred(_warp_each(src, params[todo], n)),
-                _unit_centred(dst.reshape(len(todo), -1)),
-            )
-            refined = _refine(src, dst, params[todo], start_score)
-            score[todo] = np.maximum(score[todo], refined)
-        if sides is not None:  # small images: copies modelled at their native pixels
-            pair = (first[start : start + CHUNK], second[start : start + CHUNK])
-            score = np.maximum(score, _downscaled(a, b, downscale_sides(sides, *pair)))
-            score = np.maximum(score, _native_crops(a, b, native_sides(sides, *pair), score))
-        out[start : start + CHUNK] = score
-    return out
+    a = thumbs[first].reshape(-1, n, n).astype(np.float32)
+    b = thumbs[second].reshape(-1, n, n).astype(np.float32)
+    # coarse search on 16 x 16 halves (2 x 2 box), both ways round, b as it is and mirrored
+    # (a crop can flip the canonical orientation of a nearly symmetric image)
+    a16 = _halve(a)
+    coarse = np.full(len(a), -2.0, np.float32)
+    params = np.zeros((len(a), 3), np.float32)
+    use_ab = np.ones(len(a), bool)
+    mirror = np.zeros(len(a), bool)
+    score = np.full(len(a), -2.0, np.float32)
+    for flip in (False, True):
+        bb = b[:, :, ::-1] if flip else b
+        b16 = _halve(bb)
+        for forward in (True, False):
+            got, got_params = _coarse(a16, b16, grid16) if forward else _coarse(b16, a16, grid16)
+            better = got > coarse
+            coarse = np.where(better, got, coarse)
+            params[better] = got_params[better]
+            use_ab[better] = forward
+            mirror[better] = flip
+        # at full size: identity and half size both ways
+        score = np.maximum(score, _coarse(a, bb, identity)[0])
+        score = np.maximum(score, _coarse(bb, a, identity)[0])
+    params[:, 1:] *= 2.0  # offsets in 32-px units
+    # then the best crop, refined at full size
+    todo = np.flatnonzero((coarse >= REFINE_FROM) & (params[:, 0] > 0) & (params[:, 0] < 1))
+    if todo.size:
+        bt = np.where(mirror[todo, None, None], b[todo][:, :, ::-1], b[todo])
+        src = np.where(use_ab[todo, None, None], a[todo], bt)
+        dst = np.where(use_ab[todo, None, None], bt, a[todo])
+        start_score = np.einsum(
+            "pd,pd->p",
+            _unit_centred(_warp_each(src, params[todo], n)),
+            _unit_centred(dst.reshape(len(todo), -1)),
+        )
+        refined = _refine(src, dst, params[todo], start_score)
+        score[todo] = np.maximum(score[todo], refined)
+    if sides is not None:  # small images: copies modelled at their native pixels
+        score = np.maximum(score, _downscaled(a, b, downscale_sides(sides, first, second)))
+        score = np.maximum(score, _native_crops(a, b, native_sides(sides, first, second), score))
+    return score
 
 
 def _downscaled(a: np.ndarray, b: np.ndarray, hyp: np.ndarray) -> np.ndarray:

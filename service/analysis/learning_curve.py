@@ -26,12 +26,8 @@ References
 
 from __future__ import annotations
 
-import contextlib
-import os
-import threading
 import warnings
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -41,6 +37,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
+from service.analysis.threads import map_on_cores, single_threaded_blas
 from service.analysis.validation import (
     EvalFraction,
     Repeats,
@@ -99,31 +96,6 @@ class CurveRun:
     curve: LearningCurve
     correct: list[np.ndarray]  # per point: repeats x n_eval booleans
     eval_labels: np.ndarray  # class indices of the evaluation items
-
-
-_blas_lock = threading.Lock()
-_blas_users = 0
-_blas_limiter = None
-
-
-@contextlib.contextmanager
-def single_threaded_blas() -> Iterator[None]:
-    """Limit BLAS to one thread while any caller is inside (reference-counted, thread-safe)."""
-    global _blas_users, _blas_limiter
-    from threadpoolctl import threadpool_limits
-
-    with _blas_lock:
-        if _blas_users == 0:
-            _blas_limiter = threadpool_limits(limits=1, user_api="blas")
-        _blas_users += 1
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_users -= 1
-            if _blas_users == 0 and _blas_limiter is not None:
-                _blas_limiter.restore_original_limits()
-                _blas_limiter = None
 
 
 def items_needed(n_classes: int, smallest_fraction: float, eval_fraction: float) -> int:
@@ -278,9 +250,7 @@ def run_learning_curve(
                 )
             return out
 
-        workers = max(1, min(repeats, os.cpu_count() or 1, MAX_CURVE_THREADS))
-        with ThreadPoolExecutor(max_workers=workers) as executor:
-            by_repeat = list(executor.map(one_repeat, orders))
+        by_repeat = map_on_cores(one_repeat, orders, most=MAX_CURVE_THREADS, name="curve")
         per_fraction = [[results[f_i] for results in by_repeat] for f_i in range(len(fracs))]
         full = _curve_probe(seed).fit(features_pool, y_pool)
         full_result = [(np.asarray(full.predict(features_eval)), np.bincount(y_pool, minlength=k))]

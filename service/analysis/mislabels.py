@@ -38,13 +38,13 @@ from sklearn.metrics import precision_recall_fscore_support
 
 from service.analysis import label_scores as scores_mod
 from service.analysis.confident_learning import confusable_pairs, estimate_confident_learning
-from service.analysis.learning_curve import single_threaded_blas
 from service.analysis.probe import (
     OOS_MAX_COMPONENTS,
     auto_components,
     out_of_sample_probabilities,
     whitened_projection,
 )
+from service.analysis.threads import single_threaded_blas
 from service.analysis.validation import (
     ConflictPenalty,
     Folds,

@@ -202,6 +202,27 @@ def test_copies_score_above_different_scenes():
     assert again.min() > others.max()
 
 
+def test_chunks_of_pairs_scored_on_several_threads_give_the_sequential_scores(monkeypatch):
+    # chunks are independent, so threads change nothing but BLAS summation order (~1e-7);
+    # 700 pairs over chunks of 256: three chunks, the last one short
+    import service.analysis.copy_verification as cv
+    import service.analysis.threads as threads
+
+    images = scenes(12, seed=4)
+    thumbs = verification_thumbnails(np.concatenate([images, images[:, :, ::-1]]))
+    rng = np.random.default_rng(0)
+    first, second = rng.integers(0, 24, 700), rng.integers(0, 24, 700)
+    sides = np.full((24, 2), 28)
+    monkeypatch.setattr(cv, "MAX_SCORE_THREADS", 1)
+    sequential = copy_scores(thumbs, first, second, sides=sides)
+    monkeypatch.setattr(cv, "MAX_SCORE_THREADS", 4)
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 4)
+    threaded = copy_scores(thumbs, first, second, sides=sides)
+    assert threaded.shape == (700,) and np.allclose(threaded, sequential, atol=1e-5)
+    mirrors = first + 12 == second  # an image and its mirror: a copy
+    assert mirrors.sum() > 0 and threaded[mirrors].min() > 0.999
+
+
 def test_aligned_codes_keep_a_crop_near_its_source():
     images = scenes(20, seed=2)
     crop = crop_copy(images[3], 0.9, 12, 6)

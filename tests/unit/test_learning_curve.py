@@ -64,13 +64,14 @@ def test_repeats_fitted_on_several_threads_give_the_sequential_curve(data, monke
     # the repeats' subsets are drawn in order before any fit, so the thread count changes
     # nothing: every score of every repeat is the one the sequential curve measures
     import service.analysis.learning_curve as learning_curve
+    import service.analysis.threads as threads
 
     x, y = data
     x = np.hstack([x, x[:, :4] * 0.5 + 0.1])  # 20 dims, projected to 8: the PCA path too
     monkeypatch.setattr(learning_curve, "MAX_CURVE_THREADS", 1)
     sequential = measure_learning_curve(x, y, repeats=4, seed=3, max_dims=8)
     monkeypatch.setattr(learning_curve, "MAX_CURVE_THREADS", 4)
-    monkeypatch.setattr(learning_curve.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 4)
     threaded = measure_learning_curve(x, y, repeats=4, seed=3, max_dims=8)
     assert threaded == sequential
     assert sequential.dims == 8 and [p.repeats for p in sequential.points] == [4] * 5 + [1]
