@@ -261,8 +261,15 @@ class DatasetSummary(msgspec.Struct):
     loaded: Annotated[int, Meta(description="items whose image was fetched and decoded")]
     failed: Annotated[int, Meta(description="items listed in failed_items")]
     labelled: Annotated[int, Meta(description="items with a label")]
-    classes: Annotated[dict[str, int], Meta(description="label -> items")]
+    classes: Annotated[
+        dict[str, int],
+        Meta(description="label -> loaded items (the ones the checks run on)"),
+    ]
     splits: Annotated[dict[str, int], Meta(description="split -> items (`unspecified` for none)")]
+    failed_classes: Annotated[
+        dict[str, int],
+        Meta(description="label -> items that failed to load (listed in failed_items)"),
+    ] = msgspec.field(default_factory=dict)
 
 
 class FailedItemOut(msgspec.Struct):
