@@ -103,7 +103,9 @@ class SampleSizeOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_field
         Annotated[
             Fractions,
             Meta(
-                description="training-set fractions of the learning curve; default 5/10/20/35/50 %"
+                description="training-set fractions of the learning curve; default "
+                "5/10/20/35/50 %, on fewer items from the smallest share with 2 items per class "
+                "on average to 50 % (at least 12.5 items per class in all)"
             ),
         ]
         | None
