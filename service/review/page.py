@@ -434,9 +434,7 @@ def _act_on_intro(mis: Mapping[str, Any]) -> str:
     act_on = mis.get("label_issues")
     count = act_on_count(mis)
     if act_on is None:  # reports without an act-on list: confident learning's issue set
-        return (
-            f"<p><b>{_fmt(count)} label issues to act on</b> (confident learning's issue set).</p>"
-        )
+        return f"<p><b>{_fmt(count)} label {_issues(count)} to act on</b> (confident learning's issue set).</p>"
     precision = act_on.get("expected_precision")
     sure = (
         f"expected precision {_fmt(precision, 2)} for a target of "
@@ -446,9 +444,13 @@ def _act_on_intro(mis: Mapping[str, Any]) -> str:
     )
     note = f" {e(act_on['note'])}." if act_on.get("note") else ""
     return (
-        f"<p><b>{_fmt(count)} label issues to act on</b> ({sure}): relabel them to the suggested "
+        f"<p><b>{_fmt(count)} label {_issues(count)} to act on</b> ({sure}): relabel them to the suggested "
         f"label (marked <i>relabel</i>).{note}</p>"
     )
+
+
+def _issues(count: int) -> str:
+    return "issue" if count == 1 else "issues"
 
 
 def _label_cell(given: Any, suggestion: str | None) -> str:

@@ -447,7 +447,7 @@ def test_the_page_counts_the_act_on_list_as_the_summary_does():
     assert shown["candidates to review"] == "2"
     assert "label-issue candidates" not in page
     labels = page.split('<section id="labels">')[1].split("</section>")[0]
-    assert "<b>1 label issues to act on</b> (expected precision 0.90 for a target of 0.80" in labels
+    assert "<b>1 label issue to act on</b> (expected precision 0.90 for a target of 0.80" in labels
     assert "2 candidates to review, ranked by self_confidence" in labels
     rows = dict(re.findall(r'<tr data-id="([^"]+)">(.*?)</tr>', labels))
     assert set(rows) == {"c", "d", "e"}  # e: on the act-on list, though not a candidate
