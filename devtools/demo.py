@@ -156,6 +156,12 @@ def progress_lines(steps: int = PROGRESS_STEPS) -> Callable[[dict[str, Any]], st
     return line
 
 
+def _given_and_suggested(candidate: dict[str, Any]) -> str:
+    """``given->suggested``; ``given, model agrees`` when the most probable class is the given one."""
+    given, suggested = candidate.get("given_label"), candidate.get("suggested_label")
+    return f"{given}, model agrees" if suggested == given else f"{given}->{suggested}"
+
+
 def summarise(report: dict[str, Any]) -> str:
     """A one-screen text summary of a report."""
     lines = []
@@ -202,9 +208,7 @@ def summarise(report: dict[str, Any]) -> str:
         top = mis.get("candidates", [])[:SHOWN]
         lines.append(
             "mislabel candidates (ranked, to review): "
-            + ", ".join(
-                f"{c.get('id')} ({c.get('given_label')}->{c.get('suggested_label')})" for c in top
-            )
+            + ", ".join(f"{c.get('id')} ({_given_and_suggested(c)})" for c in top)
         )
     imb = checks.get("imbalance") or {}
     if imb:

@@ -1,7 +1,8 @@
 """Learning curves from linear probes: accuracy as a function of the training-set size.
 
 A stratified evaluation split is held out once; the rest (the *pool*) is drawn from in stratified,
-seeded, nested subsets at the requested fractions (default 5/10/20/35/50 %), several times each,
+seeded, nested subsets at the requested fractions (default 5/10/20/35/50 %; on datasets too small
+for 5 %, ``default_fractions`` starts at the smallest share they support), several times each,
 plus the full pool once (training on all of it is deterministic). On every subset a linear probe
 (standardised features, L2 logistic regression, ``C = CURVE_C = 0.01``) is trained and scored on
 the evaluation split: accuracy, macro-F1 and per-class recall.
@@ -59,6 +60,9 @@ DEFAULT_MAX_DIMS = 128
 CURVE_C = 0.01
 CURVE_MAX_ITER = 300
 MIN_ITEMS_PER_CLASS_IN_SMALLEST_SUBSET = 2
+# Default fractions on a dataset too small for DEFAULT_FRACTIONS: the smallest subset may hold up
+# to a fifth of the pool, so the curve's points still span a factor of 5 in training-set size.
+MAX_SMALLEST_FRACTION = 0.2
 MAX_CURVE_THREADS = 4  # repeats fitted at once (each single-threaded BLAS)
 
 
@@ -105,11 +109,34 @@ def items_needed(n_classes: int, smallest_fraction: float, eval_fraction: float)
     return int(np.ceil(need_pool / (1.0 - eval_fraction) - 1e-9))
 
 
+def default_fractions(
+    n_items: int, n_classes: int, eval_fraction: float = DEFAULT_EVAL_FRACTION
+) -> tuple[float, ...]:
+    """The curve's fractions when the caller names none.
+
+    ``DEFAULT_FRACTIONS`` whenever the dataset has the items they need (``items_needed``:
+    500 for 10 classes), so large datasets are measured as before. A smaller dataset gets as many
+    fractions, spaced geometrically from the smallest share that still holds
+    ``MIN_ITEMS_PER_CLASS_IN_SMALLEST_SUBSET`` items per class on average (rounded up to a
+    percent) to the default's largest, 50 %. That smallest share is capped at
+    ``MAX_SMALLEST_FRACTION``: a dataset below ``items_needed(n_classes, 0.2, eval_fraction)``
+    (125 items for 10 classes, 25 for 2) gets fractions its items cannot fill, and
+    ``run_learning_curve`` says how many items are needed.
+    """
+    if n_items >= items_needed(n_classes, DEFAULT_FRACTIONS[0], eval_fraction):
+        return DEFAULT_FRACTIONS
+    pool = max(n_items, 1) * (1.0 - eval_fraction)
+    smallest = np.ceil(100 * MIN_ITEMS_PER_CLASS_IN_SMALLEST_SUBSET * n_classes / pool - 1e-9) / 100
+    smallest = float(min(smallest, MAX_SMALLEST_FRACTION))
+    spaced = np.geomspace(smallest, DEFAULT_FRACTIONS[-1], len(DEFAULT_FRACTIONS))
+    return tuple(round(float(f), 2) for f in spaced)
+
+
 def measure_learning_curve(
     embeddings: np.ndarray,
     labels: Sequence[object] | np.ndarray,
     *,
-    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    fractions: Sequence[float] | None = None,
     repeats: int = DEFAULT_REPEATS,
     eval_fraction: float = DEFAULT_EVAL_FRACTION,
     max_dims: int | None = DEFAULT_MAX_DIMS,
@@ -122,6 +149,7 @@ def measure_learning_curve(
     embeddings : ndarray of shape (n_items, dims)
     labels : sequence of n_items class labels (strings or integers)
     fractions : fractions of the pool (each in (0, 1)); the full pool is always added.
+        ``None``: ``default_fractions`` for the dataset's size and classes.
     repeats : seeded draws per fraction.
     eval_fraction : share of every class held out for evaluation (at least one item per class).
     max_dims : principal components kept (``None``: no projection).
@@ -177,7 +205,7 @@ def run_learning_curve(
     embeddings: np.ndarray,
     labels: Sequence[object] | np.ndarray,
     *,
-    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    fractions: Sequence[float] | None = None,
     repeats: int = DEFAULT_REPEATS,
     eval_fraction: float = DEFAULT_EVAL_FRACTION,
     max_dims: int | None = DEFAULT_MAX_DIMS,
@@ -193,9 +221,11 @@ def run_learning_curve(
     """
     classes, y = encode_labels(labels)
     x = validate_embeddings(embeddings, len(y)).astype(np.float64, copy=False)
-    fracs = validate_fractions(fractions)
     check_option(repeats, Repeats, "repeats")
     check_option(eval_fraction, EvalFraction, "eval_fraction")
+    if fractions is None:
+        fractions = default_fractions(len(y), len(classes), eval_fraction)
+    fracs = validate_fractions(fractions)
     if max_dims is not None and max_dims < 1:
         raise InvalidInput(f"max_dims must be positive; got {max_dims}", field="max_dims")
     k = len(classes)

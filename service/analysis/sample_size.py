@@ -48,7 +48,6 @@ from scipy.optimize import OptimizeWarning, curve_fit
 
 from service.analysis.learning_curve import (
     DEFAULT_EVAL_FRACTION,
-    DEFAULT_FRACTIONS,
     DEFAULT_MAX_DIMS,
     DEFAULT_REPEATS,
     CurveRun,
@@ -666,7 +665,7 @@ def estimate_sample_size(
     embeddings: np.ndarray,
     labels: Sequence[object] | np.ndarray,
     *,
-    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    fractions: Sequence[float] | None = None,
     repeats: int = DEFAULT_REPEATS,
     target_accuracy: float | None = None,
     target_recall: float | None = None,
@@ -685,7 +684,8 @@ def estimate_sample_size(
     ----------
     embeddings : ndarray of shape (n_items, dims)
     labels : n_items class labels
-    fractions, repeats, eval_fraction, max_dims : the curve (``measure_learning_curve``).
+    fractions, repeats, eval_fraction, max_dims : the curve (``measure_learning_curve``;
+        ``fractions=None``: ``default_fractions``, adapted to small datasets).
     target_accuracy : accuracy to reach, in (0, 1); ``None`` skips the estimate.
     target_recall : per-class recall to reach; defaults to ``target_accuracy``.
     model, bootstrap, confidence, sigma_floor, seed : as in ``fit_sample_size``.

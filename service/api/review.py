@@ -43,7 +43,7 @@ class ReportExportController(Controller):
         description=(
             "`kind=manifest`: the dataset's items with `apply` applied — `drops` removes the "
             "duplicates' `drop` members and unreadable files, `relabels` sets the suggested label "
-            "of confident-learning label issues, `both` does both — as JSON Lines or CSV (a "
+            "of the items on the act-on list (`mislabels.label_issues`, counted by `summary.label_issues`), `both` does both — as JSON Lines or CSV (a "
             "manifest the service reads again). `kind=findings`: one CSV row per item and "
             "finding, with the item's URI, label and split."
         ),

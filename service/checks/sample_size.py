@@ -9,11 +9,7 @@ import msgspec
 import numpy as np
 from msgspec import Meta
 
-from service.analysis.learning_curve import (
-    DEFAULT_EVAL_FRACTION,
-    DEFAULT_FRACTIONS,
-    DEFAULT_REPEATS,
-)
+from service.analysis.learning_curve import DEFAULT_EVAL_FRACTION, DEFAULT_REPEATS
 from service.analysis.sample_size import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_CONFIDENCE,
@@ -56,7 +52,16 @@ class SampleSizeRequest(msgspec.Struct, omit_defaults=True, forbid_unknown_field
         ]
         | None
     ) = None
-    fractions: Annotated[Fractions, Meta(description="subset fractions of the pool")] | None = None
+    fractions: (
+        Annotated[
+            Fractions,
+            Meta(
+                description="subset fractions of the pool; default 5/10/20/35/50 %, on fewer "
+                "items from the smallest share with 2 items per class on average to 50 %"
+            ),
+        ]
+        | None
+    ) = None
     repeats: Annotated[Repeats, Meta(description="draws per fraction")] = DEFAULT_REPEATS
     eval_fraction: Annotated[EvalFraction, Meta(description="held-out share")] = (
         DEFAULT_EVAL_FRACTION
@@ -116,7 +121,7 @@ def _curve(data: SampleSizeRequest, embeddings: np.ndarray, labels: list[str]) -
     return estimate_sample_size(
         embeddings,
         labels,
-        fractions=data.fractions or DEFAULT_FRACTIONS,
+        fractions=data.fractions or None,  # None: default_fractions, adapted to small datasets
         repeats=data.repeats,
         eval_fraction=data.eval_fraction,
         target_accuracy=data.target_accuracy,

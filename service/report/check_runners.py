@@ -68,7 +68,7 @@ def run_imbalance(ctx: CheckContext) -> Any:
 
 
 def run_sample_size(ctx: CheckContext) -> Any:
-    from service.analysis.sample_size import DEFAULT_FRACTIONS, estimate_sample_size
+    from service.analysis.sample_size import estimate_sample_size
 
     rows = require_labels(ctx, "sample_size")
     opts = ctx.options.sample_size
@@ -77,7 +77,7 @@ def run_sample_size(ctx: CheckContext) -> Any:
     return estimate_sample_size(
         loaded_embeddings(ctx, "sample_size")[rows],
         labels,
-        fractions=opts.fractions or DEFAULT_FRACTIONS,
+        fractions=opts.fractions or None,  # None: default_fractions, adapted to small datasets
         repeats=opts.repeats,
         target_accuracy=opts.target_accuracy,
         target_recall=opts.target_recall,

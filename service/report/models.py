@@ -103,7 +103,9 @@ class SampleSizeOptions(msgspec.Struct, omit_defaults=True, forbid_unknown_field
         Annotated[
             Fractions,
             Meta(
-                description="training-set fractions of the learning curve; default 5/10/20/35/50 %"
+                description="training-set fractions of the learning curve; default "
+                "5/10/20/35/50 %, on fewer items from the smallest share with 2 items per class "
+                "on average to 50 % (at least 12.5 items per class in all)"
             ),
         ]
         | None
@@ -261,8 +263,15 @@ class DatasetSummary(msgspec.Struct):
     loaded: Annotated[int, Meta(description="items whose image was fetched and decoded")]
     failed: Annotated[int, Meta(description="items listed in failed_items")]
     labelled: Annotated[int, Meta(description="items with a label")]
-    classes: Annotated[dict[str, int], Meta(description="label -> items")]
+    classes: Annotated[
+        dict[str, int],
+        Meta(description="label -> loaded items (the ones the checks run on)"),
+    ]
     splits: Annotated[dict[str, int], Meta(description="split -> items (`unspecified` for none)")]
+    failed_classes: Annotated[
+        dict[str, int],
+        Meta(description="label -> items that failed to load (listed in failed_items)"),
+    ] = msgspec.field(default_factory=dict)
 
 
 class FailedItemOut(msgspec.Struct):

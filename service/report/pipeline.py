@@ -138,17 +138,26 @@ def requested_checks(checks: Sequence[str] | None, *, has_annotations: bool) -> 
     return [c for c in ALL_CHECKS if c in set(checks)]
 
 
-def summarise_dataset(items: list[Item], loaded: int, failed: int) -> DatasetSummary:
-    classes = Counter(item.label for item in items if item.label is not None)
+def summarise_dataset(
+    items: Sequence[Item], loaded: Sequence[Item], failed: Sequence[Item]
+) -> DatasetSummary:
+    """The reference's counts; ``classes`` counts the loaded items (the ones the checks run on,
+    as the imbalance check and the review page do), ``failed_classes`` the items that failed."""
     splits = Counter(item.split or "unspecified" for item in items)
     return DatasetSummary(
         items=len(items),
-        loaded=loaded,
-        failed=failed,
-        labelled=sum(classes.values()),
-        classes=dict(sorted(classes.items())),
+        loaded=len(loaded),
+        failed=len(failed),
+        labelled=sum(item.label is not None for item in items),
+        classes=_label_counts(loaded),
         splits=dict(sorted(splits.items())),
+        failed_classes=_label_counts(failed),
     )
+
+
+def _label_counts(items: Sequence[Item]) -> dict[str, int]:
+    counts = Counter(item.label for item in items if item.label is not None)
+    return dict(sorted(counts.items()))
 
 
 async def load_and_encode(
@@ -284,7 +293,9 @@ async def compute_report(
     if deps.metrics is not None:
         for kind, count in findings(ctx.results).items():
             deps.metrics.findings.labels(kind).inc(count)
-    dataset_summary = summarise_dataset(items, len(collected.loaded), len(collected.failed))
+    dataset_summary = summarise_dataset(
+        items, collected.loaded, [failure.item for failure in collected.failed]
+    )
     checks_out = Checks(**ctx.results)
     summary = summarise_report(dataset_summary, checks_out, check_errors)
     verdict = None

@@ -187,7 +187,7 @@ class ReportSummary(msgspec.Struct):
     labelled: int  # items with a label
     classes: int  # distinct labels
     # fmt: off
-    min_class_count: int | None  # fewest loaded images of a class (imbalance), else of the reference
+    min_class_count: int | None  # fewest loaded images of a class (imbalance, else dataset.classes)
     # fmt: on
     smallest_class: str | None  # the class with min_class_count images
     imbalance_ratio: float | None  # largest / smallest class count (imbalance)

@@ -2,8 +2,10 @@
 
 - ``cleaned_manifest(items, report, apply=...)``: the dataset's items with the report's
   decisions applied: ``drops`` removes the duplicates' ``drop`` members and the files that could
-  not be read; ``relabels`` sets the suggested label of every label-issue candidate that confident
-  learning flags and whose suggestion differs from the given label; ``both`` does both. Rows keep
+  not be read; ``relabels`` sets the suggested label of every item on the act-on list
+  (``mislabels.label_issues``: the count ``summary.label_issues`` gives, with its expected
+  precision; reports without that list: the candidates confident learning flags whose
+  suggestion differs from the given label); ``both`` does both. Rows keep
   the manifest fields (``id, uri, label, split``; ``annotations`` in JSONL), so the output is a
   manifest the service reads again.
 - ``findings_csv(items, report)``: one row per item and finding, with the item's URI, label and

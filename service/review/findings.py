@@ -74,21 +74,7 @@ def iter_findings(report: Any) -> Iterator[Finding]:
             yield Finding(
                 member, "duplicates", "label_conflict", "review", f"copies labelled {labels}"
             )
-    mis = checks.get("mislabels") or {}
-    for cand in mis.get("candidates") or []:
-        if cand.get("id") is None:
-            continue
-        differs = cand["suggested_label"] != cand["given_label"]
-        yield Finding(
-            cand["id"],
-            "mislabels",
-            "label_issue",
-            "relabel" if differs and cand.get("confident_learning") else "review",
-            f"given {cand['given_label']}, suggested {cand['suggested_label']} "
-            f"(p={cand['suggested_probability']:.3f})",
-            suggested_label=cand["suggested_label"],
-            score=cand.get("score"),
-        )
+    yield from _label_findings(checks.get("mislabels") or {})
     quality = checks.get("image_quality") or {}
     for item in quality.get("items") or []:
         for flag in item.get("flags") or []:
@@ -116,6 +102,90 @@ def iter_findings(report: Any) -> Iterator[Finding]:
             f"consensus {disputed['consensus']} ({votes})",
             suggested_label=disputed.get("consensus"),
         )
+
+
+def relabel_suggestion(candidate: Mapping[str, Any]) -> str | None:
+    """The candidate's suggested label, or ``None`` when it equals the given label (the model
+    agrees with the label; the item is listed for its low score, not for a better label)."""
+    suggested = candidate.get("suggested_label")
+    return suggested if suggested and suggested != candidate.get("given_label") else None
+
+
+def planned_relabels(mislabels: Mapping[str, Any]) -> dict[str, str]:
+    """Item id -> new label: the act-on list (``label_issues.ids`` and ``suggested_labels``,
+    the count the report's summary gives); for reports without one, the candidates confident
+    learning flags whose suggestion differs from the given label."""
+    act_on = mislabels.get("label_issues")
+    if act_on is not None:
+        ids, labels = act_on.get("ids") or [], act_on.get("suggested_labels") or []
+        return dict(zip(ids, labels, strict=False))
+    return {
+        cand["id"]: suggestion
+        for cand in mislabels.get("candidates") or []
+        if cand.get("id") is not None
+        and cand.get("confident_learning")
+        and (suggestion := relabel_suggestion(cand)) is not None
+    }
+
+
+def act_on_count(mislabels: Mapping[str, Any]) -> int:
+    """Size of the act-on list (``summary.label_issues``); confident learning's issue count for
+    reports without one."""
+    act_on = mislabels.get("label_issues")
+    return (
+        int(act_on.get("count", 0))
+        if act_on is not None
+        else int(mislabels.get("issue_count") or 0)
+    )
+
+
+def _label_findings(mis: Mapping[str, Any]) -> Iterator[Finding]:
+    """A ``relabel`` finding per item of the act-on list; a ``review`` finding per other
+    candidate (with a suggested label only where it differs from the given one)."""
+    relabels = planned_relabels(mis)
+    listed: set[str] = set()
+    for cand in mis.get("candidates") or []:
+        if cand.get("id") is None:
+            continue
+        listed.add(cand["id"])
+        p = f"p={cand['suggested_probability']:.3f}"
+        if cand["id"] in relabels:
+            new = relabels[cand["id"]]
+            yield Finding(
+                cand["id"],
+                "mislabels",
+                "label_issue",
+                "relabel",
+                f"given {cand['given_label']}, suggested {new} ({p})",
+                suggested_label=new,
+                score=cand.get("score"),
+            )
+            continue
+        suggestion = relabel_suggestion(cand)
+        detail = (
+            f"given {cand['given_label']}, suggested {suggestion} ({p})"
+            if suggestion is not None
+            else f"given {cand['given_label']}; the model agrees ({p}), listed for its low score"
+        )
+        yield Finding(
+            cand["id"],
+            "mislabels",
+            "label_candidate",
+            "review",
+            detail,
+            suggested_label=suggestion,
+            score=cand.get("score"),
+        )
+    for item_id, new in relabels.items():
+        if item_id not in listed:
+            yield Finding(
+                item_id,
+                "mislabels",
+                "label_issue",
+                "relabel",
+                f"act-on list; suggested {new}",
+                suggested_label=new,
+            )
 
 
 def finding_ids(report: Any) -> set[str]:

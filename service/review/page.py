@@ -22,7 +22,12 @@ from typing import Any
 
 from service.datasets.model import Item
 from service.review.exports import cleaned_manifest, findings_csv
-from service.review.findings import as_dict
+from service.review.findings import (
+    act_on_count,
+    as_dict,
+    planned_relabels,
+    relabel_suggestion,
+)
 
 
 @dataclass(frozen=True)
@@ -243,13 +248,9 @@ def _summary(rep: Mapping[str, Any]) -> str:
         leaked = len((dup.get("leakage") or {}).get("items") or [])
         cards.append(_card(leaked, "items leaking across splits", bad=bool(leaked)))
     if mis:
-        cards.append(
-            _card(
-                len(mis.get("candidates") or []),
-                "label-issue candidates",
-                bad=bool(mis.get("candidates")),
-            )
-        )
+        act_on = act_on_count(mis)
+        cards.append(_card(act_on, "label issues to act on", bad=bool(act_on)))
+        cards.append(_card(len(mis.get("candidates") or []), "candidates to review"))
         cards.append(_card(mis.get("label_health"), "estimated label health"))
     if (out := checks.get("outliers")) is not None:
         cards.append(
@@ -428,28 +429,70 @@ def _leakage(dup: Mapping[str, Any] | None, ctx: _Context) -> str:
     return intro + (ctx.paged(rows, what="leaking groups") if rows else "")
 
 
+def _act_on_intro(mis: Mapping[str, Any]) -> str:
+    """The act-on list's size (the report's ``summary.label_issues``), its precision and note."""
+    act_on = mis.get("label_issues")
+    count = act_on_count(mis)
+    if act_on is None:  # reports without an act-on list: confident learning's issue set
+        return f"<p><b>{_fmt(count)} label {_issues(count)} to act on</b> (confident learning's issue set).</p>"
+    precision = act_on.get("expected_precision")
+    sure = (
+        f"expected precision {_fmt(precision, 2)} for a target of "
+        f"{_fmt(act_on.get('target_precision'), 2)}; {e(act_on.get('basis'))}"
+        if precision is not None
+        else f"target precision {_fmt(act_on.get('target_precision'), 2)}"
+    )
+    note = f" {e(act_on['note'])}." if act_on.get("note") else ""
+    return (
+        f"<p><b>{_fmt(count)} label {_issues(count)} to act on</b> ({sure}): relabel them to the suggested "
+        f"label (marked <i>relabel</i>).{note}</p>"
+    )
+
+
+def _issues(count: int) -> str:
+    return "issue" if count == 1 else "issues"
+
+
+def _label_cell(given: Any, suggestion: str | None) -> str:
+    """``given → suggested``, or the given label alone when the model agrees with it."""
+    if suggestion is None:
+        return f'<td><b>{e(given)}</b> <span class="note">(the model agrees)</span></td>'
+    return f"<td><b>{e(given)}</b> → <b>{e(suggestion)}</b></td>"
+
+
 def _label_issues(mis: Mapping[str, Any] | None, ctx: _Context) -> str:
     if not mis:
         return ""
     cands = mis.get("candidates") or []
     learn = mis.get("learnability") or {}
-    intro = (
-        f"<p>{_fmt(len(cands))} candidates ranked by {e(mis.get('rank_by'))}; confident learning flags "
-        f"{_fmt(mis.get('issue_count'))}; estimated label health {_fmt(mis.get('label_health'))}. "
-        f"Probabilities from {e(learn.get('source'))} (accuracy {_fmt(learn.get('accuracy'))}): a suggestion "
-        "is only as good as that.</p>"
+    relabels = planned_relabels(mis)
+    intro = _act_on_intro(mis) + (
+        f"<p>{_fmt(len(cands))} candidates to review, ranked by {e(mis.get('rank_by'))}; "
+        f"confident learning flags {_fmt(mis.get('issue_count'))}; estimated label health "
+        f"{_fmt(mis.get('label_health'))}. Probabilities from {e(learn.get('source'))} (accuracy "
+        f"{_fmt(learn.get('accuracy'))}): a suggestion is only as good as that.</p>"
     )
     rows = []
     for c in cands:
         cid = c.get("id") or f"#{c.get('index')}"
-        differs = c["suggested_label"] != c["given_label"]
-        action = "relabel" if differs and c.get("confident_learning") else None
+        relabel = relabels.get(cid)
+        suggestion = relabel if relabel is not None else relabel_suggestion(c)
         rows.append(
-            f'<tr data-id="{e(cid)}"><td>{ctx.figure(cid, badge=action)}</td>'
-            f"<td><b>{e(c['given_label'])}</b> → <b>{e(c['suggested_label'])}</b></td>"
+            f'<tr data-id="{e(cid)}"><td>{ctx.figure(cid, badge="relabel" if relabel else None)}</td>'
+            f"{_label_cell(c['given_label'], suggestion)}"
             f'<td class="num">{_fmt(c.get("suggested_probability"))}</td><td class="num">{_fmt(c.get("score"))}</td>'
             f"<td>{'yes' if c.get('confident_learning') else 'no'}</td>"
             f'<td class="num">{_fmt(c.get("neighbour_agreement"))}</td></tr>'
+        )
+    listed = {c.get("id") for c in cands}
+    for item_id, new in relabels.items():
+        if item_id in listed:
+            continue
+        item = ctx.items.get(item_id)
+        rows.append(
+            f'<tr data-id="{e(item_id)}"><td>{ctx.figure(item_id, badge="relabel")}</td>'
+            f"{_label_cell(item.label if item else '', new)}"
+            '<td class="num">–</td><td class="num">–</td><td>–</td><td class="num">–</td></tr>'
         )
     header = (
         '<tr><th>item</th><th>given → suggested</th><th class="num">p(suggested)</th>'
@@ -715,6 +758,6 @@ def _exports(rep: Mapping[str, Any], items: Sequence[Item], ctx: _Context) -> st
     )
     return (
         "<p>Cleaned manifests (drops: duplicate copies and unreadable files removed; relabels: the "
-        "confident-learning suggestions applied) and every finding with its item's URI.</p>"
+        "suggestions of the label issues to act on applied) and every finding with its item's URI.</p>"
         f'<div class="downloads">{"".join(links)}</div>' + note
     )

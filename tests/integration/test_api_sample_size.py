@@ -91,8 +91,12 @@ def test_target_above_the_asymptote(client):
 
 def test_too_few_items_for_the_fractions(client):
     embeddings, labels = gaussian_items(n=300, k=10)
+    body = {"embeddings": embeddings, "labels": labels, "fractions": [0.05, 0.1, 0.2, 0.35, 0.5]}
+    assert_problem(client.post(PATH, json=body), 422, "labels", "at least 500 items are needed")
+    # the default fractions adapt down to a smallest subset of 20 %: 125 items for 10 classes
+    embeddings, labels = gaussian_items(n=120, k=10)
     response = client.post(PATH, json={"embeddings": embeddings, "labels": labels})
-    assert_problem(response, 422, "labels", "at least 500 items are needed")
+    assert_problem(response, 422, "labels", "at least 125 items are needed")
 
 
 @pytest.mark.parametrize("field", ["target_accuracy", "target_recall"])

@@ -61,7 +61,8 @@ def test_the_summary_names_each_group_its_leak_and_the_list_to_act_on():
                 "label_issues": {"ids": ["c"], "count": 1, "expected_precision": 0.9,
                                  "suggested_labels": ["7"]},
                 "candidates": [{"id": "c", "given_label": "1", "suggested_label": "7"},
-                               {"id": "photo", "given_label": "3", "suggested_label": "1"}],
+                               {"id": "photo", "given_label": "3", "suggested_label": "1"},
+                               {"id": "d", "given_label": "7", "suggested_label": "7"}],
             },
         },
     }  # fmt: skip
@@ -70,4 +71,7 @@ def test_the_summary_names_each_group_its_leak_and_the_list_to_act_on():
     assert "  a, a2: keep a, drop a2" in lines
     assert "  b, b-leak: keep b-leak, drop b (leak: test/train)" in lines
     assert "label issues to act on (1, expected precision 0.90): c (-> 7)" in lines
-    assert "mislabel candidates (ranked, to review): c (1->7), photo (3->1)" in lines
+    assert (
+        "mislabel candidates (ranked, to review): c (1->7), photo (3->1), d (7, model agrees)"
+        in lines
+    )

@@ -8,6 +8,8 @@ import pytest
 from threadpoolctl import threadpool_info
 
 from service.analysis.learning_curve import (
+    DEFAULT_FRACTIONS,
+    default_fractions,
     items_needed,
     measure_learning_curve,
     single_threaded_blas,
@@ -83,15 +85,52 @@ def test_projection_keeps_max_dims_components():
     assert curve.dims == 8
 
 
-def test_too_few_items_says_how_many_are_needed():
+def test_too_few_items_for_given_fractions_says_how_many_are_needed():
     # 10 classes, smallest fraction 5 %, 20 % held out: 2 * 10 / 0.05 / 0.8 = 500 items.
     assert items_needed(10, 0.05, 0.2) == 500
     x, y = gaussian_classes(n=300, k=10)
     with pytest.raises(InvalidInput, match="at least 500 items are needed") as info:
-        measure_learning_curve(x, y)
+        measure_learning_curve(x, y, fractions=DEFAULT_FRACTIONS)
     assert info.value.field == "labels"
     with pytest.raises(InvalidInput, match="at least 500 items"):
+        estimate_sample_size(x, y, fractions=DEFAULT_FRACTIONS, target_accuracy=0.9)
+
+
+def test_default_fractions_keep_the_default_on_large_datasets_and_adapt_below():
+    assert default_fractions(500, 10) == default_fractions(100_000, 10) == DEFAULT_FRACTIONS
+    # 368 items, 10 classes: 2 * 10 / (368 * 0.8) = 0.068 -> 7 %, then geometric to 50 %
+    assert default_fractions(368, 10) == (0.07, 0.11, 0.19, 0.31, 0.5)
+    assert items_needed(10, 0.07, 0.2) <= 368 < items_needed(10, 0.06, 0.2)
+    assert default_fractions(499, 10)[0] == 0.06  # just below the default's 500
+    # the smallest share is capped at 20 %: 125 items for 10 classes is the least that works
+    assert default_fractions(125, 10)[0] == default_fractions(60, 10)[0] == 0.2
+    assert items_needed(10, 0.2, 0.2) == 125
+    for n in (30, 125, 200, 368, 499):
+        fractions = default_fractions(n, 10)
+        assert len(set(fractions)) == 5 and fractions == tuple(sorted(fractions))
+
+
+def test_a_few_hundred_items_get_a_curve_and_an_estimate_by_default():
+    """The demo's shape (368 items, 10 classes, one of 4 items) was not_applicable with the
+    default fractions; now it is measured, from a smallest subset of about 2 items per class."""
+    x, y = gaussian_classes(n=420, k=10, sep=0.8)
+    keep = np.r_[np.flatnonzero(y != 9)[:364], np.flatnonzero(y == 9)[:4]]
+    x, y = x[keep], y[keep]
+    result = estimate_sample_size(x, y, target_accuracy=0.9, bootstrap=20)
+    curve = result.curve
+    assert curve is not None and curve.n_items == 368
+    assert [p.fraction for p in curve.points] == [0.07, 0.11, 0.19, 0.31, 0.5, 1.0]
+    smallest = curve.points[0]  # about 2 per class, at least one of every class
+    assert smallest.n == pytest.approx(2 * 10, abs=2) and min(smallest.class_n) >= 1
+    assert len({p.n for p in curve.points}) == 6
+    assert result.mode == "learning_curve" and result.target is not None
+
+
+def test_too_few_items_for_the_default_says_how_many_are_needed():
+    x, y = gaussian_classes(n=120, k=10)
+    with pytest.raises(InvalidInput, match="at least 125 items are needed") as info:
         estimate_sample_size(x, y, target_accuracy=0.9)
+    assert info.value.field == "labels"
 
 
 @pytest.mark.parametrize(

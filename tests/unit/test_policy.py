@@ -215,3 +215,22 @@ def test_every_rule_names_a_known_check():
 
     assert {spec.check for spec in RULES.values()} <= set(ALL_CHECKS) | {"dataset"}
     assert set(RULES) == set(Policy.__struct_fields__) - {"unevaluated"}
+
+
+def test_dataset_classes_count_the_loaded_items_as_the_class_table_does():
+    """A failed item is in no class the checks see: dataset.classes agrees with the imbalance
+    check's (the review page's class table), and failed_classes counts the failures apart."""
+    from service.datasets.model import Item
+    from service.report.pipeline import summarise_dataset
+
+    labels = ["cat", "cat", "cat", "cat", "dog", "dog", "eel"]
+    items = [Item(id=f"i{k}", uri=f"file:///i{k}.png", label=lab) for k, lab in enumerate(labels)]
+    failed = [items[0], items[6]]  # a cat, and the only eel
+    loaded = [item for item in items if item not in failed]
+    ds = summarise_dataset(items, loaded, failed)
+    table = analyse_imbalance([item.label for item in loaded]).classes
+    assert ds.classes == {c.label: c.count for c in table} == {"cat": 3, "dog": 2}
+    assert ds.failed_classes == {"cat": 1, "eel": 1}
+    assert (ds.items, ds.loaded, ds.failed, ds.labelled) == (7, 5, 2, 7)
+    summary = summarise_report(ds, Checks(), {})
+    assert (summary.classes, summary.min_class_count, summary.smallest_class) == (2, 2, "dog")

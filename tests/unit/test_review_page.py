@@ -413,3 +413,73 @@ def test_findings_csv_joins_back_and_defuses_formulas():
     leak = [r for r in rows if r["finding"] == "leakage"]
     assert {r["id"] for r in leak} == {"'=cmd()", "b"}
     assert next(r for r in rows if r["id"] == "c")["uri"] == items[2].uri
+
+
+def with_act_on_list(ids: list[str]) -> dict:
+    """The hand-made report with an act-on list that names e (not among the candidates) and not
+    c (a candidate confident learning flags), and the summary the pipeline would give it."""
+    report = make_report(ids, evil_label="dog")
+    report["checks"]["mislabels"]["label_issues"] = {
+        "ids": ["e"],
+        "count": 1,
+        "expected_precision": 0.9,
+        "target_precision": 0.8,
+        "suggested_labels": ["cat"],
+        "basis": "planted errors (20); estimated label-error rate 0.0500",
+    }
+    report["summary"] = {"label_issues": 1}
+    return report
+
+
+def cards(page: str) -> dict[str, str]:
+    summary = page.split('<section id="summary">')[1].split("</section>")[0]
+    return {
+        label: value for value, label in re.findall(r"<b>([^<]*)</b><span>([^<]*)</span>", summary)
+    }
+
+
+def test_the_page_counts_the_act_on_list_as_the_summary_does():
+    ids = ["a", "b", "c", "d", "e", "f", "g"]
+    report = with_act_on_list(ids)
+    page = render_review_page(report, make_items(ids, evil_label="dog"), thumbs(ids))
+    shown = cards(page)
+    assert shown["label issues to act on"] == str(report["summary"]["label_issues"]) == "1"
+    assert shown["candidates to review"] == "2"
+    assert "label-issue candidates" not in page
+    labels = page.split('<section id="labels">')[1].split("</section>")[0]
+    assert "<b>1 label issue to act on</b> (expected precision 0.90 for a target of 0.80" in labels
+    assert "2 candidates to review, ranked by self_confidence" in labels
+    rows = dict(re.findall(r'<tr data-id="([^"]+)">(.*?)</tr>', labels))
+    assert set(rows) == {"c", "d", "e"}  # e: on the act-on list, though not a candidate
+    assert "badge relabel" in rows["e"] and "<b>dog</b> → <b>cat</b>" in rows["e"]
+    assert "badge relabel" not in rows["c"]  # flagged by confident learning, not on the list
+
+
+def test_relabels_and_findings_follow_the_act_on_list():
+    ids = ["a", "b", "c", "d", "e", "f", "g"]
+    report, items = with_act_on_list(ids), make_items(ids, evil_label="dog")
+    assert planned_changes(report, "relabels") == (set(), {"e": "cat"})
+    rows = list(csv.DictReader(io.StringIO(findings_csv(items, report))))
+    labels = {r["id"]: r for r in rows if r["check"] == "mislabels"}
+    assert (labels["e"]["finding"], labels["e"]["action"], labels["e"]["suggested_label"]) == (
+        "label_issue",
+        "relabel",
+        "cat",
+    )
+    assert (labels["c"]["finding"], labels["c"]["action"]) == ("label_candidate", "review")
+    assert "e" in finding_ids(report)  # so it gets a thumbnail
+
+
+def test_a_candidate_the_model_agrees_with_is_no_relabel_suggestion():
+    ids = ["a", "b", "c", "d", "e", "f", "g"]
+    report, items = make_report(ids, evil_label="dog"), make_items(ids, evil_label="dog")
+    # d: given cat, most probable class cat; even flagged, it has no other label to suggest
+    report["checks"]["mislabels"]["candidates"][1]["confident_learning"] = True
+    page = render_review_page(report, items, thumbs(ids))
+    labels = page.split('<section id="labels">')[1].split("</section>")[0]
+    row = dict(re.findall(r'<tr data-id="([^"]+)">(.*?)</tr>', labels))["d"]
+    assert "→" not in row and "(the model agrees)" in row and "badge relabel" not in row
+    assert planned_changes(report, "relabels") == (set(), {"c": "cat"})
+    d = next(r for r in csv.DictReader(io.StringIO(findings_csv(items, report))) if r["id"] == "d")
+    assert (d["action"], d["suggested_label"]) == ("review", "")
+    assert "the model agrees" in d["detail"]

@@ -207,7 +207,7 @@ class ModelInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., input_size: _Optional[int] = ...) -> None: ...
 
 class DatasetSummary(_message.Message):
-    __slots__ = ("items", "loaded", "failed", "labelled", "classes", "splits")
+    __slots__ = ("items", "loaded", "failed", "labelled", "classes", "splits", "failed_classes")
     class ClassesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -222,19 +222,28 @@ class DatasetSummary(_message.Message):
         key: str
         value: int
         def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class FailedClassesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     LOADED_FIELD_NUMBER: _ClassVar[int]
     FAILED_FIELD_NUMBER: _ClassVar[int]
     LABELLED_FIELD_NUMBER: _ClassVar[int]
     CLASSES_FIELD_NUMBER: _ClassVar[int]
     SPLITS_FIELD_NUMBER: _ClassVar[int]
+    FAILED_CLASSES_FIELD_NUMBER: _ClassVar[int]
     items: int
     loaded: int
     failed: int
     labelled: int
     classes: _containers.ScalarMap[str, int]
     splits: _containers.ScalarMap[str, int]
-    def __init__(self, items: _Optional[int] = ..., loaded: _Optional[int] = ..., failed: _Optional[int] = ..., labelled: _Optional[int] = ..., classes: _Optional[_Mapping[str, int]] = ..., splits: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    failed_classes: _containers.ScalarMap[str, int]
+    def __init__(self, items: _Optional[int] = ..., loaded: _Optional[int] = ..., failed: _Optional[int] = ..., labelled: _Optional[int] = ..., classes: _Optional[_Mapping[str, int]] = ..., splits: _Optional[_Mapping[str, int]] = ..., failed_classes: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class FailedItemOut(_message.Message):
     __slots__ = ("id", "uri", "code", "detail")
