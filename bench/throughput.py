@@ -20,7 +20,7 @@ the same files, back to back:
   this tree, ``--rounds`` times; printed with the ratio current / baseline.
 
 Run: ``.venv/bin/python -m bench.throughput [--items 20000] [--baseline-ref 2f00034]``
-(``--items 2000`` for a quick look; ``--skip cleanvision,ceiling,embedding,baseline-embedding``
+(``--items 2000`` for a quick look; ``--skip full,cleanvision,ceiling,embedding,baseline-embedding``
 leaves parts out).
 
 ``python bench/throughput.py --serve ...`` is the runner each service measurement starts (it
@@ -245,7 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-model", type=Path, default=None)
     parser.add_argument("--rounds", type=int, default=1, help="baseline/current alternations")
     parser.add_argument(
-        "--skip", default="", help="comma list: cleanvision,ceiling,embedding,baseline-embedding"
+        "--skip",
+        default="",
+        help="comma list: full,cleanvision,ceiling,embedding,baseline-embedding",
     )
     parser.add_argument("--ceiling-size", type=int, default=None)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
@@ -271,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
             args.baseline_ref) else None  # fmt: skip
 
         full_now, full_base = [], []
-        for round_ in range(args.rounds):
+        size = 224
+        for round_ in range(0 if "full" in skip else args.rounds):
             if baseline is not None:
                 result = run_service(baseline, manifest, root, None)
                 full_base.append(rate(result, n))
