@@ -53,7 +53,7 @@ from service.report.models import (
     ReportOptions,
     ReportRequest,
 )
-from service.report.policy import evaluate_policy, summarise_report
+from service.report.policy import evaluate_policy, label_issue_count, summarise_report
 from service.review.thumbnails import ReviewMaterial
 from service.settings import Settings
 
@@ -257,7 +257,7 @@ def findings(results: dict[str, Any]) -> dict[str, int]:
         counts["leaked_items"] = len(dup.leakage.items)
         counts["label_conflicts"] = len(dup.label_conflicts)
     if (mis := results.get("mislabels")) is not None:
-        counts["label_issues"] = mis.issue_count
+        counts["label_issues"] = label_issue_count(mis) or 0  # the act-on list, as the summary
     if (out := results.get("outliers")) is not None:
         counts["outliers"] = len(out.outliers)
     if (quality := results.get("image_quality")) is not None:

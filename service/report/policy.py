@@ -248,7 +248,7 @@ def summarise_report(
         duplicate_items=dup.droppable if dup is not None else None,
         leaked_items=len(dup.leakage.items) if dup is not None else None,
         label_conflicts=len(dup.label_conflicts) if dup is not None else None,
-        label_issues=_label_issue_count(mis),
+        label_issues=label_issue_count(mis),
         label_issue_rate=_label_issue_rate(mis),
         label_health=mis.label_health if mis is not None else None,
         probe_accuracy=mis.learnability.accuracy if mis is not None else None,
@@ -261,7 +261,7 @@ def summarise_report(
     )
 
 
-def _label_issue_count(mis: Any) -> int | None:
+def label_issue_count(mis: Any) -> int | None:
     """The act-on list's size (``mislabels.label_issues``); confident learning's issue set for
     results without one."""
     if mis is None:
@@ -274,7 +274,7 @@ def _label_issue_rate(mis: Any) -> float | None:
     if mis is None:
         return None
     judged = mis.n_judged or mis.n_items
-    return round(_label_issue_count(mis) / judged, 6) if judged else 0.0
+    return round(label_issue_count(mis) / judged, 6) if judged else 0.0
 
 
 # --- rules -----------------------------------------------------------------------------------

@@ -234,3 +234,17 @@ def test_dataset_classes_count_the_loaded_items_as_the_class_table_does():
     assert (ds.items, ds.loaded, ds.failed, ds.labelled) == (7, 5, 2, 7)
     summary = summarise_report(ds, Checks(), {})
     assert (summary.classes, summary.min_class_count, summary.smallest_class) == (2, 2, "dog")
+
+
+def test_the_findings_metric_counts_the_act_on_list_as_the_summary_does():
+    # confident learning flagged 20, the act-on list holds 3: the metric and summary.label_issues
+    # both say 3 (a dashboard used to show 20 beside a summary of 3)
+    from types import SimpleNamespace
+
+    from service.report.pipeline import findings
+    from service.report.policy import label_issue_count
+
+    mis = SimpleNamespace(issue_count=20, label_issues=SimpleNamespace(count=3))
+    assert findings({"mislabels": mis})["label_issues"] == 3 == label_issue_count(mis)
+    older = SimpleNamespace(issue_count=20, label_issues=None)  # a result without the list
+    assert findings({"mislabels": older})["label_issues"] == 20
