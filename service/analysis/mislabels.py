@@ -694,6 +694,16 @@ def act_on_list_from_planted(
             f"no cut reaches the target precision {target_precision:g} "
             f"(estimated label-error rate {error_rate:.3f}): review the candidates instead"
         )
+    elif chosen.size == 0:
+        # only a cut below every real item "reached" the target: an empty list promises nothing
+        # (a 364-item upload of the demo listed 0 items at expected precision 1.0 while its top
+        # 3 candidates were its planted flips)
+        best_precision = None
+        note = (
+            f"no item scores as low as the lowest quarter of the {planted_scores.size} planted "
+            f"errors (estimated label-error rate {error_rate:.3f}): too few items to estimate "
+            "a precision; review the candidates instead"
+        )
     return LabelIssueList(
         ids=[ids[int(i)] if ids is not None else str(int(i)) for i in chosen],
         count=int(chosen.size),

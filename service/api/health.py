@@ -65,5 +65,5 @@ class HealthController(Controller):
     async def metrics(self, state: State) -> Response:
         return Response(
             content=state.metrics.exposition(),
-            media_type="text/plain; version=0.0.4; charset=utf-8",
+            media_type="text/plain; version=0.0.4",  # Litestar appends "; charset=utf-8" to text/*
         )

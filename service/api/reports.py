@@ -207,7 +207,7 @@ class ReportsController(Controller):
         )
         return Response(
             page,
-            media_type="text/html; charset=utf-8",
+            media_type="text/html",  # Litestar appends "; charset=utf-8" to text/*
             headers={**REVIEW_PAGE_HEADERS, "X-Request-Id": request_id},
         )
 

@@ -21,7 +21,8 @@ from service.datasets import DatasetRef, resolve_dataset
 from service.report.models import Report
 from service.review.exports import cleaned_manifest, findings_csv
 
-MEDIA_TYPES = {"jsonl": "application/x-ndjson; charset=utf-8", "csv": "text/csv; charset=utf-8"}
+# Litestar appends "; charset=utf-8" to text/* types itself (given here too, it came out twice)
+MEDIA_TYPES = {"jsonl": "application/x-ndjson; charset=utf-8", "csv": "text/csv"}
 
 
 class ExportRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -679,15 +679,22 @@ def _learning_curve(ss: Mapping[str, Any] | None) -> str:
     table = ""
     if preds:
         table = (
-            '<table><tr><th class="num">× data</th><th class="num">items</th><th class="num">predicted accuracy</th></tr>'
+            '<table><tr><th class="num">× data</th><th class="num">items</th><th class="num">predicted accuracy</th>'
+            '<th class="num">low</th><th class="num">high</th></tr>'
             + "".join(
                 f'<tr><td class="num">{_fmt(p["multiple"], 1)}</td><td class="num">{_fmt(p["n"], 0)}</td>'
-                f'<td class="num">{_fmt(p["score"])}</td></tr>'
+                f'<td class="num">{_fmt(p["score"])}</td><td class="num">{_fmt(p.get("low"))}</td>'
+                f'<td class="num">{_fmt(p.get("high"))}</td></tr>'
                 for p in preds
             )
             + "</table>"
         )
-    legend = '<p class="note">dots: mean accuracy over repeats ± one standard deviation; line: the fitted curve; band: interval for the items needed to reach the target.</p>'
+    band = (
+        "; band: interval for the items needed to reach the target"
+        if target and target.get("target") and target.get("ci_low") and target.get("ci_high")
+        else ""
+    )  # drawn only then (see above)
+    legend = f'<p class="note">dots: mean accuracy over repeats ± one standard deviation; line: the fitted curve{band}; low/high: the range of the fitted families\' predictions.</p>'
     return "".join(svg) + legend + "<p>" + "<br>".join(notes) + "</p>" + table
 
 

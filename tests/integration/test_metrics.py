@@ -49,7 +49,10 @@ def metrics_text(triton_url, tmp_path_factory):
         assert client.post("/v1/reports", json=body).status_code == 200
         assert client.get("/health/live").status_code == 200
         assert client.post("/v1/reports", json={"dataset": {}}).status_code == 400
-        yield client.get("/metrics").text
+        exposition = client.get("/metrics")
+        # Prometheus's text format, its charset once (it was given twice)
+        assert exposition.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+        yield exposition.text
 
 
 def test_series_follow_the_traffic(metrics_text):

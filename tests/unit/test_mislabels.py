@@ -267,3 +267,26 @@ def test_act_on_list_precision_is_estimated_from_planted_errors():
     # the model's own probabilities would have promised 0.9 for every disagreeing item
     naive = act_on_list(p, y, ranking, np.ones(n, bool), names=["a", "b"], ids=None)
     assert naive.count > out.count and is_error[[int(i) for i in naive.ids]].mean() < 0.4
+
+
+def test_an_empty_act_on_list_from_planted_errors_promises_no_precision():
+    # every real item scores above the planted errors' lowest quarter: the error rate estimate is
+    # 0 and only a cut below every item "reaches" the target; the list is empty and must not
+    # claim precision 1.0
+    from service.analysis.mislabels import act_on_list_from_planted
+
+    rng = np.random.default_rng(1)
+    n = 300
+    y = np.zeros(n, dtype=np.int64)
+    ranking = rng.uniform(0.3, 1.0, n)
+    p = np.zeros((n, 2))
+    p[:, 1] = np.where(ranking < 0.35, 0.9, 0.1)  # a few disagreements, none scoring low
+    p[:, 0] = 1 - p[:, 1]
+    planted_scores = rng.uniform(0.0, 0.25, 20)
+    out = act_on_list_from_planted(
+        p, y, ranking, np.ones(n, bool), (np.arange(20), planted_scores),
+        names=["a", "b"], ids=None, target_precision=0.8,
+    )  # fmt: skip
+    assert out.count == 0 and out.ids == []
+    assert out.expected_precision is None
+    assert "planted errors" in out.note and "review the candidates" in out.note

@@ -324,6 +324,19 @@ def test_an_interval_without_an_upper_bound_says_so():
     assert "interval 900–not bounded)" in page and "900––" not in page
 
 
+def test_the_learning_curve_legend_names_a_band_only_when_one_is_drawn():
+    ids = ["a", "b", "c", "d", "e", "f", "g"]
+    report = make_report(ids)
+    report["checks"]["sample_size"]["predictions"][0].update(low=0.84, high=0.88)
+    page = render_review_page(report, make_items(ids), thumbs(ids))
+    assert "band: interval for the items needed" in page
+    assert '<th class="num">low</th><th class="num">high</th>' in page
+    assert '<td class="num">0.840</td><td class="num">0.880</td>' in page
+    del report["checks"]["sample_size"]["target"]  # no target asked: no band
+    page = render_review_page(report, make_items(ids), thumbs(ids))
+    assert "band:" not in page and "low/high" in page
+
+
 def test_long_lists_are_paged_and_capped():
     ids = [f"x{k:04d}" for k in range(700)]
     report = make_report(ids)
