@@ -233,6 +233,10 @@ def summarise(report: dict[str, Any]) -> str:
     iq = checks.get("image_quality") or {}
     if iq:
         lines.append(f"image quality flags: {iq.get('counts')}")
+        for fact in iq.get("dataset_facts") or []:  # shared by most items: said once, not flagged
+            lines.append(
+                f"  most images ({fact['share']:.0%}) are {fact['flag']}: {fact['detail']}"
+            )
     lines.append(f"timings (s): {report.get('timings_s')}")
     return "\n".join(lines)
 

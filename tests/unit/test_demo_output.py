@@ -75,3 +75,18 @@ def test_the_summary_names_each_group_its_leak_and_the_list_to_act_on():
         "mislabel candidates (ranked, to review): c (1->7), photo (3->1), d (7, model agrees)"
         in lines
     )
+
+
+def test_the_summary_says_the_dataset_wide_quality_facts_the_counts_leave_out():
+    report = {
+        "dataset": {"items": 3, "loaded": 3, "failed": 0, "classes": {}, "splits": {}},
+        "checks": {
+            "image_quality": {
+                "counts": {"blurry": 0, "grayscale": 0},
+                "dataset_facts": [{"flag": "blurry", "share": 0.99, "detail": "soft at 128 px"}],
+            }
+        },
+    }
+    lines = summarise(report).splitlines()
+    assert "image quality flags: {'blurry': 0, 'grayscale': 0}" in lines
+    assert "  most images (99%) are blurry: soft at 128 px" in lines
