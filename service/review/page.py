@@ -631,7 +631,9 @@ def _learning_curve(ss: Mapping[str, Any] | None) -> str:
     svg.append(
         f'<text x="{(left + w - right) / 2}" y="{h - 6}" text-anchor="middle">training items (log scale)</text>'
     )
-    if target.get("target") and target.get("ci_low") and target.get("ci_high"):
+    # the interval of the items needed, drawn as a band (and named in the legend) when bounded
+    band = bool(target.get("target") and target.get("ci_low") and target.get("ci_high"))
+    if band:
         lo, hi = max(target["ci_low"], 10**x0), min(target["ci_high"], 10**x1)
         svg.append(
             f'<rect x="{px(lo):.1f}" y="{top}" width="{max(1.0, px(hi) - px(lo)):.1f}" height="{h - top - bottom}" '
@@ -689,12 +691,8 @@ def _learning_curve(ss: Mapping[str, Any] | None) -> str:
             )
             + "</table>"
         )
-    band = (
-        "; band: interval for the items needed to reach the target"
-        if target and target.get("target") and target.get("ci_low") and target.get("ci_high")
-        else ""
-    )  # drawn only then (see above)
-    legend = f'<p class="note">dots: mean accuracy over repeats ± one standard deviation; line: the fitted curve{band}; low/high: the range of the fitted families\' predictions.</p>'
+    band_legend = "; band: interval for the items needed to reach the target" if band else ""
+    legend = f'<p class="note">dots: mean accuracy over repeats ± one standard deviation; line: the fitted curve{band_legend}; low/high: the range of the fitted families\' predictions.</p>'
     return "".join(svg) + legend + "<p>" + "<br>".join(notes) + "</p>" + table
 
 
