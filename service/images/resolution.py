@@ -37,8 +37,9 @@ Measured, 128 (and 160) against 224 px on Fashion-MNIST:
   at 224 (seeds 0 / 1); its probe 0.861 vs 0.869. The smaller in-process bench above did not
   show it; the issue's own benchmark did, on both sets, and at 128 the mislabel target
   (P@k >= 0.80) failed. 160 px does not hold either (2026-12-02, seed 0, ``--resolution 160``):
-  P@k 0.747, AP 0.840, act-on precision 0.710 (duplicates 1.00 / 0.95 there). So reports running mislabels keep 224 (near copies: recall 0.95 at
-  both; the report itself is 2x faster at 128: 72 s vs 147 s).
+  P@k 0.747, AP 0.840, act-on precision 0.710 (duplicates 1.00 / 0.95 there). So reports
+  running mislabels keep 224 (near copies: recall 0.95 at both; the report itself is 2x faster
+  at 128: 72 s vs 147 s).
 - **And reference audits** (``tests/integration/test_reference_audits.py``): at 128 px the
   JPEG-q95 copies of 32 px reference digits fell below the calibrated cut of the first stage
   (cross pairs with a stored collection are not verified on pixels), where 224 found all three.
